@@ -1,0 +1,680 @@
+/* test_triplets.c — unit tests of triplets_build (split, negatives, shuffle,
+ * accounting) and of the triplets file (write → open round trip, rejection of
+ * corrupt files, stl-inspect's view). Pair lists are made in memory; the
+ * "decoded" predicate is a set of missing keys, so no crop shards are needed.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "keys.h"
+#include "mpk.h"
+#include "pairs.h"
+#include "rng.h"
+#include "triplets.h"
+
+static char tmpdir[] = "/tmp/test_triplets.XXXXXX";
+
+static void make_key(stl_key *k, unsigned kind, unsigned i) {
+    snprintf(k->s, sizeof k->s, "%08x%08x%016llx", kind, i,
+             (unsigned long long)rng_mix64(((uint64_t)kind << 32) | i));
+}
+
+static void add_pair(pair_list *pl, unsigned scene, unsigned product) {
+    if (pl->n == pl->cap) {
+        pl->cap = pl->cap ? 2 * pl->cap : 64;
+        pl->v = realloc(pl->v, pl->cap * sizeof *pl->v);
+    }
+    stl_pair *p = &pl->v[pl->n++];
+    memset(p, 0, sizeof *p);
+    make_key(&p->scene, 1, scene);
+    make_key(&p->product, 2, product);
+    p->line = ++pl->lines;
+}
+
+/* Predicate: everything is decoded except keys in `missing`. */
+static int not_missing(void *ctx, const char *key) {
+    return key_index_find((const key_index *)ctx, key) < 0;
+}
+
+/* A random pair list: n pairs over n_s scenes and n_p products, each scene
+ * with 1..4 products (popular products are the low numbers). */
+static void random_pairs(pair_list *pl, unsigned n_s, unsigned n_p, uint64_t seed) {
+    rng_state r;
+    rng_seed(&r, seed);
+    for (unsigned s = 0; s < n_s; s++) {
+        unsigned k = 1 + (unsigned)rng_uniform(&r, 4);
+        for (unsigned j = 0; j < k; j++) {
+            unsigned p = (unsigned)rng_uniform(&r, n_p);
+            if (rng_uniform(&r, 2)) p = (unsigned)rng_uniform(&r, n_p / 10 + 1);
+            add_pair(pl, s, p);
+        }
+    }
+}
+
+static triplets_params params(triplets_split split, triplets_negatives neg, double frac) {
+    triplets_params p;
+    triplets_params_default(&p);
+    p.split = split;
+    p.negatives = neg;
+    p.test_fraction = frac;
+    return p;
+}
+
+static triplets_file *build(const pair_list *pl, const triplets_params *p, key_index *missing) {
+    key_index none;
+    key_index_init(&none);
+    stl_error err;
+    triplets_file *t = NULL;
+    if (triplets_build(pl, not_missing, missing ? missing : &none, p, &t, &err) != 0) {
+        fprintf(stderr, "build failed: %s\n", err.msg);
+        t = NULL;
+    }
+    key_index_free(&none);
+    return t;
+}
+
+/* 1 if product index p (in t) is paired with scene index s anywhere in pl. */
+static int paired(const triplets_file *t, const pair_list *pl, uint32_t s, uint32_t p) {
+    for (size_t i = 0; i < pl->n; i++)
+        if (strcmp(pl->v[i].scene.s, t->scenes[s].s) == 0 &&
+            strcmp(pl->v[i].product.s, t->products[p].s) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_scene_split_disjoint(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 400, 300, 7);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.3);
+    triplets_file *t = build(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (!t) return;
+    uint8_t *side = calloc(t->n_scenes, 1);
+    for (size_t i = 0; i < t->n_train; i++) side[t->train[i].scene] |= 1;
+    for (size_t i = 0; i < t->n_test; i++) side[t->test[i].scene] |= 2;
+    size_t both = 0, n_test_scenes = 0;
+    for (size_t s = 0; s < t->n_scenes; s++) {
+        both += side[s] == 3;
+        n_test_scenes += side[s] == 2;
+    }
+    CHECK_EQ_INT(both, 0);
+    CHECK(n_test_scenes > 60 && n_test_scenes < 180); /* ~30% of 400 */
+    CHECK_EQ_INT(t->counts.test_scenes, n_test_scenes);
+    CHECK_EQ_INT(t->n_held_scenes, n_test_scenes);
+    /* Held-out: only test scenes, and each with every product it has. */
+    for (size_t h = 0; h < t->n_held_scenes; h++) {
+        CHECK_EQ_INT(side[t->held_scene[h]], 2);
+        size_t have = 0;
+        for (size_t i = 0; i < t->n_test; i++)
+            if (t->test[i].scene == t->held_scene[h]) have++;
+        CHECK_EQ_INT(have, (t->held_offset[h + 1] - t->held_offset[h]) * p.num_neg);
+    }
+    CHECK_EQ_INT(t->held_offset[t->n_held_scenes], t->counts.test_pairs);
+    free(side);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static void check_negatives(triplets_negatives neg) {
+    pair_list pl = {0};
+    random_pairs(&pl, 300, 40, 11); /* few products: collisions are frequent */
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, neg, 0.2);
+    triplets_file *t = build(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (!t) return;
+    size_t bad = 0;
+    for (size_t i = 0; i < t->n_train; i++)
+        bad += paired(t, &pl, t->train[i].scene, t->train[i].neg) ||
+               t->train[i].neg == t->train[i].pos;
+    for (size_t i = 0; i < t->n_test; i++)
+        bad += paired(t, &pl, t->test[i].scene, t->test[i].neg) ||
+               t->test[i].neg == t->test[i].pos;
+    CHECK_EQ_INT(bad, 0);
+    CHECK(t->n_test > 0);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static void test_negatives_never_a_positive_pairs(void) { check_negatives(TRIPLETS_NEG_PAIRS); }
+static void test_negatives_never_a_positive_uniform(void) { check_negatives(TRIPLETS_NEG_UNIFORM); }
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every used pair has exactly num_neg triplets, over train and test together
+ * (so the shuffle lost and duplicated nothing), and the train order is not
+ * the pair order. */
+static void test_num_neg_and_permutation(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 500, 200, 3);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.1);
+    p.num_neg = 3;
+    triplets_file *t = build(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (!t) return;
+    size_t n = t->n_train + t->n_test;
+    uint64_t *k = malloc(n * sizeof *k);
+    for (size_t i = 0; i < t->n_train; i++) k[i] = (uint64_t)t->train[i].scene << 32 | t->train[i].pos;
+    for (size_t i = 0; i < t->n_test; i++)
+        k[t->n_train + i] = (uint64_t)t->test[i].scene << 32 | t->test[i].pos;
+    qsort(k, n, sizeof *k, cmp_u64);
+    size_t runs = 0, wrong = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && k[j] == k[i]) j++;
+        wrong += j - i != p.num_neg;
+        runs++;
+        i = j;
+    }
+    CHECK_EQ_INT(wrong, 0);
+    CHECK_EQ_INT(runs, t->counts.used);
+    CHECK_EQ_INT(t->n_train, t->counts.train_pairs * 3);
+    CHECK_EQ_INT(t->n_test, t->counts.test_pairs * 3);
+    /* Shuffled: the scene sequence is not in first-use (non-decreasing) order. */
+    size_t descents = 0;
+    for (size_t i = 1; i < t->n_train; i++) descents += t->train[i].scene < t->train[i - 1].scene;
+    CHECK(descents > t->n_train / 4);
+    /* Another seed, another order (same multiset: checked by the counts). */
+    triplets_params p2 = p;
+    p2.seed = 2;
+    triplets_file *t2 = build(&pl, &p2, NULL);
+    CHECK(t2 != NULL);
+    if (t2 && t2->n_train == t->n_train)
+        CHECK(memcmp(t2->train, t->train, t->n_train * sizeof *t->train) != 0);
+    triplets_free(t2);
+    free(k);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+/* every10: used pair i (file order, after drops) is test iff i % 10 == 0, and
+ * test triplets come in pair order, num_neg each. */
+static void test_every10_rule(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 120, 80, 5);
+    add_pair(&pl, 3, 77777);  /* product missing (dropped) */
+    add_pair(&pl, 0, 1);
+    add_pair(&pl, 0, 1);      /* duplicate (dropped) */
+    add_pair(&pl, 88888, 2);  /* scene missing (dropped) */
+    add_pair(&pl, 5, 3);
+    key_index missing;
+    key_index_init(&missing);
+    stl_key k;
+    int added;
+    make_key(&k, 2, 77777);
+    key_index_add(&missing, k.s, &added, NULL);
+    make_key(&k, 1, 88888);
+    key_index_add(&missing, k.s, &added, NULL);
+    triplets_params p = params(TRIPLETS_SPLIT_EVERY10, TRIPLETS_NEG_UNIFORM, 0.1);
+    p.num_neg = 2;
+    triplets_file *t = build(&pl, &p, &missing);
+    CHECK(t != NULL);
+    if (t) {
+        /* Expected used list, recomputed independently. */
+        size_t used = 0, ti = 0, mismatch = 0, n_test = 0, n_dup = 0;
+        for (size_t i = 0; i < pl.n; i++) {
+            const stl_pair *q = &pl.v[i];
+            if (key_index_find(&missing, q->scene.s) >= 0 ||
+                key_index_find(&missing, q->product.s) >= 0)
+                continue;
+            int dup = 0;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = strcmp(pl.v[j].scene.s, q->scene.s) == 0 &&
+                      strcmp(pl.v[j].product.s, q->product.s) == 0;
+            if (dup) {
+                n_dup++;
+                continue;
+            }
+            if (used % 10 == 0) {
+                n_test++;
+                for (unsigned r = 0; r < p.num_neg; r++, ti++)
+                    mismatch += ti >= t->n_test ||
+                                strcmp(t->scenes[t->test[ti].scene].s, q->scene.s) != 0 ||
+                                strcmp(t->products[t->test[ti].pos].s, q->product.s) != 0;
+            }
+            used++;
+        }
+        CHECK_EQ_INT(mismatch, 0);
+        CHECK_EQ_INT(ti, t->n_test);
+        CHECK_EQ_INT(t->counts.used, used);
+        CHECK_EQ_INT(t->counts.test_pairs, n_test);
+        CHECK_EQ_INT(t->counts.train_pairs, used - n_test);
+        CHECK_EQ_INT(t->counts.dropped_duplicate, n_dup);
+        CHECK(n_dup >= 1);
+        CHECK_EQ_INT(t->counts.dropped_scene_missing, 1);
+        CHECK_EQ_INT(t->counts.dropped_product_missing, 1);
+    }
+    key_index_free(&missing);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static int write_and_read(const triplets_file *t, const char *name, char **buf, long *len) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    stl_error err;
+    if (triplets_write(path, t, &err) != 0) {
+        fprintf(stderr, "write: %s\n", err.msg);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    rewind(f);
+    *buf = malloc((size_t)*len + 1);
+    size_t got = fread(*buf, 1, (size_t)*len, f);
+    fclose(f);
+    return got == (size_t)*len ? 0 : -1;
+}
+
+static void test_deterministic_bytes(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 300, 100, 9);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.1);
+    triplets_file *a = build(&pl, &p, NULL), *b = build(&pl, &p, NULL);
+    p.seed = 99;
+    triplets_file *c = build(&pl, &p, NULL);
+    CHECK(a && b && c);
+    if (a && b && c) {
+        char *ba = NULL, *bb = NULL, *bc = NULL;
+        long la = 0, lb = 0, lc = 0;
+        CHECK(write_and_read(a, "a.msgpack", &ba, &la) == 0);
+        CHECK(write_and_read(b, "b.msgpack", &bb, &lb) == 0);
+        CHECK(write_and_read(c, "c.msgpack", &bc, &lc) == 0);
+        CHECK(la > 0 && la == lb && memcmp(ba, bb, (size_t)la) == 0);
+        CHECK(la != lc || memcmp(ba, bc, (size_t)la) != 0);
+        free(ba);
+        free(bb);
+        free(bc);
+    }
+    triplets_free(a);
+    triplets_free(b);
+    triplets_free(c);
+    pairs_free(&pl);
+}
+
+static void test_dropped_accounting(void) {
+    pair_list pl = {0};
+    key_index missing;
+    key_index_init(&missing);
+    stl_key k;
+    int added;
+    for (unsigned s = 0; s < 20; s++) add_pair(&pl, s, s % 7);     /* 20 good */
+    add_pair(&pl, 100, 1);                                        /* scene missing */
+    add_pair(&pl, 101, 2);                                        /* scene missing */
+    add_pair(&pl, 100, 200);                                      /* both: scene */
+    add_pair(&pl, 1, 200);                                        /* product missing */
+    add_pair(&pl, 2, 201);                                        /* product missing */
+    add_pair(&pl, 3, 3);                                          /* duplicate */
+    add_pair(&pl, 4, 4);                                          /* duplicate */
+    add_pair(&pl, 4, 4);                                          /* duplicate */
+    add_pair(&pl, 4, 5);                                          /* good */
+    for (unsigned s = 100; s <= 101; s++) {
+        make_key(&k, 1, s);
+        key_index_add(&missing, k.s, &added, NULL);
+    }
+    for (unsigned q = 200; q <= 201; q++) {
+        make_key(&k, 2, q);
+        key_index_add(&missing, k.s, &added, NULL);
+    }
+    pl.malformed = 4; /* as pairs_read would have counted them */
+    pl.lines += 4;
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.1);
+    triplets_file *t = build(&pl, &p, &missing);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_EQ_INT(t->counts.pairs_read, 29);
+        CHECK_EQ_INT(t->counts.dropped_scene_missing, 3);
+        CHECK_EQ_INT(t->counts.dropped_product_missing, 2);
+        CHECK_EQ_INT(t->counts.dropped_duplicate, 3);
+        CHECK_EQ_INT(t->counts.used, 21);
+        CHECK_EQ_INT(t->counts.malformed, 4);
+        CHECK_EQ_INT(t->counts.lines, 33);
+        CHECK_EQ_INT(t->counts.train_pairs + t->counts.test_pairs, 21);
+        CHECK_EQ_INT(t->n_scenes, 20);
+        CHECK_EQ_INT(t->n_products, 7);
+    }
+    key_index_free(&missing);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static void test_covering_scene_fails(void) {
+    pair_list pl = {0};
+    for (unsigned q = 0; q < 5; q++) add_pair(&pl, 0, q);
+    add_pair(&pl, 1, 2);
+    key_index none;
+    key_index_init(&none);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.1);
+    triplets_file *t = NULL;
+    stl_error err = {{0}};
+    CHECK(triplets_build(&pl, not_missing, &none, &p, &t, &err) == -1);
+    CHECK(t == NULL);
+    stl_key k;
+    make_key(&k, 1, 0);
+    CHECK(strstr(err.msg, k.s) != NULL);
+    CHECK(strstr(err.msg, "all 5 products") != NULL);
+    key_index_free(&none);
+    pairs_free(&pl);
+}
+
+/* A scene paired with all products but one: its every negative is that one
+ * (the rejection loop gives up and the exact draw answers), in both modes. */
+static void test_nearly_covering_scene(void) {
+    for (int mode = 0; mode < 2; mode++) {
+        pair_list pl = {0};
+        for (unsigned q = 0; q < 300; q++)
+            if (q != 123) add_pair(&pl, 0, q);
+        add_pair(&pl, 1, 123);
+        add_pair(&pl, 2, 123);
+        triplets_params p = params(TRIPLETS_SPLIT_SCENE, mode ? TRIPLETS_NEG_UNIFORM : TRIPLETS_NEG_PAIRS, 0.0);
+        triplets_file *t = build(&pl, &p, NULL);
+        CHECK(t != NULL);
+        if (t) {
+            stl_key want, s0;
+            make_key(&want, 2, 123);
+            make_key(&s0, 1, 0);
+            size_t n0 = 0, wrong = 0;
+            for (size_t i = 0; i < t->n_train; i++) {
+                if (strcmp(t->scenes[t->train[i].scene].s, s0.s) != 0) continue;
+                n0++;
+                wrong += strcmp(t->products[t->train[i].neg].s, want.s) != 0;
+            }
+            CHECK_EQ_INT(n0, 299 * 5);
+            CHECK_EQ_INT(wrong, 0);
+            CHECK_EQ_INT(t->n_test, 0);
+        }
+        triplets_free(t);
+        pairs_free(&pl);
+    }
+}
+
+static void test_no_training_pairs_fails(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 20, 20, 1);
+    key_index none;
+    key_index_init(&none);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 1.0);
+    triplets_file *t = NULL;
+    stl_error err = {{0}};
+    CHECK(triplets_build(&pl, not_missing, &none, &p, &t, &err) == -1);
+    CHECK(strstr(err.msg, "no training pairs") != NULL);
+    /* Nothing decoded at all: a clear failure too. */
+    key_index all;
+    key_index_init(&all);
+    int added;
+    for (size_t i = 0; i < pl.n; i++) key_index_add(&all, pl.v[i].scene.s, &added, NULL);
+    p.test_fraction = 0.1;
+    CHECK(triplets_build(&pl, not_missing, &all, &p, &t, &err) == -1);
+    CHECK(strstr(err.msg, "no usable pairs") != NULL);
+    key_index_free(&all);
+    key_index_free(&none);
+    pairs_free(&pl);
+}
+
+/* Adding pairs of new scenes does not move any existing scene across the split. */
+static void test_split_stable_as_data_grows(void) {
+    pair_list small = {0}, big = {0};
+    random_pairs(&small, 300, 100, 21);
+    random_pairs(&big, 300, 100, 21);
+    for (unsigned s = 1000; s < 1300; s++) add_pair(&big, s, s % 100);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.25);
+    triplets_file *a = build(&small, &p, NULL), *b = build(&big, &p, NULL);
+    CHECK(a && b);
+    if (a && b) {
+        size_t moved = 0;
+        /* Scenes are numbered by first use, so the small set's scenes keep their indices. */
+        uint8_t *ta = calloc(a->n_scenes, 1), *tb = calloc(b->n_scenes, 1);
+        for (size_t h = 0; h < a->n_held_scenes; h++) ta[a->held_scene[h]] = 1;
+        for (size_t h = 0; h < b->n_held_scenes; h++) tb[b->held_scene[h]] = 1;
+        for (size_t s = 0; s < a->n_scenes; s++) {
+            CHECK(strcmp(a->scenes[s].s, b->scenes[s].s) == 0);
+            moved += ta[s] != tb[s];
+        }
+        CHECK_EQ_INT(moved, 0);
+        CHECK(b->n_held_scenes > a->n_held_scenes);
+        free(ta);
+        free(tb);
+    }
+    triplets_free(a);
+    triplets_free(b);
+    pairs_free(&small);
+    pairs_free(&big);
+}
+
+/* pairs: negatives follow popularity; uniform: they do not. Product 0 is in
+ * a third of all pairs (every even scene has it); seeds fixed, margins wide. */
+static void test_negative_distributions(void) {
+    pair_list pl = {0};
+    for (unsigned s = 0; s < 2000; s++) {
+        add_pair(&pl, s, 1 + s % 99);
+        if (s % 2 == 0) add_pair(&pl, s, 0);
+    }
+    double share[2];
+    for (int mode = 0; mode < 2; mode++) {
+        triplets_params p = params(TRIPLETS_SPLIT_SCENE,
+                                   mode ? TRIPLETS_NEG_UNIFORM : TRIPLETS_NEG_PAIRS, 0.0);
+        triplets_file *t = build(&pl, &p, NULL);
+        CHECK(t != NULL);
+        if (!t) return;
+        stl_key k0;
+        make_key(&k0, 2, 0);
+        uint8_t *has0 = calloc(t->n_scenes, 1);
+        for (uint32_t sc = 0; sc < t->n_scenes; sc++)
+            for (uint32_t q = 0; q < t->n_products; q++)
+                if (strcmp(t->products[q].s, k0.s) == 0) has0[sc] = (uint8_t)paired(t, &pl, sc, q);
+        size_t hit = 0, n = 0;
+        for (size_t i = 0; i < t->n_train; i++) {
+            if (has0[t->train[i].scene]) continue;
+            n++;
+            hit += strcmp(t->products[t->train[i].neg].s, k0.s) == 0;
+        }
+        share[mode] = n ? (double)hit / (double)n : 0;
+        CHECK(n == 1000 * 5);
+        free(has0);
+        triplets_free(t);
+    }
+    /* Scenes without product 0 draw it ~1000/2980 of the time by pairs,
+     * ~1/99 uniformly. */
+    CHECK(share[0] > 0.25 && share[0] < 0.45);
+    CHECK(share[1] < 0.05);
+    pairs_free(&pl);
+}
+
+static void test_roundtrip(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 200, 90, 13);
+    triplets_params p = params(TRIPLETS_SPLIT_EVERY10, TRIPLETS_NEG_UNIFORM, 0.1);
+    p.seed = 12345678901ULL;
+    p.num_neg = 4;
+    triplets_file *t = build(&pl, &p, NULL), *r = NULL;
+    CHECK(t != NULL);
+    if (!t) return;
+    char path[256];
+    snprintf(path, sizeof path, "%s/rt.msgpack", tmpdir);
+    stl_error err;
+    CHECK(triplets_write(path, t, &err) == 0);
+    CHECK(triplets_open(path, &r, &err) == 0);
+    if (r) {
+        CHECK(memcmp(&r->params, &t->params, sizeof t->params) == 0 ||
+              (r->params.seed == t->params.seed && r->params.num_neg == 4 &&
+               r->params.split == t->params.split && r->params.negatives == t->params.negatives &&
+               r->params.test_fraction == t->params.test_fraction));
+        CHECK(memcmp(&r->counts, &t->counts, sizeof t->counts) == 0);
+        CHECK_EQ_INT(r->n_scenes, t->n_scenes);
+        CHECK_EQ_INT(r->n_products, t->n_products);
+        CHECK_EQ_INT(r->n_train, t->n_train);
+        CHECK_EQ_INT(r->n_test, t->n_test);
+        CHECK_EQ_INT(r->n_held_scenes, t->n_held_scenes);
+        CHECK(memcmp(r->scenes, t->scenes, t->n_scenes * sizeof *t->scenes) == 0);
+        CHECK(memcmp(r->products, t->products, t->n_products * sizeof *t->products) == 0);
+        CHECK(memcmp(r->train, t->train, t->n_train * sizeof *t->train) == 0);
+        CHECK(memcmp(r->test, t->test, t->n_test * sizeof *t->test) == 0);
+        CHECK(memcmp(r->held_scene, t->held_scene, t->n_held_scenes * 4) == 0);
+        CHECK(memcmp(r->held_offset, t->held_offset, (t->n_held_scenes + 1) * 4) == 0);
+        CHECK(memcmp(r->held_product, t->held_product, t->held_offset[t->n_held_scenes] * 4) == 0);
+        CHECK_EQ_INT(r->params.seed, 12345678901LL);
+    }
+    triplets_free(r);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static void test_reader_rejects_corrupt(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 50, 30, 17);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.2);
+    triplets_file *t = build(&pl, &p, NULL), *r = NULL;
+    CHECK(t != NULL);
+    if (!t) return;
+    stl_error err;
+    char path[256];
+    /* An index out of range (the writer does not check; the reader must). */
+    snprintf(path, sizeof path, "%s/bad_index.msgpack", tmpdir);
+    uint32_t keep = t->train[0].neg;
+    t->train[0].neg = (uint32_t)t->n_products;
+    CHECK(triplets_write(path, t, &err) == 0);
+    t->train[0].neg = keep;
+    CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+    CHECK(strstr(err.msg, "out of range") != NULL);
+    CHECK(strstr(err.msg, "stl-triplets") != NULL);
+    /* Truncated file. */
+    char *buf = NULL;
+    long len = 0;
+    CHECK(write_and_read(t, "good.msgpack", &buf, &len) == 0);
+    snprintf(path, sizeof path, "%s/trunc.msgpack", tmpdir);
+    FILE *f = fopen(path, "wb");
+    fwrite(buf, 1, (size_t)len / 2, f);
+    fclose(f);
+    CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+    CHECK(strstr(err.msg, "trunc.msgpack") != NULL);
+    free(buf);
+    /* Another format. */
+    snprintf(path, sizeof path, "%s/other.msgpack", tmpdir);
+    mpk_writer w;
+    CHECK(mpk_writer_open(&w, path, "stlrec-embeddings", 1, 0, &err) == 0);
+    CHECK(mpk_writer_commit(&w, &err) == 0);
+    CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static void test_inspect(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 60, 30, 19);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.3);
+    triplets_file *t = build(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (!t) return;
+    char path[256], jpath[256];
+    snprintf(path, sizeof path, "%s/insp.msgpack", tmpdir);
+    snprintf(jpath, sizeof jpath, "%s/insp.json", tmpdir);
+    stl_error err;
+    CHECK(triplets_write(path, t, &err) == 0);
+    FILE *f = fopen(jpath, "w+");
+    CHECK(triplets_inspect(path, 1, f, &err) == 0);
+    fclose(f);
+    json_error_t je;
+    json_t *j = json_load_file(jpath, 0, &je);
+    CHECK(j != NULL);
+    if (j) {
+        CHECK_EQ_INT(json_array_size(json_object_get(j, "train")), t->n_train);
+        CHECK_EQ_INT(json_array_size(json_object_get(j, "scenes")), t->n_scenes);
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "counts"), "used")),
+                     t->counts.used);
+        CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(j, "params"), "split")),
+                     "scene");
+        json_t *tr0 = json_array_get(json_object_get(j, "train"), 0);
+        CHECK_EQ_INT(json_integer_value(json_array_get(tr0, 2)), t->train[0].neg);
+        json_decref(j);
+    }
+    f = fopen(jpath, "w+");
+    CHECK(triplets_inspect(path, 0, f, &err) == 0);
+    rewind(f);
+    char text[4096] = {0};
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    CHECK(got > 0 && strstr(text, "split scene") != NULL);
+    CHECK(strstr(text, "num_neg 5") != NULL);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+/* pairs_read counts malformed lines and bad keys; build reports them. */
+static void test_pairs_file_malformed(void) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/pairs.jsonl", tmpdir);
+    FILE *f = fopen(path, "w");
+    stl_key s, q;
+    for (unsigned i = 0; i < 30; i++) {
+        make_key(&s, 1, i);
+        make_key(&q, 2, i % 9);
+        fprintf(f, "{\"product\": \"%s\", \"scene\": \"%s\", \"bbox\": [0.1, 0.2, 0.3, 0.4]}\n", q.s, s.s);
+    }
+    fprintf(f, "not json\n");
+    fprintf(f, "{\"product\": \"XYZ\", \"scene\": \"%s\"}\n", s.s);
+    fprintf(f, "{\"scene\": \"%s\"}\n", s.s);
+    fclose(f);
+    pair_list pl = {0};
+    stl_error err;
+    CHECK(pairs_read(path, &pl, &err) == 0);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.1);
+    triplets_file *t = build(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_EQ_INT(t->counts.malformed, 3);
+        CHECK_EQ_INT(t->counts.pairs_read, 30);
+        CHECK_EQ_INT(t->counts.used, 30);
+        CHECK_EQ_INT(t->counts.lines, 33);
+    }
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+static void test_names(void) {
+    triplets_split s;
+    triplets_negatives n;
+    stl_error err;
+    CHECK(triplets_split_parse("every10", &s, &err) == 0 && s == TRIPLETS_SPLIT_EVERY10);
+    CHECK(triplets_split_parse("pairs", &s, &err) == -1);
+    CHECK(triplets_negatives_parse("uniform", &n, &err) == 0 && n == TRIPLETS_NEG_UNIFORM);
+    CHECK_STR_EQ(triplets_split_name(TRIPLETS_SPLIT_SCENE), "scene");
+    CHECK_STR_EQ(triplets_negatives_name(TRIPLETS_NEG_PAIRS), "pairs");
+}
+
+int main(void) {
+    setenv("STL_QUIET", "1", 1);
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_scene_split_disjoint);
+    RUN(test_negatives_never_a_positive_pairs);
+    RUN(test_negatives_never_a_positive_uniform);
+    RUN(test_num_neg_and_permutation);
+    RUN(test_every10_rule);
+    RUN(test_deterministic_bytes);
+    RUN(test_dropped_accounting);
+    RUN(test_covering_scene_fails);
+    RUN(test_nearly_covering_scene);
+    RUN(test_no_training_pairs_fails);
+    RUN(test_split_stable_as_data_grows);
+    RUN(test_negative_distributions);
+    RUN(test_roundtrip);
+    RUN(test_reader_rejects_corrupt);
+    RUN(test_inspect);
+    RUN(test_pairs_file_malformed);
+    RUN(test_names);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_summary();
+}
