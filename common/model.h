@@ -61,8 +61,9 @@ void model_ws_free(model_ws *ws);
 int model_ws_batch(const model_ws *ws);
 int model_ws_size(const model_ws *ws);
 
-/* Threads for this workspace's computations (n <= 0: $STL_THREADS, else 1). */
-void model_ws_set_threads(model_ws *ws, int n);
+/* Threads for this workspace's computations (n <= 0: $STL_THREADS, else 1);
+ * (re)allocates the per-thread scratch, so call it before the steps. */
+int model_ws_set_threads(model_ws *ws, int n, stl_error *err);
 int model_ws_threads(const model_ws *ws);
 
 /* Sums buf[0..n) across ranks in place; returns 0, or -1 on failure. */
