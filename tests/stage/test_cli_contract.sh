@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test_cli_contract.sh — every stage's command line against its parser and
+# against DESIGN §8: --help (stdout, exit 0) lists exactly the flags the
+# parser accepts (--cli-spec), unknown flags exit 2 with a one-line error,
+# and the flags of the §8 contract exist with the right required-ness.
+. "$(dirname "$0")/lib.sh"
+
+# DESIGN §8: stage -> "required flags | optional flags that must exist"
+declare -A contract=(
+  [synth]="out | scenes products seed"
+  [random]="catalog out | n seed images"
+  [fetch]="keys out | base-url layout concurrency rate max-retries timeout max-bytes log"
+  [decode]="keys images out | size resize max-pixels threads shard"
+  [triplets]="pairs crops out | num-neg test-fraction split negatives seed"
+  [train]="triplets crops model | workdir lr reg output-size batch-size max-steps eval-every log-every checkpoint-every keep resume seed metrics device threads"
+  [embed]="model crops kind keys out | json batch-size device threads shard"
+  [topk]="scenes products out | k json device threads shard"
+  [eval]="topk triplets scenes products out | seed"
+  [report]="out | metrics train-metrics topk triplets images random max-scenes"
+  [inspect]=" | json crop out"
+)
+
+n_stages=0
+for exe in "$STL_BIN"/stl-*; do
+    [ -x "$exe" ] || continue
+    st=$(basename "$exe")
+    st=${st#stl-}
+    n_stages=$((n_stages + 1))
+    "$exe" --help >"$T/help" 2>"$T/help.err"
+    check "$st: --help exits 0 on stdout" [ $? -eq 0 -a -s "$T/help" -a ! -s "$T/help.err" ]
+    check "$st: --help starts with Usage: stl-$st" grep -q "^Usage: stl-$st" "$T/help"
+    "$exe" --cli-spec >"$T/spec" 2>/dev/null
+    # flags the parser accepts vs flags the help shows
+    awk '{print $1}' "$T/spec" | grep -v -E '^(help|FILE)$' | sort >"$T/spec.flags"
+    grep -oE '^  --[a-z0-9-]+' "$T/help" | sed 's/^  --//' | grep -v '^help$' | sort >"$T/help.flags"
+    check "$st: --help lists exactly the parser's flags" diff -u "$T/spec.flags" "$T/help.flags"
+    while read -r name type req; do
+        [ "$type" = positional ] && continue
+        if [ "$req" = 1 ]; then
+            check "$st: --$name marked required in --help" grep -qE "^  --$name .*\(required\)" "$T/help"
+        fi
+    done <"$T/spec"
+    fails_with 2 "^stl-$st: unknown option '--no-such-flag'" "$st: unknown flag exits 2" "$exe" --no-such-flag
+    c=${contract[$st]-}
+    if [ -z "${contract[$st]+x}" ]; then
+        fail "$st: not in the DESIGN §8 contract table of this test"
+        continue
+    fi
+    req=${c%%|*}
+    opt=${c#*|}
+    for r in $req; do
+        check "$st: §8 required --$r" grep -qE "^$r [a-z]+ 1$" "$T/spec"
+    done
+    for o in $opt; do
+        check "$st: §8 option --$o" grep -qE "^$o [a-z]+ 0$" "$T/spec"
+    done
+    if [ -n "${req// /}" ]; then
+        fails_with 2 "^stl-$st: missing required option" "$st: missing required flag exits 2" "$exe"
+    fi
+done
+check "found the stage binaries" [ "$n_stages" -ge 2 ]
+finish

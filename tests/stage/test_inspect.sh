@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test_inspect.sh — stl-inspect on a generic stlrec file, a Flax-style file
+# without header, and bad input.
+. "$(dirname "$0")/lib.sh"
+
+# A minimal stlrec-headed file, written with /usr/bin/python3 struct packing
+# (msgpack by hand: fixmap of 3, "format", "version", "n").
+printf '\x83\xa6format\xabstlrec-demo\xa7version\x01\xa1n\x2a' >"$T/demo.bin"
+ok "inspect a headed file" "$STL_BIN/stl-inspect" "$T/demo.bin"
+check "summary names format and version" grep -q "stlrec-demo version 1" "$T/.out"
+check "summary lists the field n=42" grep -qE "^  n +42" "$T/.out"
+ok "inspect --json" "$STL_BIN/stl-inspect" "$T/demo.bin" --json
+check "--json is valid JSON with the field" /usr/bin/python3 -c "import json,sys; d=json.load(open('$T/.out')); sys.exit(0 if d['n']==42 and d['format']=='stlrec-demo' else 1)"
+printf '<html>nope</html>' >"$T/bad.bin"
+fails_with 1 "^stl-inspect: .*bad.bin" "garbage refused with exit 1" "$STL_BIN/stl-inspect" "$T/bad.bin"
+fails_with 1 "^stl-inspect: .*missing.bin" "missing file exit 1" "$STL_BIN/stl-inspect" "$T/missing.bin"
+printf '\x83\xa6format\xabstlrec-demo\xa7version\x01\xa1n' >"$T/trunc.bin"
+fails_with 1 "truncated" "truncated file refused" "$STL_BIN/stl-inspect" "$T/trunc.bin"
+fails_with 2 "^stl-inspect: --crop and --out go together" "--crop without --out" "$STL_BIN/stl-inspect" "$T" --crop 0123456789abcdef0123456789abcdef
+finish
