@@ -1,0 +1,76 @@
+/* conv.c — SAME-padding geometry, im2col and col2im (see conv.h). */
+#include "conv.h"
+
+#include <string.h>
+
+int conv_same_out(int n, int stride) { return (n + stride - 1) / stride; }
+
+int conv_same_pad_before(int n, int k, int stride) {
+    int out = conv_same_out(n, stride);
+    int total = (out - 1) * stride + k - n;
+    if (total < 0) total = 0;
+    return total / 2;
+}
+
+void conv_geom_init(conv_geom *g, int h, int w, int cin, int k, int stride) {
+    g->h = h;
+    g->w = w;
+    g->cin = cin;
+    g->k = k;
+    g->stride = stride;
+    g->ho = conv_same_out(h, stride);
+    g->wo = conv_same_out(w, stride);
+    g->pad_top = conv_same_pad_before(h, k, stride);
+    g->pad_left = conv_same_pad_before(w, k, stride);
+    g->kdim = k * k * cin;
+}
+
+void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *col) {
+    const int k = g->k, cin = g->cin, H = g->h, W = g->w;
+    const long howo = (long)g->ho * g->wo;
+    for (long r = r0; r < r1; r++) {
+        long b = r / howo, rem = r % howo;
+        int oh = (int)(rem / g->wo), ow = (int)(rem % g->wo);
+        float *dst = col + (r - r0) * g->kdim;
+        const float *img = x + b * (long)H * W * cin;
+        for (int kh = 0; kh < k; kh++) {
+            int ih = oh * g->stride - g->pad_top + kh;
+            for (int kw = 0; kw < k; kw++) {
+                int iw = ow * g->stride - g->pad_left + kw;
+                float *d = dst + (kh * k + kw) * cin;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                    memset(d, 0, sizeof(float) * (size_t)cin);
+                } else {
+                    memcpy(d, img + ((long)ih * W + iw) * cin, sizeof(float) * (size_t)cin);
+                }
+            }
+        }
+    }
+}
+
+void conv_col2im(const conv_geom *g, const float *dcol, long p0, long p1, float *dx) {
+    const int k = g->k, cin = g->cin, H = g->h, W = g->w, s = g->stride;
+    const long hw = (long)H * W;
+    for (long p = p0; p < p1; p++) {
+        long b = p / hw, rem = p % hw;
+        int ih = (int)(rem / W), iw = (int)(rem % W);
+        float *d = dx + (p - p0) * cin;
+        for (int c = 0; c < cin; c++) d[c] = 0.0f;
+        /* Output rows oh with oh*s - pad_top + kh == ih for some kh in [0, k). */
+        for (int kh = 0; kh < k; kh++) {
+            int t = ih + g->pad_top - kh;
+            if (t < 0 || t % s) continue;
+            int oh = t / s;
+            if (oh >= g->ho) continue;
+            for (int kw = 0; kw < k; kw++) {
+                int u = iw + g->pad_left - kw;
+                if (u < 0 || u % s) continue;
+                int ow = u / s;
+                if (ow >= g->wo) continue;
+                const float *src = dcol + ((b * g->ho + oh) * (long)g->wo + ow) * g->kdim +
+                                   (kh * k + kw) * cin;
+                for (int c = 0; c < cin; c++) d[c] += src[c];
+            }
+        }
+    }
+}
