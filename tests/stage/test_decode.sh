@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# test_decode.sh — stl-decode against libjpeg-turbo's own djpeg, bad inputs,
+# thread-count independence, sharding and the shard reader.
+#
+# Test JPEGs are made here with cjpeg (baseline 4:2:0/4:2:2/4:4:4/4:4:0,
+# progressive, grayscale, arithmetic; sizes below, at and above S in each
+# axis, odd and even) by tests/tools/decode_ref.py, which is also the peer:
+# `djpeg -dct fast` + crop-or-pad must equal every stored pixel, and the
+# --resize crops must be within 1 of a float64 reference.
+source "$(dirname "$0")/lib.sh"
+: "${STL_BUILD:?STL_BUILD must point at the build directory}"
+PY=/usr/bin/python3
+REF="$STL_ROOT/tests/tools/decode_ref.py"
+DUMP="$STL_BUILD/tools/crops_dump"
+DEC="$STL_BIN/stl-decode"
+G=$T/g
+mkdir -p "$G"
+ok "generate test JPEGs with cjpeg" $PY "$REF" gen "$G"
+ok "generate bad inputs" $PY "$REF" bad "$G"
+
+# --- parity with djpeg -dct fast, crop-or-pad ----------------------------------
+ok "decode S=32 (crop-or-pad)" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/c32" --size 32
+ok "dump S=32 crops" "$DUMP" "$T/c32" "$T/d32"
+check "all 64 test JPEGs stored" [ "$(cat "$T/.out")" = "64 32" ]
+ok "S=32: every pixel equals djpeg -dct fast + crop/pad" $PY "$REF" parity "$G/images" "$T/d32" 32
+ok "decode S=41 (odd S)" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/c41" --size 41
+ok "dump S=41" "$DUMP" "$T/c41" "$T/d41"
+ok "S=41: every pixel equals djpeg -dct fast + crop/pad" $PY "$REF" parity "$G/images" "$T/d41" 41
+
+# --- resize mode against the float reference ------------------------------------
+for S in 16 32 48; do
+    ok "decode --resize S=$S" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/r$S" --size $S --resize
+    ok "dump --resize S=$S" "$DUMP" "$T/r$S" "$T/rd$S"
+    ok "--resize S=$S within 1 of the float64 reference" $PY "$REF" resize "$G/images" "$T/rd$S" $S
+done
+
+# --- bad inputs -----------------------------------------------------------------
+cut -f1 "$G/bad.tsv" > "$G/badkeys.txt"
+ok "bad inputs: exit 0 while one image decodes" env -u STL_QUIET "$DEC" --keys "$G/badkeys.txt" --images "$G/bad" --out "$T/bad" --size 32
+check "summary counts every reason" grep -q "rejected 9 (missing 1, empty 1, not_jpeg 2, truncated 3, corrupt 1, colorspace 1)" "$T/.err"
+ok "dump bad-input crops" "$DUMP" "$T/bad" "$T/badd"
+check "only the good image stored" [ "$(cat "$T/.out")" = "1 32" ]
+grep -v $'\tok\t' "$G/bad.tsv" | cut -f1,2 > "$T/want_rejects.tsv"
+check "index lists each bad key with its reason" cmp -s "$T/want_rejects.tsv" "$T/badd/rejects.tsv"
+fails_with 1 "none of the" "max-pixels: everything rejected exits 1" \
+    "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/big" --size 32 --max-pixels 399
+ok "dump the max-pixels run" "$DUMP" "$T/big" "$T/bigd"
+check "over --max-pixels is too_large" [ "$(cut -f2 "$T/bigd/rejects.tsv" | sort -u)" = "too_large" ]
+check "every key rejected" [ "$(wc -l < "$T/bigd/rejects.tsv")" -eq 64 ]
+
+# --- thread-count independence, shards ------------------------------------------
+ok "threads 1" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/t1" --size 24 --threads 1 --images-per-shard 5
+ok "threads 2" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/t2" --size 24 --threads 2 --images-per-shard 5
+check "13 shard files" [ "$(ls "$T/t1" | grep -c shard)" -eq 13 ]
+check "byte-identical output for 1 and 2 threads" diff -r "$T/t1" "$T/t2"
+for i in 0 1 2; do
+    ok "part $i/3" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/parts" --size 24 --threads 2 --images-per-shard 7 --shard $i/3
+done
+ok "dump all parts" "$DUMP" "$T/parts" "$T/partsd"
+check "parts hold all 64 images" [ "$(cat "$T/.out")" = "64 24" ]
+ok "dump unsharded" "$DUMP" "$T/t1" "$T/t1d"
+check "parts store exactly the unsharded crops" diff -r "$T/t1d" "$T/partsd"
+rm "$T/parts/part-00001-of-00003.index.mpk"
+ok "any subset of parts opens" "$DUMP" "$T/parts" "$T/parts2d"
+check "subset has its images only" [ "$(cut -d' ' -f1 "$T/.out")" -lt 64 ]
+ok "stray part of another count" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/parts" --size 24 --shard 0/2
+fails_with 1 "holds parts of 3 and of 2" "reader refuses parts of different runs" "$DUMP" "$T/parts" "$T/x"
+
+# rerun with fewer shards: the stale shard files go
+ok "rerun with bigger shards" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/t1" --size 24 --images-per-shard 100
+check "stale shards removed" [ "$(ls "$T/t1" | grep -c shard)" -eq 1 ]
+
+# --- the reader refuses damaged shards --------------------------------------------
+cp -r "$T/t2" "$T/trunc"
+sh0=$T/trunc/part-00000-of-00001.shard-00000.mpk
+truncate -s -100 "$sh0"
+fails_with 1 "shard-00000.mpk.*(truncated|corrupt)" "reader refuses a truncated shard" "$DUMP" "$T/trunc" "$T/x"
+cp -r "$T/t2" "$T/hdr"
+printf 'X' | dd of="$T/hdr/part-00000-of-00001.shard-00001.mpk" bs=1 seek=2 conv=notrunc 2>/dev/null
+fails_with 1 "shard-00001.mpk" "reader refuses a corrupted header" "$DUMP" "$T/hdr" "$T/x"
+fails_with 1 "no crop index" "reader refuses a directory without parts" "$DUMP" "$G" "$T/x"
+
+# --- keys from a pairs file: scenes and products ------------------------------------
+mapfile -t K < "$G/keys.txt"
+: > "$T/pairs.jsonl"
+for i in 0 1 2 3 4 5; do
+    printf '{"product": "%s", "scene": "%s", "bbox": [0.1, 0.1, 0.5, 0.5]}\n' "${K[$((i + 10))]}" "${K[$((i % 3))]}" >> "$T/pairs.jsonl"
+done
+ok "decode keys from pairs JSONL" "$DEC" --keys "$T/pairs.jsonl" --images "$G/images" --out "$T/pairs" --size 16
+ok "dump pairs crops" "$DUMP" "$T/pairs" "$T/pairsd"
+check "both 3 scenes and 6 products decoded" [ "$(cat "$T/.out")" = "9 16" ]
+
+# --- cdn layout -----------------------------------------------------------------
+for k in "${K[@]:0:4}"; do
+    mkdir -p "$T/cdn/${k:0:2}/${k:2:2}/${k:4:2}"
+    cp "$G/images/$k.jpg" "$T/cdn/${k:0:2}/${k:2:2}/${k:4:2}/$k.jpg"
+done
+printf '%s\n' "${K[@]:0:4}" > "$T/cdnkeys.txt"
+ok "--layout cdn" env -u STL_QUIET "$DEC" --keys "$T/cdnkeys.txt" --images "$T/cdn" --layout cdn --out "$T/cdnout" --size 16
+check "cdn layout decodes all 4" grep -q "decoded 4 of 4" "$T/.err"
+
+# --- command line -----------------------------------------------------------------
+ok "--help exits 0" "$DEC" --help
+fails_with 2 "keys" "missing --keys is a usage error" "$DEC" --images "$G/images" --out "$T/u"
+fails_with 2 "shard" "--shard 3/2 is a usage error" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/u" --shard 3/2
+fails_with 2 "size" "--size 0 is a usage error" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/u" --size 0
+fails_with 1 "nope" "unreadable key file exits 1" "$DEC" --keys "$T/nope" --images "$G/images" --out "$T/u"
+finish
