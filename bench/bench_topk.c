@@ -1,0 +1,70 @@
+/* bench_topk.c — times the exact MIPS kernel (common/topk.c) on raw data.
+ *
+ * Used by bench/bench_topk.sh, which runs it side by side with FAISS
+ * IndexFlatIP on the same files. Reads queries and base as raw little-endian
+ * float32 (n, d) / (m, d), runs topk_search `reps` times (the first run is a
+ * warm-up and not timed), prints the best and mean time of the timed runs as
+ * one line "topk n=.. m=.. d=.. k=.. threads=.. best_s=.. mean_s=.. gflops=..",
+ * and writes the indices of the last run as raw uint32 (n, k) to OUT.
+ *
+ * usage: bench_topk QUERIES.f32 BASE.f32 D K THREADS REPS OUT.u32
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "progress.h"
+#include "topk.h"
+
+static float *read_f32(const char *path, size_t d, size_t *rows) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); return NULL; }
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *rows = (size_t)bytes / (d * sizeof(float));
+    float *x = malloc((size_t)bytes);
+    if (!x || fread(x, 1, (size_t)bytes, f) != (size_t)bytes) {
+        fprintf(stderr, "%s: read failed\n", path);
+        free(x);
+        x = NULL;
+    }
+    fclose(f);
+    return x;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 8) {
+        fprintf(stderr, "usage: bench_topk QUERIES.f32 BASE.f32 D K THREADS REPS OUT.u32\n");
+        return 2;
+    }
+    size_t d = strtoul(argv[3], NULL, 10), k = strtoul(argv[4], NULL, 10), n, m;
+    int threads = atoi(argv[5]), reps = atoi(argv[6]);
+    float *q = read_f32(argv[1], d, &n), *p = read_f32(argv[2], d, &m);
+    if (!q || !p) return 1;
+    size_t w = topk_width(k, m);
+    uint32_t *idx = malloc(n * w * sizeof *idx);
+    float *sc = malloc(n * w * sizeof *sc);
+    topk_options opt = {.threads = threads};
+    stl_error err;
+    double best = 1e30, sum = 0;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = now_seconds();
+        if (topk_search(q, n, p, m, d, k, &opt, idx, sc, &err) != 0) {
+            fprintf(stderr, "bench_topk: %s\n", err.msg);
+            return 1;
+        }
+        double t = now_seconds() - t0;
+        if (r == 0) continue; // warm-up: page faults, OpenBLAS buffers
+        sum += t;
+        if (t < best) best = t;
+    }
+    printf("topk n=%zu m=%zu d=%zu k=%zu threads=%d best_s=%.4f mean_s=%.4f gflops=%.1f\n",
+           n, m, d, k, threads, best, sum / reps, 2.0 * n * m * d / best / 1e9);
+    FILE *f = fopen(argv[7], "wb");
+    if (!f || fwrite(idx, sizeof *idx, n * w, f) != n * w || fclose(f) != 0) {
+        perror(argv[7]);
+        return 1;
+    }
+    free(q); free(p); free(idx); free(sc);
+    return 0;
+}

@@ -1,0 +1,89 @@
+"""bench_topk.py — stlrec's exact top-k kernel against FAISS IndexFlatIP, side by side.
+
+Run by bench/bench_topk.sh with Debian's /usr/bin/python3 (numpy, faiss).
+For each case it draws one seeded data set (standard normal float32, the
+shape of real embeddings), runs FAISS IndexFlatIP.search and stlrec's
+bench_topk program on the same data with the same thread count, and prints
+both times (best of REPS after one warm-up each) and the speed ratio.
+
+Results must be identical: the index lists are compared row by row. A row
+that differs is accepted only when the difference is a float tie — both
+lists' true scores (float64) agree rank by rank within a rounding bound, i.e.
+the two sgemm blockings rounded a near-tie differently. Anything else is a
+mismatch and the script exits 1.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import faiss
+import numpy as np
+
+
+def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((n, d), dtype=np.float32)
+    p = rng.standard_normal((m, d), dtype=np.float32)
+    qf, pf, of = (os.path.join(tmp, x) for x in ("q.f32", "p.f32", "out.u32"))
+    q.tofile(qf)
+    p.tofile(pf)
+
+    faiss.omp_set_num_threads(threads)
+    index = faiss.IndexFlatIP(d)
+    index.add(p)
+    index.search(q[:64], k)  # warm-up
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fd, fi = index.search(q, k)
+        best = min(best, time.perf_counter() - t0)
+    t_faiss = best
+
+    out = subprocess.run([bench_bin, qf, pf, str(d), str(k), str(threads), str(reps), of],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    fields = dict(kv.split("=") for kv in out.split()[1:])
+    t_ours = float(fields["best_s"])
+    ours = np.fromfile(of, dtype=np.uint32).reshape(n, min(k, m)).astype(np.int64)
+
+    differ = np.nonzero((ours != fi).any(axis=1))[0]
+    ties = 0
+    real = []
+    for i in differ:
+        so = np.sort(p[ours[i]].astype(np.float64) @ q[i].astype(np.float64))[::-1]
+        sf = np.sort(p[fi[i]].astype(np.float64) @ q[i].astype(np.float64))[::-1]
+        # float32 rounding bound of a d-term dot product of these rows
+        bound = d * 1.2e-7 * float(np.abs(q[i]).sum() * np.abs(p).max()) * 2
+        if np.all(np.abs(so - sf) <= bound):
+            ties += 1
+        else:
+            real.append(int(i))
+    for f in (qf, pf, of):
+        os.remove(f)
+    print(f"top-k d={d} products={m} scenes={n} K={k} threads={threads}: "
+          f"stlrec {t_ours:.3f} s ({2.0 * n * m * d / t_ours / 1e9:.0f} GFLOP/s), "
+          f"faiss IndexFlatIP {t_faiss:.3f} s, speed ratio {t_faiss / t_ours:.2f}x; "
+          f"rows differing: {len(differ)} (float ties {ties}, mismatches {len(real)})",
+          flush=True)
+    if real:
+        print(f"  MISMATCH rows (first 10): {real[:10]}", file=sys.stderr)
+    return not real
+
+
+def main():
+    bench_bin = sys.argv[1]
+    threads = int(os.environ.get("THREADS", "2"))
+    reps = int(os.environ.get("REPS", "3"))
+    cases = [(10000, 40000), (1000, 1000000)]
+    if os.environ.get("QUICK"):
+        cases = [(2000, 8000)]
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="bench_topk.") as tmp:
+        for n, m in cases:
+            ok &= run_case(bench_bin, tmp, n, m, 64, 10, threads, reps, seed=n + m)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
