@@ -137,36 +137,91 @@ static void sort_u32(uint32_t *a, size_t n) {
     }
 }
 
-/* Pass 1: which pairs are used. Fills ks/kp (scene and product tables). */
+/* The keys of one kind (scenes or products) seen in well-formed pairs: each
+ * distinct key once, whether it was decoded (the predicate is asked once per
+ * key, not once per pair), and its index in the output table (+1; 0 until a
+ * used pair has it). */
+typedef struct {
+    key_index all;
+    uint8_t *ok;
+    uint32_t *out;
+    size_t cap;     /* of ok and out */
+    size_t n_out;   /* output table size */
+} kind_table;
+
+static long kind_lookup(kind_table *kt, const char *key, triplets_decoded_fn decoded, void *ctx,
+                        stl_error *err) {
+    int added;
+    long a = key_index_add(&kt->all, key, &added, err);
+    if (a < 0 || !added) return a;
+    if ((size_t)a >= kt->cap) {
+        size_t cap = kt->cap ? kt->cap * 2 : 1024;
+        uint8_t *ok = realloc(kt->ok, cap);
+        if (ok) kt->ok = ok;
+        uint32_t *out = realloc(kt->out, cap * sizeof *out);
+        if (out) kt->out = out;
+        if (!ok || !out) return stl_fail(err, "out of memory (%zu keys)", cap);
+        kt->cap = cap;
+    }
+    kt->ok[a] = decoded(ctx, key) != 0;
+    kt->out[a] = 0;
+    return a;
+}
+
+static uint32_t kind_use(kind_table *kt, long a) {
+    if (!kt->out[a]) kt->out[a] = (uint32_t)++kt->n_out;
+    return kt->out[a] - 1;
+}
+
+/* The output table: keys in order of first use. */
+static stl_key *kind_keys(const kind_table *kt, stl_error *err) {
+    stl_key *k = malloc((kt->n_out ? kt->n_out : 1) * sizeof *k);
+    if (!k) {
+        stl_fail(err, "out of memory (%zu keys)", kt->n_out);
+        return NULL;
+    }
+    for (size_t a = 0; a < kt->all.n; a++)
+        if (kt->out[a]) k[kt->out[a] - 1] = kt->all.keys[a];
+    return k;
+}
+
+static void kind_free(kind_table *kt) {
+    key_index_free(&kt->all);
+    free(kt->ok);
+    free(kt->out);
+}
+
+/* Pass 1: which pairs are used, counting the dropped ones by reason. */
 static int select_pairs(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
-                        key_index *ks, key_index *kp, used_pair *up, size_t *n_used,
+                        kind_table *ks, kind_table *kp, used_pair *up, size_t *n_used,
                         triplets_counts *cnt, stl_error *err) {
     u64_set seen;
     if (u64_set_init(&seen, pl->n, err) != 0) return -1;
     size_t n = 0;
+    long a = -1; /* a scene's pairs are usually consecutive: reuse its lookup */
     for (size_t i = 0; i < pl->n; i++) {
         const stl_pair *q = &pl->v[i];
-        if (!decoded(ctx, q->scene.s)) {
-            cnt->dropped_scene_missing++;
-            continue;
-        }
-        if (!decoded(ctx, q->product.s)) {
-            cnt->dropped_product_missing++;
-            continue;
-        }
-        int added;
-        long s = key_index_add(ks, q->scene.s, &added, err);
-        long p = s < 0 ? -1 : key_index_add(kp, q->product.s, &added, err);
-        if (p < 0) {
+        if (a < 0 || memcmp(q->scene.s, pl->v[i - 1].scene.s, STL_KEY_LEN) != 0)
+            a = kind_lookup(ks, q->scene.s, decoded, ctx, err);
+        long b = a < 0 ? -1 : kind_lookup(kp, q->product.s, decoded, ctx, err);
+        if (b < 0) {
             free(seen.slot);
             return -1;
         }
-        if (!u64_set_add(&seen, ((uint64_t)s << 32) | (uint64_t)p)) {
+        if (!ks->ok[a]) {
+            cnt->dropped_scene_missing++;
+            continue;
+        }
+        if (!kp->ok[b]) {
+            cnt->dropped_product_missing++;
+            continue;
+        }
+        if (!u64_set_add(&seen, ((uint64_t)a << 32) | (uint64_t)b)) {
             cnt->dropped_duplicate++;
             continue;
         }
-        up[n].s = (uint32_t)s;
-        up[n].p = (uint32_t)p;
+        up[n].s = kind_use(ks, a);
+        up[n].p = kind_use(kp, b);
         n++;
     }
     free(seen.slot);
@@ -195,17 +250,17 @@ static int scene_products(const used_pair *up, size_t n_used, size_t n_s,
 
 /* Pass 3: the side of every used pair (1 = test). */
 static int split_pairs(const triplets_params *p, const used_pair *up, size_t n_used,
-                       const key_index *ks, uint8_t *is_test, stl_error *err) {
+                       const stl_key *keys, size_t n_s, uint8_t *is_test, stl_error *err) {
     if (p->split == TRIPLETS_SPLIT_EVERY10) {
         for (size_t i = 0; i < n_used; i++) is_test[i] = i % 10 == 0;
         return 0;
     }
     /* A scene's side depends only on its key and the seed: u in [0, 1) from
      * the top 53 bits of the hash, test when u < test_fraction. */
-    uint8_t *scene_test = malloc(ks->n ? ks->n : 1);
-    if (!scene_test) return stl_fail(err, "out of memory (%zu scenes)", ks->n);
-    for (size_t s = 0; s < ks->n; s++) {
-        double u = (double)(rng_hash(p->seed, ks->keys[s].s, STL_KEY_LEN) >> 11) * 0x1.0p-53;
+    uint8_t *scene_test = malloc(n_s ? n_s : 1);
+    if (!scene_test) return stl_fail(err, "out of memory (%zu scenes)", n_s);
+    for (size_t s = 0; s < n_s; s++) {
+        double u = (double)(rng_hash(p->seed, keys[s].s, STL_KEY_LEN) >> 11) * 0x1.0p-53;
         scene_test[s] = u < p->test_fraction;
     }
     for (size_t i = 0; i < n_used; i++) is_test[i] = scene_test[up[i].s];
@@ -248,13 +303,6 @@ static int held_out(triplets_file *t, const used_pair *up, size_t n_used,
     return 0;
 }
 
-static int copy_keys(stl_key **dst, const key_index *ki, stl_error *err) {
-    *dst = malloc((ki->n ? ki->n : 1) * sizeof **dst);
-    if (!*dst) return stl_fail(err, "out of memory (%zu keys)", ki->n);
-    memcpy(*dst, ki->keys, ki->n * sizeof **dst);
-    return 0;
-}
-
 int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
                    const triplets_params *p, triplets_file **out, stl_error *err) {
     *out = NULL;
@@ -264,9 +312,7 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
     if (pl->n >= UINT32_MAX) return stl_fail(err, "too many pairs (%zu)", pl->n);
 
     int rc = -1;
-    key_index ks, kp;
-    key_index_init(&ks);
-    key_index_init(&kp);
+    kind_table ks = {0}, kp = {0};
     used_pair *up = malloc((pl->n ? pl->n : 1) * sizeof *up);
     uint32_t *sp_off = NULL, *sp = NULL, *pop = NULL;
     uint8_t *is_test = NULL;
@@ -289,31 +335,39 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
                  (unsigned long long)t->counts.dropped_product_missing);
         goto done;
     }
-    t->n_scenes = ks.n;
-    t->n_products = kp.n;
+    t->n_scenes = ks.n_out;
+    t->n_products = kp.n_out;
+    t->scenes = kind_keys(&ks, err);
+    t->products = t->scenes ? kind_keys(&kp, err) : NULL;
+    if (!t->products) goto done;
+    kind_free(&ks); /* the large tables go before the triplets are allocated */
+    kind_free(&kp);
+    memset(&ks, 0, sizeof ks);
+    memset(&kp, 0, sizeof kp);
+    const size_t n_s = t->n_scenes, n_p = t->n_products;
 
-    sp_off = malloc((ks.n + 1) * sizeof *sp_off);
+    sp_off = malloc((n_s + 1) * sizeof *sp_off);
     sp = malloc(n_used * sizeof *sp);
-    pop = calloc(kp.n, sizeof *pop);
+    pop = calloc(n_p, sizeof *pop);
     is_test = malloc(n_used);
     if (!sp_off || !sp || !pop || !is_test) {
         stl_fail(err, "out of memory (%zu used pairs)", n_used);
         goto done;
     }
-    if (scene_products(up, n_used, ks.n, sp_off, sp, pop, err) != 0) goto done;
-    for (size_t s = 0; s < ks.n; s++) {
-        if (sp_off[s + 1] - sp_off[s] == kp.n) {
+    if (scene_products(up, n_used, n_s, sp_off, sp, pop, err) != 0) goto done;
+    for (size_t s = 0; s < n_s; s++) {
+        if (sp_off[s + 1] - sp_off[s] == n_p) {
             stl_fail(err, "scene %s: paired with all %zu products, so no negative can be "
                           "drawn for it (drop some of its pairs or add products)",
-                     ks.keys[s].s, kp.n);
+                     t->scenes[s].s, n_p);
             goto done;
         }
     }
 
-    if (split_pairs(p, up, n_used, &ks, is_test, err) != 0) goto done;
-    uint8_t *side_seen = calloc(ks.n, 1); /* bit 0: train, bit 1: test */
+    if (split_pairs(p, up, n_used, t->scenes, n_s, is_test, err) != 0) goto done;
+    uint8_t *side_seen = calloc(n_s, 1); /* bit 0: train, bit 1: test */
     if (!side_seen) {
-        stl_fail(err, "out of memory (%zu scenes)", ks.n);
+        stl_fail(err, "out of memory (%zu scenes)", n_s);
         goto done;
     }
     for (size_t i = 0; i < n_used; i++) {
@@ -321,7 +375,7 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
         else t->counts.train_pairs++;
         side_seen[up[i].s] |= is_test[i] ? 2 : 1;
     }
-    for (size_t s = 0; s < ks.n; s++) {
+    for (size_t s = 0; s < n_s; s++) {
         t->counts.train_scenes += side_seen[s] & 1;
         t->counts.test_scenes += side_seen[s] >> 1;
     }
@@ -341,7 +395,7 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
         stl_fail(err, "out of memory (%zu triplets)", t->n_train + t->n_test);
         goto done;
     }
-    neg_ctx nc = {p, up, n_used, kp.n, sp_off, sp, pop};
+    neg_ctx nc = {p, up, n_used, n_p, sp_off, sp, pop};
     rng_state r_train, r_test;
     rng_stream(&r_train, p->seed, STREAM_TRAIN_NEG);
     rng_stream(&r_test, p->seed, STREAM_TEST_NEG);
@@ -363,12 +417,11 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
     rng_stream(&r_shuffle, p->seed, STREAM_SHUFFLE);
     rng_shuffle(&r_shuffle, t->train, t->n_train, sizeof *t->train);
     if (held_out(t, up, n_used, is_test, err) != 0) goto done;
-    if (copy_keys(&t->scenes, &ks, err) != 0 || copy_keys(&t->products, &kp, err) != 0) goto done;
     rc = 0;
 
 done:
-    key_index_free(&ks);
-    key_index_free(&kp);
+    kind_free(&ks);
+    kind_free(&kp);
     free(up);
     free(sp_off);
     free(sp);
