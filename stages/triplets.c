@@ -1,0 +1,140 @@
+/* stl-triplets — scene–product pairs → train/test triplets for stl-train/stl-eval.
+ *
+ * Reads the pairs JSONL (malformed lines are counted and skipped) and the crop
+ * index from stl-decode (or, with --keys-ok, a plain list of the keys that
+ * have crops), keeps the pairs whose scene and product both decoded, and
+ * writes one triplets file (common/triplets.h; docs/formats.md "## Triplets"):
+ * the split by scene (or the book's every10), num-neg negatives per positive
+ * that are never a product of the same scene, a seeded permutation of the
+ * training triplets and the held-out test pairs. Same inputs and flags give a
+ * byte-identical file. The work itself is triplets_build(); this file is the
+ * command line, the inputs and the report.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "crops.h"
+#include "error.h"
+#include "keylist.h"
+#include "keys.h"
+#include "log.h"
+#include "pairs.h"
+#include "triplets.h"
+
+static int decoded_crops(void *ctx, const char *key) {
+    return crops_find((const crops_set *)ctx, key) >= 0;
+}
+
+static int decoded_keys(void *ctx, const char *key) {
+    return key_index_find((const key_index *)ctx, key) >= 0;
+}
+
+static void report(const char *out, const triplets_file *t) {
+    const triplets_counts *c = &t->counts;
+    log_info("pairs: %" PRIu64 " lines, %" PRIu64 " malformed, %" PRIu64 " read, %" PRIu64
+             " used; dropped %" PRIu64 " (scene missing), %" PRIu64 " (product missing), %" PRIu64
+             " (duplicate)",
+             c->lines, c->malformed, c->pairs_read, c->used, c->dropped_scene_missing,
+             c->dropped_product_missing, c->dropped_duplicate);
+    log_info("split: %" PRIu64 " train pairs over %" PRIu64 " scenes, %" PRIu64
+             " test pairs over %" PRIu64 " scenes; %zu scenes, %zu products",
+             c->train_pairs, c->train_scenes, c->test_pairs, c->test_scenes, t->n_scenes,
+             t->n_products);
+    log_info("wrote %s: %zu train triplets, %zu test triplets, %zu held-out scenes", out,
+             t->n_train, t->n_test, t->n_held_scenes);
+}
+
+int main(int argc, char **argv) {
+    log_set_program("stl-triplets");
+    const char *pairs_path = NULL, *crops_dir = NULL, *keys_ok = NULL, *out = NULL;
+    const char *split = "scene", *negatives = "pairs";
+    long num_neg = 5, seed = 1;
+    double test_fraction = 0.1;
+    cli_option opts[] = {
+        {"pairs", CLI_STRING, &pairs_path, "FILE", "scene-product pairs (JSON lines)", 1, 0, 0, NULL, 0},
+        {"crops", CLI_STRING, &crops_dir, "DIR",
+         "crop directory from stl-decode: only pairs with both crops are used (this or --keys-ok)",
+         0, 0, 0, NULL, 0},
+        {"keys-ok", CLI_STRING, &keys_ok, "FILE",
+         "instead of --crops: a plain list of the keys that have crops", 0, 0, 0, NULL, 0},
+        {"out", CLI_STRING, &out, "FILE", "triplets file to write (msgpack)", 1, 0, 0, NULL, 0},
+        {"num-neg", CLI_INT, &num_neg, "N", "negatives (triplets) per positive pair", 0, 1, 1000, NULL, 0},
+        {"test-fraction", CLI_DOUBLE, &test_fraction, "X",
+         "fraction of scenes held out for test (--split scene)", 0, 0, 1, NULL, 0},
+        {"split", CLI_CHOICE, &split, NULL,
+         "scene: by a seeded hash of the scene key; every10: the book's (used pair i is test iff i%10==0)",
+         0, 0, 0, "scene|every10", 0},
+        {"negatives", CLI_CHOICE, &negatives, NULL,
+         "pairs: product of a random pair (popularity); uniform: over distinct products", 0, 0, 0,
+         "pairs|uniform", 0},
+        {"seed", CLI_INT, &seed, "N", "seed of the split, negatives and shuffle", 0, 0,
+         9007199254740992.0, NULL, 0},
+    };
+    cli_spec spec = {
+        "stl-triplets",
+        "Splits scene-product pairs into train and test by scene, draws negatives that are never "
+        "a product of the same scene, shuffles the training triplets with a seeded permutation, "
+        "and writes one triplets file for stl-train and stl-eval. Deterministic.",
+        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+    int code;
+    if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    if (!crops_dir == !keys_ok) {
+        log_errorf("give exactly one of --crops DIR and --keys-ok FILE (see --help)");
+        return STL_EXIT_USAGE;
+    }
+    stl_error err;
+    triplets_params p;
+    triplets_params_default(&p);
+    p.seed = (uint64_t)seed;
+    p.num_neg = (uint32_t)num_neg;
+    p.test_fraction = test_fraction;
+    if (triplets_split_parse(split, &p.split, &err) != 0 ||
+        triplets_negatives_parse(negatives, &p.negatives, &err) != 0) {
+        log_error(&err);
+        return STL_EXIT_USAGE;
+    }
+    if (p.split == TRIPLETS_SPLIT_EVERY10 && cli_given(&spec, "test-fraction")) {
+        log_errorf("--test-fraction: --split every10 always holds out every tenth pair; "
+                   "drop --test-fraction or use --split scene");
+        return STL_EXIT_USAGE;
+    }
+    log_info("pairs %s, %s %s, out %s, split %s, test-fraction %g, negatives %s, num-neg %u, "
+             "seed %" PRIu64,
+             pairs_path, crops_dir ? "crops" : "keys-ok", crops_dir ? crops_dir : keys_ok, out,
+             triplets_split_name(p.split),
+             p.split == TRIPLETS_SPLIT_SCENE ? p.test_fraction : 0.1,
+             triplets_negatives_name(p.negatives), p.num_neg, p.seed);
+
+    int rc = STL_EXIT_FAIL;
+    pair_list pl = {0};
+    crops_set *crops = NULL;
+    key_index ok;
+    key_index_init(&ok);
+    triplets_file *t = NULL;
+    if (pairs_read(pairs_path, &pl, &err) != 0) goto done;
+    if (crops_dir) {
+        if (crops_open(crops_dir, &crops, &err) != 0) goto done;
+    } else {
+        keylist_kind kind;
+        if (keylist_read(keys_ok, KEYLIST_ALL, &ok, &kind, &err) != 0) goto done;
+    }
+    if (triplets_build(&pl, crops ? decoded_crops : decoded_keys, crops ? (void *)crops : (void *)&ok,
+                       &p, &t, &err) != 0) {
+        stl_fail_prefix(&err, "%s", pairs_path);
+        goto done;
+    }
+    if (t->counts.test_pairs == 0 && (p.split == TRIPLETS_SPLIT_EVERY10 || p.test_fraction > 0))
+        log_warn("no test pairs: the test set is empty (too few scenes for --test-fraction %g?)",
+                 p.test_fraction);
+    if (triplets_write(out, t, &err) != 0) goto done;
+    report(out, t);
+    rc = STL_EXIT_OK;
+done:
+    if (rc != STL_EXIT_OK) log_error(&err);
+    triplets_free(t);
+    key_index_free(&ok);
+    if (crops) crops_close(crops);
+    pairs_free(&pl);
+    return rc;
+}
