@@ -1,0 +1,193 @@
+/* stl-embed — one tower of a trained model over every listed item.
+ *
+ * Reads a model file (stlrec's or Flax's, modelfile.h) and the crop shards
+ * (crops.h), runs the scene tower (--kind scene) or the product tower
+ * (--kind product) in inference mode (BatchNorm running averages) over every
+ * key of --keys (a pairs file: its scenes or its products by --kind; a
+ * catalog; or a plain list) and writes keys + one float32 matrix
+ * (embeddings.h, docs/formats.md "## Embeddings"), and with --json the
+ * {key: [floats]} form of the book's scripts. Every item is embedded: the
+ * last partial batch is not dropped. A key without a crop is an error naming
+ * it (an embedding file silently missing items would skew every metric);
+ * --skip-missing skips such keys instead, counted in the summary.
+ *
+ * model_embed computes each image on its own, so a row does not depend on
+ * the batch it was in or on the thread count: the output is byte-identical
+ * for any --batch-size and --threads. --shard i/N embeds the i-th of N
+ * contiguous ranges of the key list into its own file; readers accept the
+ * parts together.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "crops.h"
+#include "embeddings.h"
+#include "error.h"
+#include "keylist.h"
+#include "keys.h"
+#include "log.h"
+#include "model.h"
+#include "modelfile.h"
+#include "par.h"
+#include "params.h"
+#include "progress.h"
+
+typedef struct {
+    const char *model, *crops, *kind, *keys, *out, *json, *device;
+    long batch, threads;
+    int skip_missing;
+    cli_shard shard;
+} embed_opts;
+
+/* The items of this shard that have crops: crop indices and keys. */
+typedef struct {
+    size_t n;
+    size_t *crop;   /* n */
+    stl_key *keys;  /* n */
+    size_t missing; /* keys without a crop (skipped with --skip-missing) */
+} embed_items;
+
+static int select_items(const embed_opts *o, const key_index *ki, const crops_set *cs,
+                        embed_items *it, stl_error *err) {
+    long lo, hi;
+    par_range((long)ki->n, (int)o->shard.index, (int)o->shard.count, &lo, &hi);
+    size_t cap = (size_t)(hi - lo);
+    it->crop = malloc((cap ? cap : 1) * sizeof *it->crop);
+    it->keys = malloc((cap ? cap : 1) * sizeof *it->keys);
+    if (!it->crop || !it->keys) return stl_fail(err, "out of memory");
+    const char *first_missing = NULL;
+    for (long i = lo; i < hi; i++) {
+        const char *key = ki->keys[i].s;
+        long c = crops_find(cs, key);
+        if (c < 0) {
+            if (!first_missing) first_missing = key;
+            it->missing++;
+            continue;
+        }
+        it->crop[it->n] = (size_t)c;
+        it->keys[it->n++] = ki->keys[i];
+    }
+    if (it->missing && !o->skip_missing)
+        return stl_fail(err, "%s: key %s has no crop in %s (%zu of %ld keys have none): rerun "
+                        "stl-decode on these keys, or pass --skip-missing",
+                        o->keys, first_missing, o->crops, it->missing, hi - lo);
+    return 0;
+}
+
+/* Embeds the items batch by batch into emb (n, dim). */
+static int embed_all(const embed_opts *o, const model_state *m, const crops_set *cs,
+                     const embed_items *it, float *emb, stl_error *err) {
+    int tower = strcmp(o->kind, "scene") == 0 ? MODEL_TOWER_SCENE : MODEL_TOWER_PRODUCT;
+    int S = crops_size(cs), dim = m->table.output_size;
+    size_t px = (size_t)S * S * 3;
+    int batch = (int)o->batch;
+    if ((size_t)batch > it->n) batch = it->n ? (int)it->n : 1;
+    model_ws *ws = model_ws_create(&m->table, batch, S, err);
+    if (!ws) return stl_fail_prefix(err, "%s: %d x %d crops", o->crops, S, S);
+    if (model_ws_set_threads(ws, (int)o->threads, err) != 0) {
+        model_ws_free(ws);
+        return -1;
+    }
+    float *x = malloc((size_t)batch * px * sizeof *x);
+    if (!x) {
+        model_ws_free(ws);
+        return stl_fail(err, "out of memory (%d images of %d x %d)", batch, S, S);
+    }
+    progress pg;
+    progress_start(&pg, "embedding", "images", it->n);
+    int rc = 0;
+    for (size_t b = 0; b < it->n && rc == 0; b += (size_t)batch) {
+        size_t nb = it->n - b < (size_t)batch ? it->n - b : (size_t)batch;
+        for (size_t i = 0; i < nb; i++)
+            model_normalize_pixels(crops_pixels(cs, it->crop[b + i]), px, x + i * px);
+        rc = model_embed(m, ws, tower, x, (int)nb, emb + b * (size_t)dim, err);
+        progress_update(&pg, b + nb);
+    }
+    progress_finish(&pg);
+    free(x);
+    model_ws_free(ws);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    log_set_program("stl-embed");
+    embed_opts o = {.kind = NULL, .device = "auto", .batch = 32, .threads = 0,
+                    .shard = {0, 1}};
+    cli_option opts[] = {
+        {"model", CLI_STRING, &o.model, "FILE", "model file from stl-train (or Flax's to_bytes)", 1, 0, 0, NULL, 0},
+        {"crops", CLI_STRING, &o.crops, "DIR", "crop directory from stl-decode", 1, 0, 0, NULL, 0},
+        {"kind", CLI_CHOICE, &o.kind, NULL, "scene: the scene tower; product: the product tower", 1, 0, 0, "scene|product", 0},
+        {"keys", CLI_STRING, &o.keys, "FILE", "pairs JSONL (its scenes or products, by --kind), catalog JSON or key list", 1, 0, 0, NULL, 0},
+        {"out", CLI_STRING, &o.out, "FILE", "embeddings file to write (msgpack)", 1, 0, 0, NULL, 0},
+        {"json", CLI_STRING, &o.json, "FILE", "also write {key: [floats]} JSON (the book's form)", 0, 0, 0, NULL, 0},
+        {"batch-size", CLI_INT, &o.batch, "N", "images per model call (the output does not depend on it)", 0, 1, 65536, NULL, 0},
+        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else 1; the output does not depend on it)", 0, 0, 1024, NULL, 0},
+        {"shard", CLI_SHARD, &o.shard, "i/N", "embed the i-th of N contiguous ranges of the keys", 0, 0, 0, NULL, 0},
+        {"skip-missing", CLI_FLAG, &o.skip_missing, NULL, "skip keys without a crop (counted) instead of failing", 0, 0, 0, NULL, 0},
+        {"device", CLI_CHOICE, &o.device, NULL, "where to compute (auto: cpu in a build without CUDA)", 0, 0, 0, "auto|cpu|cuda", 0},
+    };
+    cli_spec spec = {
+        "stl-embed",
+        "Computes the scene or product tower's embedding (inference mode) for every listed key "
+        "and writes keys + a float32 matrix (and optionally the book's JSON). Byte-identical "
+        "output for any batch size and thread count.",
+        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+    int code;
+    if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    if (strcmp(o.device, "cuda") == 0) {
+        log_errorf("--device cuda: this build has no CUDA path (build with CUDA=1 where it "
+                   "exists, or use --device cpu)");
+        return STL_EXIT_USAGE;
+    }
+
+    int rc = STL_EXIT_FAIL;
+    stl_error err;
+    model_state m;
+    int have_model = 0;
+    crops_set *cs = NULL;
+    key_index ki;
+    key_index_init(&ki);
+    embed_items it = {0};
+    float *emb = NULL;
+    keylist_kind kk;
+    keylist_select sel = strcmp(o.kind, "scene") == 0 ? KEYLIST_SCENES : KEYLIST_PRODUCTS;
+
+    if (modelfile_read(o.model, &m, NULL, &err) != 0) goto done;
+    have_model = 1;
+    if (crops_open(o.crops, &cs, &err) != 0) goto done;
+    if (keylist_read(o.keys, sel, &ki, &kk, &err) != 0) goto done;
+    if (select_items(&o, &ki, cs, &it, &err) != 0) goto done;
+    log_info("model %s (output size %d, step %" PRId64 "), crops %s (%d x %d, %zu images), "
+             "kind %s, keys %s (%zu%s), shard %ld/%ld: %zu items, batch-size %ld, threads %ld, "
+             "device cpu",
+             o.model, m.table.output_size, m.step, o.crops, crops_size(cs), crops_size(cs),
+             crops_count(cs), o.kind, o.keys, ki.n,
+             kk == KEYLIST_KIND_PAIRS ? (sel == KEYLIST_SCENES ? " scenes of the pairs"
+                                                                : " products of the pairs")
+                                      : "",
+             o.shard.index, o.shard.count, it.n, o.batch, o.threads);
+    size_t dim = (size_t)m.table.output_size;
+    emb = malloc((it.n ? it.n : 1) * dim * sizeof *emb);
+    if (!emb) {
+        stl_fail(&err, "out of memory (%zu x %zu embeddings)", it.n, dim);
+        goto done;
+    }
+    if (embed_all(&o, &m, cs, &it, emb, &err) != 0) goto done;
+    if (embeddings_write_kind(o.out, o.kind, it.keys, it.n, dim, emb, &err) != 0) goto done;
+    if (o.json && embeddings_write_json(o.json, it.keys, it.n, dim, emb, &err) != 0) goto done;
+    log_info("wrote %s: %zu embeddings of %zu floats%s%s; %zu keys without a crop skipped",
+             o.out, it.n, dim, o.json ? ", and " : "", o.json ? o.json : "", it.missing);
+    rc = STL_EXIT_OK;
+done:
+    if (rc != STL_EXIT_OK) log_error(&err);
+    free(emb);
+    free(it.crop);
+    free(it.keys);
+    key_index_free(&ki);
+    crops_close(cs);
+    if (have_model) model_state_free(&m);
+    return rc;
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# test_embed.sh — stl-embed on a small synthetic data set: every listed item
+# embedded, rows equal to model_embed on each crop alone, byte-identical
+# output for any batch size and thread count, shards that concatenate to the
+# whole, the JSON form, and the errors (a key without a crop, a bad model,
+# --device cuda in a CPU build).
+. "$(dirname "$0")/lib.sh"
+: "${STL_BUILD:?STL_BUILD must point at the build directory (make test sets it)}"
+FIX=$STL_BUILD/tools/embed_fixture
+PY=/usr/bin/python3
+
+"$STL_BIN/stl-synth" --out "$T/d" --scenes 40 --products 30 --seed 5 --threads 2 >/dev/null 2>&1
+"$STL_BIN/stl-decode" --keys "$T/d/pairs.jsonl" --images "$T/d/images" --out "$T/crops" \
+    --size 64 --resize --threads 2 >/dev/null 2>&1
+ok "fixture model" "$FIX" model "$T/m.mpk" 3 16
+
+emb() { "$STL_BIN/stl-embed" --model "$T/m.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" "$@"; }
+
+ok "scene embeddings, batch 1, 1 thread" emb --kind scene --out "$T/s1.emb" --json "$T/s1.json" --batch-size 1 --threads 1
+ok "scene embeddings, batch 7, 2 threads" emb --kind scene --out "$T/s7.emb" --json "$T/s7.json" --batch-size 7 --threads 2
+ok "scene embeddings, batch 64, 3 threads" emb --kind scene --out "$T/s64.emb" --batch-size 64 --threads 3
+check "byte-identical for batch 1/1 thread and 7/2 threads" cmp -s "$T/s1.emb" "$T/s7.emb"
+check "byte-identical for batch 1/1 thread and 64/3 threads" cmp -s "$T/s1.emb" "$T/s64.emb"
+check "JSON byte-identical across batch sizes" cmp -s "$T/s1.json" "$T/s7.json"
+
+n_scenes=$($PY -c 'import json,sys; print(len({json.loads(l)["scene"] for l in open(sys.argv[1]) if l.strip()}))' "$T/d/pairs.jsonl")
+"$FIX" check "$T/m.mpk" "$T/crops" "$T/s7.emb" scene >"$T/chk" 2>&1
+check "every scene row equals model_embed on its crop alone" grep -qx "$n_scenes rows equal" "$T/chk"
+check "the JSON form has every scene, in the same order, 16 floats each" $PY - "$T/s1.json" "$T/d/pairs.jsonl" <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))
+order = []
+for l in open(sys.argv[2]):
+    if l.strip():
+        s = json.loads(l)["scene"]
+        if s not in order: order.append(s)
+sys.exit(0 if list(e) == order and all(len(v) == 16 for v in e.values()) else 1)
+EOF
+
+ok "product embeddings (products of the pairs)" emb --kind product --out "$T/p.emb" --batch-size 5 --threads 2
+"$FIX" check "$T/m.mpk" "$T/crops" "$T/p.emb" product >"$T/chk" 2>&1
+n_products=$($PY -c 'import json,sys; print(len({json.loads(l)["product"] for l in open(sys.argv[1]) if l.strip()}))' "$T/d/pairs.jsonl")
+check "every product row equals model_embed (product tower)" grep -qx "$n_products rows equal" "$T/chk"
+check "scene and product towers differ" $PY -c '
+import sys; a=open(sys.argv[1],"rb").read(); b=open(sys.argv[2],"rb").read(); sys.exit(0 if a != b else 1)' "$T/s1.emb" "$T/p.emb"
+
+# shards: contiguous ranges whose parts read together equal the whole
+ok "shard 0/3" emb --kind scene --out "$T/sh0.emb" --json "$T/sh0.json" --shard 0/3
+ok "shard 1/3" emb --kind scene --out "$T/sh1.emb" --json "$T/sh1.json" --shard 1/3
+ok "shard 2/3" emb --kind scene --out "$T/sh2.emb" --json "$T/sh2.json" --shard 2/3
+check "the three shards concatenate to the whole" $PY - "$T/s1.json" "$T"/sh0.json "$T"/sh1.json "$T"/sh2.json <<'EOF'
+import json, sys
+whole = json.load(open(sys.argv[1]))
+parts = [json.load(open(p)) for p in sys.argv[2:]]
+merged = [kv for p in parts for kv in p.items()]
+sys.exit(0 if merged == list(whole.items()) and all(len(p) > 0 for p in parts) else 1)
+EOF
+"$FIX" check "$T/m.mpk" "$T/crops" "$T/sh0.emb,$T/sh1.emb,$T/sh2.emb" scene >"$T/chk" 2>&1
+check "the shard files read as one (comma list) and match model_embed" grep -qx "$n_scenes rows equal" "$T/chk"
+
+# the catalog lists products that are in no scene: they have no crop here
+fails_with 1 "^stl-embed: .*key [0-9a-f]{32} has no crop in .*--skip-missing" \
+    "a key without a crop is an error naming it" "$STL_BIN/stl-embed" --model "$T/m.mpk" \
+    --crops "$T/crops" --kind product --keys "$T/d/catalog.json" --out "$T/c.emb"
+check "no output file after the error" [ ! -e "$T/c.emb" ]
+ok "--skip-missing skips them" "$STL_BIN/stl-embed" --model "$T/m.mpk" --crops "$T/crops" --kind product \
+    --keys "$T/d/catalog.json" --out "$T/c.emb" --skip-missing
+"$FIX" check "$T/m.mpk" "$T/crops" "$T/c.emb" product >"$T/chk" 2>&1
+check "--skip-missing embeds exactly the products with crops" grep -qx "$n_products rows equal" "$T/chk"
+
+printf 'not a model' >"$T/bad.mpk"
+fails_with 1 "^stl-embed: .*bad.mpk" "a corrupt model file fails naming it" \
+    "$STL_BIN/stl-embed" --model "$T/bad.mpk" --crops "$T/crops" --kind scene --keys "$T/d/pairs.jsonl" --out "$T/x.emb"
+fails_with 2 "^stl-embed: --device cuda" "--device cuda in a CPU build is a usage error" \
+    emb --kind scene --out "$T/x.emb" --device cuda
+fails_with 2 "^stl-embed: " "--kind must be scene or product" emb --kind other --out "$T/x.emb"
+finish
