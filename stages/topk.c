@@ -1,0 +1,168 @@
+/* stl-topk — exact maximum inner product search: for every scene embedding,
+ * the K products whose embeddings have the highest dot product with it.
+ *
+ * Reads scene and product embeddings (stlrec files or the book's JSON form,
+ * detected by content; a comma-separated list of parts is read as one,
+ * embeddings.h), runs the blocked-GEMM kernel of topk.h and writes the
+ * top-k lists file (topk_file.h, docs/formats.md "## Top-k lists"), and with
+ * --json also {scene: [[product, score], ...]}.
+ *
+ * --shard i/N takes the i-th of N contiguous ranges of the scenes, cut at
+ * multiples of the kernel's query block, so each part's rows are exactly the
+ * unsharded run's rows; stl-eval and stl-report read the N parts together.
+ * The output is byte-identical for any --threads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "cli.h"
+#include "embeddings.h"
+#include "error.h"
+#include "log.h"
+#include "progress.h"
+#include "topk.h"
+#include "topk_file.h"
+
+typedef struct {
+    const char *scenes, *products, *out, *json, *device;
+    long k, threads;
+    cli_shard shard;
+} topk_opts;
+
+static int threads_default(long given) {
+    if (given > 0) return (int)given;
+    const char *s = getenv("STL_THREADS");
+    long n = s ? strtol(s, NULL, 10) : 1;
+    return n > 0 && n <= 1024 ? (int)n : 1;
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total) {
+    (void)total;
+    progress_update(ctx, done);
+}
+
+static int write_json(const char *path, const topk_file *t, stl_error *err) {
+    atomic_file af;
+    if (atomic_open(&af, path, err) != 0) return -1;
+    size_t w = t->width;
+    atomic_printf(&af, "{");
+    for (size_t i = 0; i < t->n_scenes; i++) {
+        atomic_printf(&af, "%s\n\"%s\": [", i ? "," : "", t->scenes[i].s);
+        for (size_t e = 0; e < w; e++)
+            atomic_printf(&af, "%s[\"%s\", %.9g]", e ? ", " : "", t->products[t->index[i * w + e]].s,
+                          (double)t->score[i * w + e]);
+        atomic_printf(&af, "]");
+    }
+    atomic_printf(&af, "\n}\n");
+    return atomic_commit(&af, err);
+}
+
+/* Rows [lo, hi) of n scenes for shard i/N: whole query blocks, contiguous. */
+static void shard_range(size_t n, cli_shard sh, size_t *lo, size_t *hi) {
+    size_t blocks = (n + TOPK_QUERY_BLOCK - 1) / TOPK_QUERY_BLOCK;
+    size_t b0 = blocks * (size_t)sh.index / (size_t)sh.count;
+    size_t b1 = blocks * (size_t)(sh.index + 1) / (size_t)sh.count;
+    *lo = b0 * TOPK_QUERY_BLOCK < n ? b0 * TOPK_QUERY_BLOCK : n;
+    *hi = b1 * TOPK_QUERY_BLOCK < n ? b1 * TOPK_QUERY_BLOCK : n;
+}
+
+static int run(const topk_opts *o, stl_error *err) {
+    embeddings se = {0}, pe = {0};
+    topk_file t = {0};
+    int rc = -1;
+    if (embeddings_read(o->scenes, &se, err) != 0) goto done;
+    if (embeddings_read(o->products, &pe, err) != 0) goto done;
+    if (strcmp(se.kind, "product") == 0)
+        log_warn("warning: --scenes %s holds product embeddings (ranking products by products)", o->scenes);
+    if (strcmp(pe.kind, "scene") == 0)
+        log_warn("warning: --products %s holds scene embeddings", o->products);
+    if (pe.n == 0) {
+        stl_fail(err, "%s: no products to rank", o->products);
+        goto done;
+    }
+    if (se.n > 0 && se.dim != pe.dim) {
+        stl_fail(err, "%s: dimension %zu, but %s has %zu: embed both with the same model",
+                 o->scenes, se.dim, o->products, pe.dim);
+        goto done;
+    }
+    size_t lo, hi;
+    shard_range(se.n, o->shard, &lo, &hi);
+    int threads = threads_default(o->threads);
+    size_t n = hi - lo, w = topk_width((size_t)o->k, pe.n);
+    log_info("scenes %s (%zu x %zu), products %s (%zu), k %ld, shard %ld/%ld: scenes %zu..%zu, "
+             "threads %d, device cpu",
+             o->scenes, se.n, se.dim, o->products, pe.n, o->k, o->shard.index, o->shard.count, lo,
+             hi, threads);
+
+    t.n_scenes = n;
+    t.n_products = pe.n;
+    t.width = w;
+    t.k_requested = (size_t)o->k;
+    t.scenes = se.n ? se.keys + lo : NULL;
+    t.products = (stl_key *)pe.keys;
+    t.shard_index = o->shard.index;
+    t.shard_count = o->shard.count;
+    t.scenes_total = se.n;
+    snprintf(t.scenes_file, sizeof t.scenes_file, "%s", o->scenes);
+    snprintf(t.products_file, sizeof t.products_file, "%s", o->products);
+    t.index = malloc(n * w * sizeof *t.index + 1);
+    t.score = malloc(n * w * sizeof *t.score + 1);
+    if (!t.index || !t.score) {
+        stl_fail(err, "out of memory for %zu x %zu results", n, w);
+        goto done;
+    }
+    progress pg;
+    progress_start(&pg, "top-k", "blocks", 0);
+    topk_options opt = {.threads = threads, .progress = on_progress, .progress_ctx = &pg};
+    if (topk_search(se.n ? se.data + lo * se.dim : NULL, n, pe.data, pe.n, pe.dim, (size_t)o->k, &opt, t.index,
+                    t.score, err) != 0)
+        goto done;
+    progress_finish(&pg);
+    if (topk_file_write(o->out, &t, err) != 0) goto done;
+    if (o->json && write_json(o->json, &t, err) != 0) goto done;
+    log_info("wrote %s: %zu scenes x top %zu of %zu products%s%s", o->out, n, w, pe.n,
+             o->json ? ", and " : "", o->json ? o->json : "");
+    rc = 0;
+done:
+    free(t.index);
+    free(t.score);
+    embeddings_free(&se);
+    embeddings_free(&pe);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    log_set_program("stl-topk");
+    topk_opts o = {.k = 10, .threads = 0, .device = "auto", .shard = {0, 1}};
+    cli_option opts[] = {
+        {"scenes", CLI_STRING, &o.scenes, "FILE", "scene embeddings (stl-embed output, its JSON form, or parts a,b,c)", 1, 0, 0, NULL, 0},
+        {"products", CLI_STRING, &o.products, "FILE", "product embeddings (the products ranked)", 1, 0, 0, NULL, 0},
+        {"out", CLI_STRING, &o.out, "FILE", "top-k lists file to write (msgpack)", 1, 0, 0, NULL, 0},
+        {"k", CLI_INT, &o.k, "K", "products per scene (all of them when there are fewer)", 0, 1, 1000000, NULL, 0},
+        {"json", CLI_STRING, &o.json, "FILE", "also write {scene: [[product, score], ...]} JSON", 0, 0, 0, NULL, 0},
+        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else 1; the output does not depend on it)", 0, 0, 1024, NULL, 0},
+        {"shard", CLI_SHARD, &o.shard, "i/N", "rank the i-th of N contiguous ranges of the scenes", 0, 0, 0, NULL, 0},
+        {"device", CLI_CHOICE, &o.device, NULL, "where to compute (auto: cpu in a build without CUDA)", 0, 0, 0, "auto|cpu|cuda", 0},
+    };
+    cli_spec spec = {
+        "stl-topk",
+        "Exact maximum inner product search: for every scene, the K products with the highest "
+        "dot product of the embeddings (ties: lower product index first), by blocked GEMM. "
+        "Byte-identical output for any thread count.",
+        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+    int code;
+    if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    if (strcmp(o.device, "cuda") == 0) {
+        log_errorf("--device cuda: this build has no CUDA path (build with CUDA=1 where it "
+                   "exists, or use --device cpu)");
+        return STL_EXIT_USAGE;
+    }
+    stl_error err;
+    if (run(&o, &err) != 0) {
+        log_error(&err);
+        return STL_EXIT_FAIL;
+    }
+    return STL_EXIT_OK;
+}
