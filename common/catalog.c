@@ -32,6 +32,7 @@ static char *read_all(const char *path, size_t *len, stl_error *err) {
     char *buf = malloc(cap);
     while (buf) {
         size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0 && ferror(f)) break;
         n += r;
         if (n < cap) break;
         char *nb = realloc(buf, cap * 2);
@@ -43,7 +44,7 @@ static char *read_all(const char *path, size_t *len, stl_error *err) {
         buf = nb;
         cap *= 2;
     }
-    int rerr = ferror(f);
+    int rerr = ferror(f) ? errno : 0;
     fclose(f);
     if (!buf) {
         stl_fail(err, "%s: out of memory", path);
@@ -51,7 +52,7 @@ static char *read_all(const char *path, size_t *len, stl_error *err) {
     }
     if (rerr) {
         free(buf);
-        stl_fail(err, "%s: read error", path);
+        stl_fail(err, "%s: read error: %s", path, strerror(rerr));
         return NULL;
     }
     *len = n;
