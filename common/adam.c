@@ -1,8 +1,12 @@
 /* adam.c — optax-compatible Adam (see adam.h). */
+#pragma GCC optimize("O3", "no-math-errno")
 #include "adam.h"
 
 #include <math.h>
 
+#include "simd.h"
+
+STL_HOT
 void adam_update(float *p, const float *g, float *mu, float *nu, size_t n, float lr, float b1,
                  float b2, float eps, int64_t count) {
     float c1 = 1.0f - powf(b1, (float)count), c2 = 1.0f - powf(b2, (float)count);

@@ -1,8 +1,12 @@
 /* batchnorm.c — BatchNorm forward / backward over NHWC rows (see batchnorm.h). */
+#pragma GCC optimize("O3")
 #include "batchnorm.h"
 
 #include <math.h>
 
+#include "simd.h"
+
+STL_HOT
 void bn_sums(const float *a, long rows, int C, double *sums) {
     double s[256], q[256];
     for (int c0 = 0; c0 < C; c0 += 256) {
@@ -47,6 +51,7 @@ void bn_running_update(float *run_mean, float *run_var, const float *mean, const
     }
 }
 
+STL_HOT
 void bn_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
                 const float *scale, float *z) {
     float mul[256], sub[256];
@@ -64,19 +69,44 @@ void bn_forward(const float *a, long rows, int C, const float *mean, const float
     }
 }
 
+STL_HOT
+void bn_forward_add(const float *a, long rows, int C, const float *mean, const float *invstd,
+                    const float *scale, const float *bias, float *y) {
+    float mul[256], sub[256], add[256];
+    for (int c0 = 0; c0 < C; c0 += 256) {
+        int cn = C - c0 < 256 ? C - c0 : 256;
+        for (int c = 0; c < cn; c++) {
+            mul[c] = invstd[c0 + c] * scale[c0 + c];
+            sub[c] = mean[c0 + c];
+            add[c] = bias ? bias[c0 + c] : 0.0f;
+        }
+        for (long r = 0; r < rows; r++) {
+            const float *x = a + r * C + c0;
+            float *d = y + r * C + c0;
+            for (int c = 0; c < cn; c++) d[c] += (x[c] - sub[c]) * mul[c] + add[c];
+        }
+    }
+}
+
+STL_HOT
 void bn_backward_sums(const float *dz, const float *a, long rows, int C, const float *mean,
                       const float *invstd, double *sums) {
     double s[256], q[256];
+    float mu[256], is[256];
     for (int c0 = 0; c0 < C; c0 += 256) {
         int cn = C - c0 < 256 ? C - c0 : 256;
-        for (int c = 0; c < cn; c++) s[c] = q[c] = 0.0;
+        for (int c = 0; c < cn; c++) {
+            s[c] = q[c] = 0.0;
+            mu[c] = mean[c0 + c];
+            is[c] = invstd[c0 + c];
+        }
         for (long r = 0; r < rows; r++) {
             const float *g = dz + r * C + c0;
             const float *x = a + r * C + c0;
             for (int c = 0; c < cn; c++) {
-                double xh = (double)((x[c] - mean[c0 + c]) * invstd[c0 + c]);
+                float xh = (x[c] - mu[c]) * is[c];
                 s[c] += g[c];
-                q[c] += g[c] * xh;
+                q[c] += (double)(g[c] * xh);
             }
         }
         for (int c = 0; c < cn; c++) {
@@ -86,10 +116,12 @@ void bn_backward_sums(const float *dz, const float *a, long rows, int C, const f
     }
 }
 
+STL_HOT
 void bn_backward(const float *dz, const float *a, long rows, int C, const float *mean,
                  const float *invstd, const float *scale, const float *s1, const float *s2,
-                 double count, float *da) {
+                 double count, float *da, double *dsum) {
     float k[256], m1[256], m2[256], mu[256], is[256];
+    double ds[256];
     for (int c0 = 0; c0 < C; c0 += 256) {
         int cn = C - c0 < 256 ? C - c0 : 256;
         for (int c = 0; c < cn; c++) {
@@ -98,6 +130,7 @@ void bn_backward(const float *dz, const float *a, long rows, int C, const float 
             m2[c] = (float)(s2[c0 + c] / count);
             mu[c] = mean[c0 + c];
             is[c] = invstd[c0 + c];
+            ds[c] = 0.0;
         }
         for (long r = 0; r < rows; r++) {
             const float *g = dz + r * C + c0;
@@ -105,8 +138,12 @@ void bn_backward(const float *dz, const float *a, long rows, int C, const float 
             float *d = da + r * C + c0;
             for (int c = 0; c < cn; c++) {
                 float xh = (x[c] - mu[c]) * is[c];
-                d[c] = k[c] * (g[c] - m1[c] - xh * m2[c]);
+                float v = k[c] * (g[c] - m1[c] - xh * m2[c]);
+                d[c] = v;
+                ds[c] += v;
             }
         }
+        if (dsum)
+            for (int c = 0; c < cn; c++) dsum[c0 + c] += ds[c];
     }
 }

@@ -26,12 +26,18 @@ void bn_running_update(float *run_mean, float *run_var, const float *mean, const
 /* z = (a - mean) * invstd * scale. */
 void bn_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
                 const float *scale, float *z);
+/* y += (a - mean) * invstd * scale + bias (the block's BN and residual add;
+ * bias may be NULL). */
+void bn_forward_add(const float *a, long rows, int C, const float *mean, const float *invstd,
+                    const float *scale, const float *bias, float *y);
 /* sums[c] += sum dz, sums[C + c] += sum dz * xhat. */
 void bn_backward_sums(const float *dz, const float *a, long rows, int C, const float *mean,
                       const float *invstd, double *sums);
-/* da from dz and the global sums s1 = sum dz, s2 = sum dz xhat over count rows. */
+/* da from dz and the global sums s1 = sum dz, s2 = sum dz xhat over count
+ * rows; dsum (may be NULL) += sum da per channel (the gradient of a bias
+ * added before the BatchNorm). */
 void bn_backward(const float *dz, const float *a, long rows, int C, const float *mean,
                  const float *invstd, const float *scale, const float *s1, const float *s2,
-                 double count, float *da);
+                 double count, float *da, double *dsum);
 
 #endif

@@ -1,7 +1,10 @@
 /* conv.c — SAME-padding geometry, im2col and col2im (see conv.h). */
+#pragma GCC optimize("O3")
 #include "conv.h"
 
 #include <string.h>
+
+#include "simd.h"
 
 int conv_same_out(int n, int stride) { return (n + stride - 1) / stride; }
 
@@ -33,21 +36,29 @@ void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *co
         int oh = (int)(rem / g->wo), ow = (int)(rem % g->wo);
         float *dst = col + (r - r0) * g->kdim;
         const float *img = x + b * (long)H * W * cin;
+        int iw0 = ow * g->stride - g->pad_left;
+        int inside_w = iw0 >= 0 && iw0 + k <= W;
         for (int kh = 0; kh < k; kh++) {
             int ih = oh * g->stride - g->pad_top + kh;
-            for (int kw = 0; kw < k; kw++) {
-                int iw = ow * g->stride - g->pad_left + kw;
-                float *d = dst + (kh * k + kw) * cin;
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-                    memset(d, 0, sizeof(float) * (size_t)cin);
-                } else {
-                    memcpy(d, img + ((long)ih * W + iw) * cin, sizeof(float) * (size_t)cin);
+            float *d = dst + kh * k * cin;
+            if (ih < 0 || ih >= H) {
+                memset(d, 0, sizeof(float) * (size_t)(k * cin));
+            } else if (inside_w) { /* the k taps of a row are contiguous in x */
+                memcpy(d, img + ((long)ih * W + iw0) * cin, sizeof(float) * (size_t)(k * cin));
+            } else {
+                for (int kw = 0; kw < k; kw++, d += cin) {
+                    int iw = iw0 + kw;
+                    if (iw < 0 || iw >= W)
+                        memset(d, 0, sizeof(float) * (size_t)cin);
+                    else
+                        memcpy(d, img + ((long)ih * W + iw) * cin, sizeof(float) * (size_t)cin);
                 }
             }
         }
     }
 }
 
+STL_HOT
 void conv_col2im(const conv_geom *g, const float *dcol, long p0, long p1, float *dx) {
     const int k = g->k, cin = g->cin, H = g->h, W = g->w, s = g->stride;
     const long hw = (long)H * W;

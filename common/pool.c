@@ -1,8 +1,11 @@
 /* pool.c — average pooling and global mean, forward and backward (pool.h). */
+#pragma GCC optimize("O3")
 #include "pool.h"
 
 #include "conv.h"
+#include "simd.h"
 
+STL_HOT
 void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, float *y) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
@@ -27,6 +30,7 @@ void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, flo
     }
 }
 
+STL_HOT
 void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, float *dx) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);

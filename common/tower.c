@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "batchnorm.h"
+#include "bn_swish.h"
 #include "linear.h"
 #include "pool.h"
-#include "swish.h"
 
 static const int filters[MODEL_N_BLOCKS] = MODEL_FILTERS;
 
@@ -98,10 +98,8 @@ static size_t acts_walk(const tower_shape *s, int nb, float *base, tower_acts *a
         size_t mf = (size_t)nb * b->px_out * b->f;
         TAKE(a->r[k], mf);
         TAKE(a->a1[k], mf);
-        TAKE(a->z1[k], mf);
         TAKE(a->h1[k], mf);
         TAKE(a->a2[k], mf);
-        TAKE(a->z2[k], mf);
         TAKE(a->h2[k], mf);
         TAKE(a->a3[k], mf);
         TAKE(a->pooled[k], (size_t)nb * b->px_pool * b->f);
@@ -129,7 +127,6 @@ static size_t scratch_walk(const tower_shape *s, int nb, int threads, int backwa
     size_t off = 0;
 #define TAKE(ptr, n) do { if (sc) (ptr) = base + off; off += up(n); } while (0)
     TAKE(sc->col, (size_t)nb * s->max_rows_k);
-    TAKE(sc->tmp, (size_t)nb * s->max_rows_f);
     if (backward) {
         TAKE(sc->dy, (size_t)nb * s->max_rows_f);
         TAKE(sc->da, (size_t)nb * s->max_rows_f);
@@ -199,8 +196,8 @@ static void fwd_conv(void *arg, int tid, int nt) {
     if (hi <= lo) return;
     float *col = c->sc->col + lo * K;
     conv_im2col(&b->g, block_input(c, k), lo, hi, col);
-    linear_forward(col, hi - lo, K, f, P + b->wr[tw], P + b->br[tw], c->a->r[k] + lo * f);
-    linear_forward(col, hi - lo, K, f, P + b->w1[tw], P + b->b1[tw], c->a->a1[k] + lo * f);
+    linear_forward(col, hi - lo, K, f, P + b->wr[tw], NULL, c->a->r[k] + lo * f);
+    linear_forward(col, hi - lo, K, f, P + b->w1[tw], NULL, c->a->a1[k] + lo * f);
     bn_sums(c->a->a1[k] + lo * f, hi - lo, f, ps);
 }
 
@@ -211,25 +208,24 @@ static void fwd_bn_swish_conv(phase_ctx *c, int tid, int nt, int j) {
     int tw = c->tower, f = b->f, k = c->k;
     tower_acts *a = c->a;
     float *src = j == 0 ? a->a1[k] : a->a2[k];
-    float *z = j == 0 ? a->z1[k] : a->z2[k];
     float *h = j == 0 ? a->h1[k] : a->h2[k];
     float *dst = j == 0 ? a->a2[k] : a->a3[k];
-    size_t w = j == 0 ? b->w2[tw] : b->w3[tw], bias = j == 0 ? b->b2[tw] : b->b3[tw];
+    size_t w = j == 0 ? b->w2[tw] : b->w3[tw];
     long lo, hi;
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 2 * (size_t)f);
     if (hi <= lo) return;
-    long o = lo * f, n = (hi - lo) * f;
-    bn_forward(src + o, hi - lo, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j], z + o);
-    swish_forward(z + o, n, h + o);
-    linear_forward(h + o, hi - lo, f, f, P + w, P + bias, dst + o);
+    long o = lo * f;
+    bn_swish_forward(src + o, hi - lo, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
+                     h + o);
+    linear_forward(h + o, hi - lo, f, f, P + w, NULL, dst + o);
     bn_sums(dst + o, hi - lo, f, ps);
 }
 static void fwd_mid0(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 0); }
 static void fwd_mid1(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 1); }
 
-/* r += BN3(a3) */
+/* r += BN3(a3) + residual bias: the block output before pooling, in place of r */
 static void fwd_add(void *arg, int tid, int nt) {
     phase_ctx *c = arg;
     const tower_block *b = &c->s->blk[c->k];
@@ -238,11 +234,9 @@ static void fwd_add(void *arg, int tid, int nt) {
     long lo, hi;
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
     if (hi <= lo) return;
-    long o = lo * f, n = (hi - lo) * f;
-    float *t = c->sc->tmp + o, *r = a->r[k] + o;
-    bn_forward(a->a3[k] + o, hi - lo, f, a->mean[k][2], a->invstd[k][2],
-               c->params + b->scale[c->tower][2], t);
-    for (long i = 0; i < n; i++) r[i] += t[i];
+    long o = lo * f;
+    bn_forward_add(a->a3[k] + o, hi - lo, f, a->mean[k][2], a->invstd[k][2],
+                   c->params + b->scale[c->tower][2], c->params + b->br[c->tower], a->r[k] + o);
 }
 
 static void fwd_pool(void *arg, int tid, int nt) {
@@ -288,17 +282,23 @@ int tower_forward(const tower_shape *s, const float *params, float *stats, int t
         for (int j = 0; j < 3; j++) {
             if (j == 0) run(pool, fwd_conv, &c);
             else run(pool, j == 1 ? fwd_mid0 : fwd_mid1, &c);
+            /* The conv before BatchNorm j runs without its bias (BatchNorm
+             * subtracts it again): a->mean is the mean of the bias-less
+             * output, and the running mean, which Flax takes of conv + bias,
+             * is that plus the bias. */
+            const float *bias = params + (j == 0 ? b->b1[tower] : j == 1 ? b->b2[tower] : b->b3[tower]);
+            float *rmean = stats + b->mean[tower][j], *rvar = stats + b->var[tower][j];
             if (train) {
                 double count = (double)a->nb * b->px_out;
                 if (reduce_sums(&c, nt, b->f, sums, &count, coll, err) < 0) return -1;
                 bn_stats(sums, count, b->f, MODEL_BN_EPS, a->mean[k][j], a->var[k][j],
                          a->invstd[k][j]);
-                /* Flax's mean includes the conv bias, as ours does (a = conv + bias). */
-                bn_running_update(stats + b->mean[tower][j], stats + b->var[tower][j],
-                                  a->mean[k][j], a->var[k][j], b->f, MODEL_BN_MOMENTUM);
+                float mb[256];
+                for (int i = 0; i < b->f; i++) mb[i] = a->mean[k][j][i] + bias[i];
+                bn_running_update(rmean, rvar, mb, a->var[k][j], b->f, MODEL_BN_MOMENTUM);
             } else {
-                memcpy(a->mean[k][j], stats + b->mean[tower][j], sizeof(float) * (size_t)b->f);
-                memcpy(a->var[k][j], stats + b->var[tower][j], sizeof(float) * (size_t)b->f);
+                for (int i = 0; i < b->f; i++) a->mean[k][j][i] = rmean[i] - bias[i];
+                memcpy(a->var[k][j], rvar, sizeof(float) * (size_t)b->f);
                 bn_invstd(a->var[k][j], b->f, MODEL_BN_EPS, a->invstd[k][j]);
             }
         }
@@ -350,25 +350,24 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     long lo, hi;
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
-    memset(ps, 0, sizeof(double) * 2 * (size_t)f);
+    memset(ps, 0, sizeof(double) * 3 * (size_t)f);
     float *gw = pgrad_of(c, tid, 0);
     long o = lo * f, rows = hi - lo;
     const float *dz = j == 2 ? c->sc->dy : c->sc->dh;
     const float *src = j == 2 ? a->a3[k] : a->a2[k];
     const float *hin = j == 2 ? a->h2[k] : a->h1[k];
-    const float *zin = j == 2 ? a->z2[k] : a->z1[k];
     const float *asrc = j == 2 ? a->a2[k] : a->a1[k];
     size_t w = j == 2 ? b->w3[tw] : b->w2[tw];
     float *da = c->sc->da + o;
     if (rows > 0)
         bn_backward(dz + o, src + o, rows, f, a->mean[k][j], a->invstd[k][j],
-                    P + b->scale[tw][j], bc->s1, bc->s2, bc->count, da);
-    linear_backward_params(hin + o, da, rows, f, f, gw, gw + (size_t)f * f, 0);
+                    P + b->scale[tw][j], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
+    linear_backward_params(hin + o, da, rows, f, f, gw, NULL, 0);
     if (rows <= 0) return;
     float *dh = c->sc->dh + o;
     linear_backward_input(da, rows, f, f, P + w, dh, 0);
-    swish_backward(dh, zin + o, rows * f, dh);
-    bn_backward_sums(dh, asrc + o, rows, f, a->mean[k][j - 1], a->invstd[k][j - 1], ps);
+    bn_swish_backward(dh, asrc + o, rows, f, a->mean[k][j - 1], a->invstd[k][j - 1],
+                      P + b->scale[tw][j - 1], ps);
 }
 static void bwd_mid2(void *arg, int tid, int nt) { bwd_mid(arg, tid, nt, 2); }
 static void bwd_mid1(void *arg, int tid, int nt) { bwd_mid(arg, tid, nt, 1); }
@@ -386,13 +385,15 @@ static void bwd_conv(void *arg, int tid, int nt) {
     long o = lo * f, rows = hi - lo;
     float *g1 = pgrad_of(c, tid, 0), *gr = pgrad_of(c, tid, 1);
     float *da = c->sc->da + o, *dy = c->sc->dy + o, *col = c->sc->col + lo * K;
+    double *ps = psum_of(c, tid);
+    memset(ps, 0, sizeof(double) * 3 * (size_t)f);
     if (rows > 0) {
         bn_backward(c->sc->dh + o, a->a1[k] + o, rows, f, a->mean[k][0], a->invstd[k][0],
-                    P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da);
+                    P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         conv_im2col(&b->g, block_input(c, k), lo, hi, col);
     }
-    linear_backward_params(col, da, rows, K, f, g1, g1 + (size_t)K * f, 0);
-    linear_backward_params(col, dy, rows, K, f, gr, gr + (size_t)K * f, 0);
+    linear_backward_params(col, da, rows, K, f, g1, NULL, 0);
+    linear_backward_params(col, dy, rows, K, f, gr, NULL, 0);
     if (k > 0 && rows > 0) {
         float *dcol = c->sc->dcol + lo * K;
         linear_backward_input(da, rows, K, f, P + b->w1[tw], dcol, 0);
@@ -417,16 +418,28 @@ static void add_partials(const phase_ctx *c, int nt, int which, float *dst, size
     }
 }
 
-static int bn_bwd_sums(bwd_ctx *bc, int nt, int C, float *dscale,
+/* A pre-BatchNorm conv's bias gradient, sum da: partials at psum[2C, 3C). */
+static void add_bias_partials(const phase_ctx *c, int nt, int C, float *dst) {
+    for (int t = 0; t < nt; t++) {
+        const double *ps = psum_of(c, t) + 2 * C;
+        for (int i = 0; i < C; i++) dst[i] += (float)ps[i];
+    }
+}
+
+/* Combines the threads' sums of the phase just run; the local sum dz xhat is
+ * this rank's dscale and, when dbias is set, the local sum dz its dbias
+ * (both taken before the all-reduce: the caller all-reduces gradients). */
+static int bn_bwd_sums(bwd_ctx *bc, int nt, int C, float *dscale, float *dbias,
                        const tower_collective *coll, stl_error *err) {
     double sums[2 * 256];
-    /* local sum dz * xhat is this rank's dscale: taken before the all-reduce */
     memset(sums, 0, sizeof sums);
     for (int t = 0; t < nt; t++) {
         const double *ps = psum_of(&bc->base, t);
         for (int i = 0; i < 2 * C; i++) sums[i] += ps[i];
     }
     for (int i = 0; i < C; i++) dscale[i] += (float)sums[C + i];
+    if (dbias)
+        for (int i = 0; i < C; i++) dbias[i] += (float)sums[i];
     if (coll && coll->fn) {
         float buf[2 * 256];
         for (int i = 0; i < 2 * C; i++) buf[i] = (float)sums[i];
@@ -469,32 +482,22 @@ int tower_backward(const tower_shape *s, const float *params, float *grads, int 
         }
         bc.count = count;
         run(pool, bwd_pool, c);
-        if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][2], coll, err) < 0) return -1;
+        /* dy is also the residual conv's output gradient: its bias
+         * gradient is BatchNorm_2's local sum dy */
+        if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][2], grads + b->br[tower], coll, err) < 0)
+            return -1;
         run(pool, bwd_mid2, &bc);
         add_partials(c, nt, 0, grads + b->w3[tower], (size_t)f * f);
-        for (int t = 0; t < nt; t++) {
-            const float *p = pgrad_of(c, t, 0) + (size_t)f * f;
-            for (int i = 0; i < f; i++) grads[b->b3[tower] + i] += p[i];
-        }
-        if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][1], coll, err) < 0) return -1;
+        add_bias_partials(c, nt, f, grads + b->b3[tower]);
+        if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][1], NULL, coll, err) < 0) return -1;
         run(pool, bwd_mid1, &bc);
         add_partials(c, nt, 0, grads + b->w2[tower], (size_t)f * f);
-        for (int t = 0; t < nt; t++) {
-            const float *p = pgrad_of(c, t, 0) + (size_t)f * f;
-            for (int i = 0; i < f; i++) grads[b->b2[tower] + i] += p[i];
-        }
-        if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][0], coll, err) < 0) return -1;
+        add_bias_partials(c, nt, f, grads + b->b2[tower]);
+        if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][0], NULL, coll, err) < 0) return -1;
         run(pool, bwd_conv, &bc);
         add_partials(c, nt, 0, grads + b->w1[tower], (size_t)K * f);
         add_partials(c, nt, 1, grads + b->wr[tower], (size_t)K * f);
-        for (int t = 0; t < nt; t++) {
-            const float *p1 = pgrad_of(c, t, 0) + (size_t)K * f;
-            const float *pr = pgrad_of(c, t, 1) + (size_t)K * f;
-            for (int i = 0; i < f; i++) {
-                grads[b->b1[tower] + i] += p1[i];
-                grads[b->br[tower] + i] += pr[i];
-            }
-        }
+        add_bias_partials(c, nt, f, grads + b->b1[tower]);
         if (k > 0) run(pool, bwd_col2im, c);
     }
     return 0;

@@ -5,7 +5,7 @@
  *
  * A tower call keeps, per block, the tensors its backward pass needs:
  * r (the residual conv output, then the block output before pooling),
- * a1/z1/h1 (conv, BatchNorm, swish of the first 3x3 branch), a2/z2/h2,
+ * a1/h1 (conv, then BatchNorm + swish, of the first 3x3 branch), a2/h2,
  * a3, the pooled output, and each BatchNorm's mean / var / invstd; then the
  * global mean `feat` and the embedding. Buffers are carved from one
  * allocation owned by the workspace.
@@ -49,8 +49,8 @@ typedef struct {
 typedef struct {
     int nb;             /* images this set holds */
     const float *x0;    /* input images of the current call */
-    float *r[MODEL_N_BLOCKS], *a1[MODEL_N_BLOCKS], *z1[MODEL_N_BLOCKS], *h1[MODEL_N_BLOCKS],
-        *a2[MODEL_N_BLOCKS], *z2[MODEL_N_BLOCKS], *h2[MODEL_N_BLOCKS], *a3[MODEL_N_BLOCKS],
+    float *r[MODEL_N_BLOCKS], *a1[MODEL_N_BLOCKS], *h1[MODEL_N_BLOCKS], *a2[MODEL_N_BLOCKS],
+        *h2[MODEL_N_BLOCKS], *a3[MODEL_N_BLOCKS],
         *pooled[MODEL_N_BLOCKS];
     float *mean[MODEL_N_BLOCKS][3], *var[MODEL_N_BLOCKS][3], *invstd[MODEL_N_BLOCKS][3];
     float *feat;        /* (nb, feat_dim) */
@@ -60,7 +60,6 @@ typedef struct {
 /* Shared scratch of a forward / backward pass for nb images. */
 typedef struct {
     float *col;         /* (nb * px_out, kdim) */
-    float *tmp;         /* (nb * px_out, f) */
     float *dy, *da, *dh;/* backward only: (nb * px_out, f) */
     float *dcol;        /* backward only */
     float *dp;          /* backward only: gradient w.r.t. a block input */

@@ -215,10 +215,13 @@ static void test_running_averages(void) {
     float *x = random_images(3 * B, S, 9);
     size_t img = (size_t)B * S * S * 3;
     float loss;
+    /* non-zero conv biases: the running mean is of conv + bias */
+    m.params[param_table_find(&m.table, "scene_cnn/Conv_1/bias", 0)->offset] = 0.3f;
+    m.params[param_table_find(&m.table, "product_cnn/Conv_1/bias", 0)->offset] = -0.2f;
     CHECK(model_train_step_grads(&m, ws, x, x + img, x + 2 * img, 0.2f, B, &loss, NULL, NULL,
                                  NULL, &err) == 0);
-    /* BatchNorm_0 follows Conv_1 (bias 0): its batch mean is the mean of the
-     * conv output. Scene: one update, 0.01 * mean. Product: two. */
+    /* BatchNorm_0 follows Conv_1: its batch mean is the mean of the conv
+     * output plus bias. Scene: one update, 0.01 * mean. Product: two. */
     const param_entry *ms = param_table_find(&m.table, "scene_cnn/BatchNorm_0/mean", 1);
     const param_entry *vs = param_table_find(&m.table, "scene_cnn/BatchNorm_0/var", 1);
     const param_entry *mp = param_table_find(&m.table, "product_cnn/BatchNorm_0/mean", 1);
@@ -245,7 +248,7 @@ static void test_running_averages(void) {
                         }
                     }
     double cnt = (double)B * ho * ho;
-    mean_s /= cnt, mean_p /= cnt, mean_n /= cnt;
+    mean_s = mean_s / cnt + 0.3, mean_p = mean_p / cnt - 0.2, mean_n = mean_n / cnt - 0.2;
     CHECK_CLOSE(m.stats[ms->offset], 0.01 * mean_s, 1e-7, 1e-4);
     /* positives first, then negatives: 0.99 * (0.01 mp) + 0.01 mn */
     CHECK_CLOSE(m.stats[mp->offset], 0.99 * 0.01 * mean_p + 0.01 * mean_n, 1e-7, 1e-4);

@@ -14,6 +14,7 @@
 
 #include "adam.h"
 #include "batchnorm.h"
+#include "bn_swish.h"
 #include "check.h"
 #include "conv.h"
 #include "linear.h"
@@ -254,7 +255,9 @@ static void test_batchnorm_grad(void) {
     bn_backward_sums(wt, a, R, C, mean, invstd, bs);
     float s1[C], s2[C];
     for (int c = 0; c < C; c++) s1[c] = (float)bs[c], s2[c] = (float)bs[C + c];
-    bn_backward(wt, a, R, C, mean, invstd, scale, s1, s2, R, da);
+    double dsum[C] = {0};
+    bn_backward(wt, a, R, C, mean, invstd, scale, s1, s2, R, da, dsum);
+    for (int c = 0; c < C; c++) CHECK(fabs(dsum[c]) < 1e-4); /* BN output is shift-invariant */
     check_grad("bn da", A, R * C, da, bn_ref_loss, &r);
     check_grad("bn dscale", S, C, s2, bn_ref_loss, &r);
     /* running averages: momentum 0.99 */
@@ -262,6 +265,53 @@ static void test_batchnorm_grad(void) {
     bn_running_update(rm, rv, mean, var, C, 0.99f);
     CHECK_CLOSE(rm[0], 0.01 * mean[0], 1e-7, 1e-6);
     CHECK_CLOSE(rv[1], 0.99 + 0.01 * var[1], 1e-7, 1e-6);
+}
+
+/* ---- fused BatchNorm + swish ---- */
+
+typedef struct {
+    bn_ref bn;
+    double *h;
+} bns_ref;
+
+static double bns_ref_loss(void *arg) {
+    bns_ref *r = arg;
+    bn_ref_loss(&r->bn); /* fills z */
+    size_t n = (size_t)r->bn.rows * r->bn.C;
+    for (size_t i = 0; i < n; i++) r->h[i] = r->bn.z[i] / (1 + exp(-r->bn.z[i]));
+    return dotw(r->h, r->bn.wt, n);
+}
+
+static void test_bn_swish_grad(void) {
+    enum { R = 20, C = 17 }; /* C not a multiple of the vector width */
+    float a[R * C], scale[C], h[R * C], wt[R * C], g[R * C], da[R * C], mean[C], var[C],
+        invstd[C];
+    fill(a, R * C, 1.5), fill(scale, C, 1.5), fill(wt, R * C, 1);
+    double sums[2 * C] = {0};
+    bn_sums(a, R, C, sums);
+    bn_stats(sums, R, C, 1e-5f, mean, var, invstd);
+    bn_swish_forward(a, R, C, mean, invstd, scale, h);
+    double A[R * C], S[C], Z[R * C], H[R * C];
+    to_double(a, R * C, A), to_double(scale, C, S);
+    bns_ref r = {{R, C, A, S, Z, wt}, H};
+    bns_ref_loss(&r);
+    check_close_vec("bn_swish forward", h, H, R * C);
+    memcpy(g, wt, sizeof g);
+    double bs[2 * C] = {0};
+    bn_swish_backward(g, a, R, C, mean, invstd, scale, bs);
+    float s1[C], s2[C];
+    for (int c = 0; c < C; c++) s1[c] = (float)bs[c], s2[c] = (float)bs[C + c];
+    bn_backward(g, a, R, C, mean, invstd, scale, s1, s2, R, da, NULL);
+    check_grad("bn_swish da", A, R * C, da, bns_ref_loss, &r);
+    check_grad("bn_swish dscale", S, C, s2, bns_ref_loss, &r);
+    /* bn_forward_add: y += BN(a) */
+    float y[R * C], z[R * C];
+    for (int i = 0; i < R * C; i++) y[i] = (float)i;
+    bn_forward(a, R, C, mean, invstd, scale, z);
+    bn_forward_add(a, R, C, mean, invstd, scale, NULL, y);
+    int ok = 1;
+    for (int i = 0; i < R * C; i++) ok &= fabsf(y[i] - (z[i] + (float)i)) <= 1e-5f * (1 + i);
+    CHECK(ok);
 }
 
 /* ---- swish ---- */
@@ -460,6 +510,7 @@ int main(void) {
     RUN(test_conv3x3_grad);
     RUN(test_linear_grad);
     RUN(test_batchnorm_grad);
+    RUN(test_bn_swish_grad);
     RUN(test_swish_grad);
     RUN(test_avgpool_grad);
     RUN(test_mean_grad);

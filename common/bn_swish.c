@@ -1,0 +1,61 @@
+/* bn_swish.c — fused BatchNorm + swish, forward and backward (bn_swish.h). */
+#pragma GCC optimize("O3")
+#include "bn_swish.h"
+
+#include "simd.h"
+
+enum { CB = 256 };
+
+STL_HOT
+void bn_swish_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
+                      const float *scale, float *h) {
+    float mul[CB], sub[CB];
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int cn = C - c0 < CB ? C - c0 : CB;
+        for (int c = 0; c < cn; c++) {
+            mul[c] = invstd[c0 + c] * scale[c0 + c];
+            sub[c] = mean[c0 + c];
+        }
+        for (long r = 0; r < rows; r++) {
+            const float *x = a + r * C + c0;
+            float *y = h + r * C + c0;
+            for (int c = 0; c < cn; c++) {
+                float z = (x[c] - sub[c]) * mul[c];
+                y[c] = z * simd_sigmoidf(z);
+            }
+        }
+    }
+}
+
+STL_HOT
+void bn_swish_backward(float *dh, const float *a, long rows, int C, const float *mean,
+                       const float *invstd, const float *scale, double *sums) {
+    float mul[CB], sub[CB], is[CB];
+    double s1[CB], s2[CB];
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int cn = C - c0 < CB ? C - c0 : CB;
+        for (int c = 0; c < cn; c++) {
+            is[c] = invstd[c0 + c];
+            mul[c] = invstd[c0 + c] * scale[c0 + c];
+            sub[c] = mean[c0 + c];
+            s1[c] = s2[c] = 0.0;
+        }
+        for (long r = 0; r < rows; r++) {
+            const float *x = a + r * C + c0;
+            float *g = dh + r * C + c0;
+            for (int c = 0; c < cn; c++) {
+                float d = x[c] - sub[c];
+                float z = d * mul[c], xh = d * is[c];
+                float s = simd_sigmoidf(z);
+                float dz = g[c] * (s + z * s * (1.0f - s));
+                g[c] = dz;
+                s1[c] += dz;
+                s2[c] += (double)(dz * xh);
+            }
+        }
+        for (int c = 0; c < cn; c++) {
+            sums[c0 + c] += s1[c];
+            sums[C + c0 + c] += s2[c];
+        }
+    }
+}

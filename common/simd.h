@@ -1,0 +1,51 @@
+/* simd.h — how the model's elementwise kernels get vectorised, and a
+ * vectorisable exp.
+ *
+ * The project builds for x86-64-v2 (SSE4.2). Hot loops are marked STL_HOT:
+ * GCC compiles them three times (AVX-512, AVX2+FMA, baseline) and picks one
+ * at load time for the CPU it runs on (target_clones, glibc ifunc). Files
+ * with such loops start with `#pragma GCC optimize("O3")` so GCC's
+ * vectoriser runs with its full cost model (at -O2 it vectorises almost
+ * nothing). Other compilers get plain functions.
+ *
+ * simd_expf is exp for float with Cephes' range reduction and degree-6
+ * polynomial (max error ~2 ulp on [-87, 88]; inputs clamped there), written
+ * without calls or branches so loops containing it vectorise. libm's expf is
+ * a call, which stops the vectoriser.
+ */
+#ifndef STL_SIMD_H
+#define STL_SIMD_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(STL_NO_CLONES)
+#define STL_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define STL_HOT
+#endif
+
+static inline float simd_expf(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* n = round(x / ln 2) by the 1.5 * 2^23 trick (no call, vectorises) */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &e, sizeof s);
+    return y * s;
+}
+
+/* sigmoid(z) = 1 / (1 + exp(-z)) */
+static inline float simd_sigmoidf(float z) { return 1.0f / (1.0f + simd_expf(-z)); }
+
+#endif
