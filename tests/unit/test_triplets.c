@@ -567,6 +567,63 @@ static void test_reader_rejects_corrupt(void) {
     pairs_free(&pl);
 }
 
+/* Fuzz the reader with a small valid file: every truncation must be refused,
+ * and random byte flips must either be refused or give a file whose indices
+ * are all in range (the reader's promise); never a crash (run under SAN=1). */
+static void test_reader_fuzz(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 12, 10, 23);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.3);
+    p.num_neg = 2;
+    triplets_file *t = build(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (!t) return;
+    char *good = NULL;
+    long len = 0;
+    CHECK(write_and_read(t, "fuzz_src.msgpack", &good, &len) == 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/fuzz.msgpack", tmpdir);
+    stl_error err;
+    size_t accepted_trunc = 0, bad_result = 0, accepted = 0;
+    for (long n = 0; n < len; n++) {
+        FILE *f = fopen(path, "wb");
+        fwrite(good, 1, (size_t)n, f);
+        fclose(f);
+        triplets_file *r = NULL;
+        if (triplets_open(path, &r, &err) == 0) accepted_trunc++;
+        triplets_free(r);
+    }
+    rng_state rs;
+    rng_seed(&rs, 5);
+    char *buf = malloc((size_t)len);
+    for (int it = 0; it < 1000; it++) {
+        memcpy(buf, good, (size_t)len);
+        int flips = 1 + (int)rng_uniform(&rs, 4);
+        for (int k = 0; k < flips; k++)
+            buf[rng_uniform(&rs, (uint64_t)len)] ^= (char)(1 + rng_uniform(&rs, 255));
+        FILE *f = fopen(path, "wb");
+        fwrite(buf, 1, (size_t)len, f);
+        fclose(f);
+        triplets_file *r = NULL;
+        if (triplets_open(path, &r, &err) == 0) {
+            accepted++;
+            for (size_t i = 0; i < r->n_train; i++)
+                bad_result += r->train[i].scene >= r->n_scenes || r->train[i].neg >= r->n_products ||
+                              r->train[i].pos >= r->n_products;
+            for (size_t h = 0; h < r->n_held_scenes; h++)
+                bad_result += r->held_offset[h] > r->held_offset[h + 1];
+            triplets_free(r);
+        }
+    }
+    CHECK_EQ_INT(accepted_trunc, 0);
+    CHECK_EQ_INT(bad_result, 0);
+    CHECK(accepted < 1000); /* most flips are caught */
+    free(buf);
+    free(good);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
 static void test_inspect(void) {
     pair_list pl = {0};
     random_pairs(&pl, 60, 30, 19);
@@ -670,6 +727,7 @@ int main(void) {
     RUN(test_negative_distributions);
     RUN(test_roundtrip);
     RUN(test_reader_rejects_corrupt);
+    RUN(test_reader_fuzz);
     RUN(test_inspect);
     RUN(test_pairs_file_malformed);
     RUN(test_names);
