@@ -3,11 +3,11 @@
 # the book's triplet scheme in Python/NumPy (bench_triplets.py) as the peer on
 # the same input in the same invocation. The pairs are generated here (seeded
 # awk: ~PAIRS/3 scenes with 1..5 products each, products popularity-skewed
-# over PAIRS/10; every key decoded, given by --keys-ok). Prints the best of
-# REPS runs of stl-triplets (wall time, pairs/s, peak RSS, file size), the
-# peer's time and the ratio peer/ours (above 1: stlrec faster), and checks
-# that two runs wrote byte-identical files. The peer does less (no
-# exclusions, no held-out pairs, no file) and is reported only as a ratio.
+# over PAIRS/10; every key decoded, listed in a key file given as --crops).
+# Prints the best of REPS runs of stl-triplets (wall time, pairs/s, peak RSS,
+# file size), the peer's time and the ratio peer/ours (above 1: stlrec
+# faster), and checks that two runs wrote byte-identical files. The peer does
+# less (no exclusions, no held-out pairs, no file): only the ratio is shown.
 #   usage: bench/bench_triplets.sh     (PAIRS=1000000 REPS=3 PEER=1 to override)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +38,7 @@ echo "input: $(wc -l <"$tmp/pairs.jsonl") pairs, $(wc -l <"$tmp/ok.txt") keys, $
 
 best=
 for r in $(seq "$reps"); do
-    /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" --pairs "$tmp/pairs.jsonl" --keys-ok "$tmp/ok.txt" \
+    /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" --pairs "$tmp/pairs.jsonl" --crops "$tmp/ok.txt" \
         --out "$tmp/t$r.msgpack"
     read -r secs rss <"$tmp/time"
     echo "run $r: ${secs}s, peak RSS $((rss / 1024)) MiB"

@@ -1,8 +1,8 @@
 /* stl-triplets — scene–product pairs → train/test triplets for stl-train/stl-eval.
  *
  * Reads the pairs JSONL (malformed lines are counted and skipped) and the crop
- * index from stl-decode (or, with --keys-ok, a plain list of the keys that
- * have crops), keeps the pairs whose scene and product both decoded, and
+ * index from stl-decode (or, when --crops names a regular file, a plain list
+ * of the keys that have crops: for tests and runs without shards), keeps the pairs whose scene and product both decoded, and
  * writes one triplets file (common/triplets.h; docs/formats.md "## Triplets"):
  * the split by scene (or the book's every10), num-neg negatives per positive
  * that are never a product of the same scene, a seeded permutation of the
@@ -12,6 +12,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "crops.h"
@@ -47,17 +48,15 @@ static void report(const char *out, const triplets_file *t) {
 
 int main(int argc, char **argv) {
     log_set_program("stl-triplets");
-    const char *pairs_path = NULL, *crops_dir = NULL, *keys_ok = NULL, *out = NULL;
+    const char *pairs_path = NULL, *crops_path = NULL, *out = NULL;
     const char *split = "scene", *negatives = "pairs";
     long num_neg = 5, seed = 1;
     double test_fraction = 0.1;
     cli_option opts[] = {
         {"pairs", CLI_STRING, &pairs_path, "FILE", "scene-product pairs (JSON lines)", 1, 0, 0, NULL, 0},
-        {"crops", CLI_STRING, &crops_dir, "DIR",
-         "crop directory from stl-decode: only pairs with both crops are used (this or --keys-ok)",
-         0, 0, 0, NULL, 0},
-        {"keys-ok", CLI_STRING, &keys_ok, "FILE",
-         "instead of --crops: a plain list of the keys that have crops", 0, 0, 0, NULL, 0},
+        {"crops", CLI_STRING, &crops_path, "DIR|FILE",
+         "crop directory from stl-decode (only pairs with both crops are used), or a plain "
+         "list of the keys that have crops", 1, 0, 0, NULL, 0},
         {"out", CLI_STRING, &out, "FILE", "triplets file to write (msgpack)", 1, 0, 0, NULL, 0},
         {"num-neg", CLI_INT, &num_neg, "N", "negatives (triplets) per positive pair", 0, 1, 1000, NULL, 0},
         {"test-fraction", CLI_DOUBLE, &test_fraction, "X",
@@ -79,10 +78,6 @@ int main(int argc, char **argv) {
         NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
-    if (!crops_dir == !keys_ok) {
-        log_errorf("give exactly one of --crops DIR and --keys-ok FILE (see --help)");
-        return STL_EXIT_USAGE;
-    }
     stl_error err;
     triplets_params p;
     triplets_params_default(&p);
@@ -99,9 +94,9 @@ int main(int argc, char **argv) {
                    "drop --test-fraction or use --split scene");
         return STL_EXIT_USAGE;
     }
-    log_info("pairs %s, %s %s, out %s, split %s, test-fraction %g, negatives %s, num-neg %u, "
+    log_info("pairs %s, crops %s, out %s, split %s, test-fraction %g, negatives %s, num-neg %u, "
              "seed %" PRIu64,
-             pairs_path, crops_dir ? "crops" : "keys-ok", crops_dir ? crops_dir : keys_ok, out,
+             pairs_path, crops_path, out,
              triplets_split_name(p.split),
              p.split == TRIPLETS_SPLIT_SCENE ? p.test_fraction : 0.1,
              triplets_negatives_name(p.negatives), p.num_neg, p.seed);
@@ -113,11 +108,12 @@ int main(int argc, char **argv) {
     key_index_init(&ok);
     triplets_file *t = NULL;
     if (pairs_read(pairs_path, &pl, &err) != 0) goto done;
-    if (crops_dir) {
-        if (crops_open(crops_dir, &crops, &err) != 0) goto done;
-    } else {
+    struct stat st;
+    if (stat(crops_path, &st) == 0 && S_ISREG(st.st_mode)) { /* a list of decoded keys */
         keylist_kind kind;
-        if (keylist_read(keys_ok, KEYLIST_ALL, &ok, &kind, &err) != 0) goto done;
+        if (keylist_read(crops_path, KEYLIST_ALL, &ok, &kind, &err) != 0) goto done;
+    } else if (crops_open(crops_path, &crops, &err) != 0) {
+        goto done;
     }
     if (triplets_build(&pl, crops ? decoded_crops : decoded_keys, crops ? (void *)crops : (void *)&ok,
                        &p, &t, &err) != 0) {

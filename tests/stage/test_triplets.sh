@@ -4,8 +4,8 @@
 # independent msgpack reader in Python: split, negatives, counts, every10,
 # held-out pairs), determinism, dropped-pair accounting and the clear failure
 # for a scene that covers the catalog. Inputs are generated here; decoded keys
-# come from --keys-ok, and from real crops (stl-synth + stl-decode) too when
-# those stages are built.
+# come from a key list given as --crops FILE, and from real crops (stl-synth +
+# stl-decode) too when those stages are built.
 source "$(dirname "$0")/lib.sh"
 TRIP=$STL_BIN/stl-triplets
 PY=$STL_ROOT/.venv/bin/python
@@ -34,7 +34,7 @@ grep -o '"[0-9a-f]\{32\}"' "$T/pairs.jsonl" | tr -d '"' | sort -u |
 
 # --- command line ---
 ok "--help exits 0" "$TRIP" --help
-check "--help names every flag" grep -q -- "--keys-ok" "$T/.out"
+check "--help says --crops takes a key list too" grep -q -- "--crops DIR|FILE" "$T/.out"
 "$TRIP" --help >"$T/help.txt"
 "$TRIP" --cli-spec >"$T/spec.txt"
 spec_ok=1
@@ -43,28 +43,27 @@ while read -r name _ _; do
     grep -q -- "--$name" "$T/help.txt" || spec_ok=0
 done <"$T/spec.txt"
 check "--help documents every flag the parser accepts" [ $spec_ok = 1 ]
-fails_with 2 "missing required option --pairs" "missing --pairs" "$TRIP" --keys-ok "$T/ok.txt" --out "$T/x"
-fails_with 2 "unknown option" "unknown flag" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/x" --bogus 1
-fails_with 2 "--split" "bad --split" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/x" --split random
-fails_with 2 "--negatives" "bad --negatives" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/x" --negatives hard
-fails_with 2 "--num-neg" "--num-neg 0" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/x" --num-neg 0
-fails_with 2 "--test-fraction" "--test-fraction 1.5" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/x" --test-fraction 1.5
-fails_with 2 "exactly one of --crops" "neither --crops nor --keys-ok" "$TRIP" --pairs "$T/pairs.jsonl" --out "$T/x"
-fails_with 2 "exactly one of --crops" "both --crops and --keys-ok" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T" --keys-ok "$T/ok.txt" --out "$T/x"
-fails_with 2 "every10" "--test-fraction with --split every10" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/x" --split every10 --test-fraction 0.2
+fails_with 2 "missing required option --pairs" "missing --pairs" "$TRIP" --crops "$T/ok.txt" --out "$T/x"
+fails_with 2 "unknown option" "unknown flag" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --bogus 1
+fails_with 2 "--split" "bad --split" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --split random
+fails_with 2 "--negatives" "bad --negatives" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --negatives hard
+fails_with 2 "--num-neg" "--num-neg 0" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --num-neg 0
+fails_with 2 "--test-fraction" "--test-fraction 1.5" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --test-fraction 1.5
+fails_with 2 "missing required option --crops" "missing --crops" "$TRIP" --pairs "$T/pairs.jsonl" --out "$T/x"
+fails_with 2 "every10" "--test-fraction with --split every10" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --split every10 --test-fraction 0.2
 check "no output after usage errors" [ ! -e "$T/x" ]
-fails_with 1 "^stl-triplets: .*nope.jsonl" "missing pairs file" "$TRIP" --pairs "$T/nope.jsonl" --keys-ok "$T/ok.txt" --out "$T/x"
-fails_with 1 "^stl-triplets: .*nope.txt" "missing key list" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/nope.txt" --out "$T/x"
+fails_with 1 "^stl-triplets: .*nope.jsonl" "missing pairs file" "$TRIP" --pairs "$T/nope.jsonl" --crops "$T/ok.txt" --out "$T/x"
+fails_with 1 "^stl-triplets: .*nope.txt" "missing crops" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/nope.txt" --out "$T/x"
 
 # --- a run, checked by an independent reader ---
-ok "scene split runs" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/a.msgpack" --test-fraction 0.3 --num-neg 4
-ok "same again" "$TRIP" --pairs="$T/pairs.jsonl" --keys-ok="$T/ok.txt" --out="$T/b.msgpack" --test-fraction=0.3 --num-neg=4
+ok "scene split runs" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/a.msgpack" --test-fraction 0.3 --num-neg 4
+ok "same again" "$TRIP" --pairs="$T/pairs.jsonl" --crops="$T/ok.txt" --out="$T/b.msgpack" --test-fraction=0.3 --num-neg=4
 check "byte-identical for the same inputs and flags" cmp -s "$T/a.msgpack" "$T/b.msgpack"
-ok "another seed" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/c.msgpack" --test-fraction 0.3 --num-neg 4 --seed 2
+ok "another seed" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/c.msgpack" --test-fraction 0.3 --num-neg 4 --seed 2
 check "another seed, another file" bash -c "! cmp -s '$T/a.msgpack' '$T/c.msgpack'"
-ok "every10 uniform runs" "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/e.msgpack" --split every10 --negatives uniform
+ok "every10 uniform runs" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/e.msgpack" --split every10 --negatives uniform
 unset STL_QUIET
-"$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/ok.txt" --out "$T/d.msgpack" 2>"$T/log.txt"
+"$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/d.msgpack" 2>"$T/log.txt"
 export STL_QUIET=1
 check "summary reports the dropped pairs by reason" \
     grep -Eq "2 malformed.*dropped 1 \(scene missing\), 1 \(product missing\), [1-9][0-9]* \(duplicate\)" "$T/log.txt"
@@ -143,11 +142,11 @@ printf '{"product": "%016x%016x", "scene": "%016x%016x"}\n' 2 1 1 1 >>"$T/cover.
 grep -o '"[0-9a-f]\{32\}"' "$T/cover.jsonl" | tr -d '"' | sort -u >"$T/cover_ok.txt"
 fails_with 1 "scene 00000000000000010000000000000000: paired with all 3 products" \
     "a scene covering the catalog fails naming the scene" \
-    "$TRIP" --pairs "$T/cover.jsonl" --keys-ok "$T/cover_ok.txt" --out "$T/cover.msgpack"
+    "$TRIP" --pairs "$T/cover.jsonl" --crops "$T/cover_ok.txt" --out "$T/cover.msgpack"
 check "no output after a data error" [ ! -e "$T/cover.msgpack" ]
 : >"$T/empty_ok.txt"
 fails_with 1 "no usable pairs" "nothing decoded fails" \
-    "$TRIP" --pairs "$T/pairs.jsonl" --keys-ok "$T/empty_ok.txt" --out "$T/none.msgpack"
+    "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/empty_ok.txt" --out "$T/none.msgpack"
 
 # --- with real crops, when the stages that make them are built ---
 if [ -x "$STL_BIN/stl-synth" ] && [ -x "$STL_BIN/stl-decode" ]; then
@@ -157,9 +156,9 @@ if [ -x "$STL_BIN/stl-synth" ] && [ -x "$STL_BIN/stl-decode" ]; then
     ok "runs on a crop directory from stl-decode" \
         "$TRIP" --pairs "$T/syn/pairs.jsonl" --crops "$T/crops" --out "$T/syn.msgpack" --test-fraction 0.3
     grep -o '"[0-9a-f]\{32\}"' "$T/syn/pairs.jsonl" | tr -d '"' | sort -u >"$T/syn_ok.txt"
-    ok "same pairs with --keys-ok" \
-        "$TRIP" --pairs "$T/syn/pairs.jsonl" --keys-ok "$T/syn_ok.txt" --out "$T/syn2.msgpack" --test-fraction 0.3
-    check "--crops and an equivalent --keys-ok give the same file" cmp -s "$T/syn.msgpack" "$T/syn2.msgpack"
+    ok "same pairs with --crops KEYLIST" \
+        "$TRIP" --pairs "$T/syn/pairs.jsonl" --crops "$T/syn_ok.txt" --out "$T/syn2.msgpack" --test-fraction 0.3
+    check "a crop directory and the equivalent key list give the same file" cmp -s "$T/syn.msgpack" "$T/syn2.msgpack"
     check "synthetic-data file keeps every promise" "$PY" "$T/verify.py" "$T/syn.msgpack" \
         "$T/syn/pairs.jsonl" "$T/syn_ok.txt" scene 5
 fi
