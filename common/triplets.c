@@ -181,9 +181,10 @@ static int read_u32s(const mpk_file *f, const char *key, size_t n, uint64_t limi
     for (size_t i = 0; i < n; i++) {
         v[i] = get_le32(b + 4 * i);
         if (v[i] >= limit) {
+            uint32_t bad = v[i];
             free(v);
             return stl_fail(err, "%s: %s[%zu] = %u is out of range (< %" PRIu64 "): the file "
-                                 "is corrupt; rerun stl-triplets", f->path, key, i, v[i], limit);
+                                 "is corrupt; rerun stl-triplets", f->path, key, i, bad, limit);
         }
     }
     *out = v;
