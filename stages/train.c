@@ -1,0 +1,625 @@
+/* stl-train — trains the two-tower CNN (DESIGN §3) on the triplets and crop
+ * shards: one process, or data-parallel over MPI ranks under mpirun.
+ *
+ * A run: parse the command line; start the collective layer (mpi/coll.h:
+ * MPI under a launcher, a plain process otherwise); open the triplets and the
+ * crops and map every key to its crop (a missing key is an error naming it);
+ * start from the newest valid checkpoint in the work directory when there is
+ * one (else from --init, else a fresh seeded model); then loop: the loader's
+ * next batch (common/loader.h, this rank's slice of the global batch), the
+ * forward/backward pass with synchronised BatchNorm, one all-reduce of the
+ * gradient buffer (plus one float for the loss), Adam. Every log interval a
+ * metrics line and a progress line, every eval interval the test triplet
+ * loss and accuracy (common/train_eval.h), every checkpoint interval a
+ * checkpoint (common/checkpoint.h); at the end the model file with the
+ * configuration as metadata. Rank 0 alone writes files.
+ *
+ * Ranks stay in step by construction: every rank runs the same loop on the
+ * same step numbers and every collective result is bit-identical on all
+ * ranks (coll.h), so they make the same decisions. Work that can fail on one
+ * rank only (opening inputs, writing a checkpoint) ends in a vote
+ * (coll_count_failures) or in coll_abort, never in a hang.
+ * docs/training.md describes threads, checkpoints, resume and the MPI setup.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "coll.h"
+#include "crops.h"
+#include "error.h"
+#include "loader.h"
+#include "log.h"
+#include "metrics.h"
+#include "model.h"
+#include "modelfile.h"
+#include "progress.h"
+#include "rng.h"
+#include "testhook.h"
+#include "train_eval.h"
+#include "triplets.h"
+
+typedef struct {
+    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device;
+    double lr, reg;
+    long output_size, batch, max_steps, eval_every, log_every, ckpt_every, keep, seed, threads;
+    long prefetch;
+    int resume;
+} train_opts;
+
+typedef struct {
+    train_opts o;
+    coll c;
+    int local_batch, threads, size;
+    char workdir[2048], ckpt_dir[2300], metrics_path[2300];
+    triplets_file *t;
+    crops_set *crops;
+    loader_item *train_items, *test_items;
+    model_state m;
+    int have_model;
+    model_ws *ws;
+    loader *ld;
+    loader_pos pos;
+    train_eval ev;
+    metrics_log ml;
+    json_t *config;
+    char *config_json;
+    double elapsed_before; /* training wall time of earlier runs (from the checkpoint) */
+    double t_start;
+} train_ctx;
+
+static const uint8_t *crop_pixels(void *ctx, uint32_t i) {
+    return crops_pixels((const crops_set *)ctx, i);
+}
+
+/* An error of this rank: "rank R/N on HOST: ..." when there are several. */
+static void print_error(const train_ctx *x, const stl_error *err) {
+    if (x->c.size > 1) log_errorf("rank %d/%d on %s: %s", x->c.rank, x->c.size, x->c.host, err->msg);
+    else log_error(err);
+}
+
+/* ---- inputs ---- */
+
+/* Crop index of every key of a table; the first missing key is an error. */
+static int map_keys(const crops_set *cr, const char *crops_dir, const stl_key *keys, size_t n,
+                    const char *what, uint32_t **out, stl_error *err) {
+    *out = malloc((n ? n : 1) * sizeof **out);
+    if (!*out) return stl_fail(err, "out of memory");
+    size_t missing = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        long k = crops_find(cr, keys[i].s);
+        if (k < 0 && !missing++) first = keys[i].s;
+        (*out)[i] = k < 0 ? 0 : (uint32_t)k;
+    }
+    if (missing)
+        return stl_fail(err, "%s: %s key %s of the triplets has no crop (%zu %s keys missing; the "
+                             "triplets and crops come from different runs: rerun stl-triplets "
+                             "with --crops %s)",
+                        crops_dir, what, first, missing, what, crops_dir);
+    return 0;
+}
+
+static int to_items(const triplet *tr, size_t n, const uint32_t *sc, const uint32_t *pr,
+                    loader_item **out, stl_error *err) {
+    *out = malloc((n ? n : 1) * sizeof **out);
+    if (!*out) return stl_fail(err, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        (*out)[i] = (loader_item){sc[tr[i].scene], pr[tr[i].pos], pr[tr[i].neg]};
+    return 0;
+}
+
+static int open_inputs(train_ctx *x, stl_error *err) {
+    if (triplets_open(x->o.triplets, &x->t, err) != 0) return -1;
+    if (x->t->n_train == 0)
+        return stl_fail(err, "%s: no training triplets (rerun stl-triplets on more pairs)",
+                        x->o.triplets);
+    if (crops_open(x->o.crops, &x->crops, err) != 0) return -1;
+    x->size = crops_size(x->crops);
+    if (x->size % 32 != 0 || x->size < 32)
+        return stl_fail(err, "%s: crops are %dx%d; the model needs a multiple of 32 (rerun "
+                             "stl-decode with --size 32, 64, 128, ...)",
+                        x->o.crops, x->size, x->size);
+    uint32_t *sc = NULL, *pr = NULL;
+    int rc = -1;
+    if (map_keys(x->crops, x->o.crops, x->t->scenes, x->t->n_scenes, "scene", &sc, err) == 0 &&
+        map_keys(x->crops, x->o.crops, x->t->products, x->t->n_products, "product", &pr, err) == 0 &&
+        to_items(x->t->train, x->t->n_train, sc, pr, &x->train_items, err) == 0 &&
+        to_items(x->t->test, x->t->n_test, sc, pr, &x->test_items, err) == 0)
+        rc = 0;
+    free(sc);
+    free(pr);
+    return rc;
+}
+
+/* ---- configuration ---- */
+
+static void build_config(train_ctx *x) {
+    const train_opts *o = &x->o;
+    json_t *j = json_object();
+    json_object_set_new(j, "triplets", json_string(o->triplets));
+    json_object_set_new(j, "crops", json_string(o->crops));
+    json_object_set_new(j, "model", json_string(o->model));
+    json_object_set_new(j, "workdir", json_string(x->workdir));
+    json_object_set_new(j, "metrics", json_string(x->metrics_path));
+    json_object_set_new(j, "init", o->init ? json_string(o->init) : json_null());
+    json_object_set_new(j, "lr", json_real(o->lr));
+    json_object_set_new(j, "reg", json_real(o->reg));
+    json_object_set_new(j, "output_size", json_integer(o->output_size));
+    json_object_set_new(j, "batch_size", json_integer(o->batch));
+    json_object_set_new(j, "max_steps", json_integer(o->max_steps));
+    json_object_set_new(j, "eval_every", json_integer(o->eval_every));
+    json_object_set_new(j, "log_every", json_integer(o->log_every));
+    json_object_set_new(j, "checkpoint_every", json_integer(o->ckpt_every));
+    json_object_set_new(j, "keep", json_integer(o->keep));
+    json_object_set_new(j, "seed", json_integer(o->seed));
+    json_object_set_new(j, "device", json_string("cpu"));
+    json_object_set_new(j, "ranks", json_integer(x->c.size));
+    json_object_set_new(j, "threads_per_rank", json_integer(x->threads));
+    json_object_set_new(j, "image_size", json_integer(x->size));
+    json_object_set_new(j, "train_triplets", json_integer((json_int_t)x->t->n_train));
+    json_object_set_new(j, "test_triplets", json_integer((json_int_t)x->t->n_test));
+    x->config = j;
+    x->config_json = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+}
+
+/* ---- model: checkpoint, --init, or fresh ---- */
+
+typedef struct {
+    int status; /* 0 ok, 1 failed (rank 0 printed why) */
+    int output_size;
+    int resumed;
+    int64_t step;
+    loader_pos pos;
+    double elapsed;
+} start_header;
+
+/* Rank 0 decides where training starts and loads it. On failure x->m may be
+ * allocated (have_model says so) for cleanup. */
+static int start_rank0(train_ctx *x, start_header *h, stl_error *err) {
+    ckpt_state st;
+    int r = ckpt_load_newest(x->ckpt_dir, &x->m, &st, err);
+    if (r < 0) return -1;
+    loader_pos_start(&h->pos, (uint64_t)x->o.seed);
+    if (r == 1) {
+        x->have_model = 1;
+        int bad = 0;
+        if (st.output_size != x->o.output_size || x->m.table.output_size != x->o.output_size)
+            bad = stl_fail(err, "%s: the checkpoint of step %" PRId64 " has output size %d, "
+                                "--output-size is %ld (give --output-size %d, or another --workdir)",
+                           x->ckpt_dir, st.step, x->m.table.output_size, x->o.output_size,
+                           x->m.table.output_size);
+        else if (st.image_size != x->size)
+            bad = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on %dx%d crops, "
+                                "%s holds %dx%d", x->ckpt_dir, st.step, st.image_size,
+                           st.image_size, x->o.crops, x->size, x->size);
+        else if (st.n_train != x->t->n_train)
+            bad = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on %" PRIu64
+                                " triplets, %s holds %zu: not the same triplets file",
+                           x->ckpt_dir, st.step, st.n_train, x->o.triplets, x->t->n_train);
+        if (!bad) {
+            if (st.seed != (uint64_t)x->o.seed || st.global_batch != x->o.batch ||
+                st.ranks != x->c.size || st.threads != x->threads)
+                log_warn("resuming with a different seed, batch, rank or thread count than the "
+                         "checkpoint (seed %" PRIu64 ", batch %d, %d ranks, %d threads): the "
+                         "result will not match an uninterrupted run bit for bit",
+                         st.seed, st.global_batch, st.ranks, st.threads);
+            h->pos = st.pos;
+            h->elapsed = st.elapsed_s;
+            h->resumed = 1;
+            log_info("resuming from the checkpoint of step %" PRId64 " in %s", st.step,
+                     x->ckpt_dir);
+        }
+        ckpt_state_free(&st);
+        if (bad) return -1;
+    } else if (x->o.resume) {
+        return stl_fail(err, "--resume: no checkpoint in %s", x->ckpt_dir);
+    } else if (x->o.init) {
+        char *meta = NULL;
+        if (modelfile_read(x->o.init, &x->m, &meta, err) != 0) return -1;
+        free(meta);
+        x->have_model = 1;
+        if (x->m.table.output_size != x->o.output_size)
+            return stl_fail(err, "--init %s: the model has output size %d, --output-size is %ld",
+                            x->o.init, x->m.table.output_size, x->o.output_size);
+        log_info("starting from %s (step %" PRId64 ")", x->o.init, x->m.step);
+    }
+    h->output_size = (int)x->o.output_size;
+    h->step = x->have_model ? x->m.step : 0;
+    return 0;
+}
+
+static int start_model(train_ctx *x, stl_error *err) {
+    start_header h;
+    memset(&h, 0, sizeof h);
+    stl_error e0;
+    if (x->c.rank == 0 && start_rank0(x, &h, &e0) != 0) {
+        print_error(x, &e0);
+        h.status = 1;
+    }
+    if (coll_broadcast(&x->c, &h, sizeof h, 0, err) != 0) return -2;
+    if (h.status) return -3; /* rank 0 printed why */
+    if (!x->have_model) { /* fresh, or a rank other than 0: overwritten below */
+        if (model_init(&x->m, h.output_size, (uint64_t)x->o.seed, err) != 0) return -2;
+        x->have_model = 1;
+    }
+    /* Rank 0's state is the truth: params, moments, statistics, step. */
+    size_t np = x->m.table.n_params * sizeof(float);
+    if (coll_broadcast(&x->c, x->m.params, np, 0, err) != 0 ||
+        coll_broadcast(&x->c, x->m.adam_m, np, 0, err) != 0 ||
+        coll_broadcast(&x->c, x->m.adam_v, np, 0, err) != 0 ||
+        coll_broadcast(&x->c, x->m.stats, x->m.table.n_stats * sizeof(float), 0, err) != 0)
+        return -2;
+    x->m.step = h.step;
+    x->pos = h.pos;
+    x->elapsed_before = h.elapsed;
+    return h.resumed;
+}
+
+/* ---- replicas ---- */
+
+/* Every rank hashes its parameters, Adam moments, statistics and step and
+ * compares with rank 0's: data parallelism promises bit-identical replicas,
+ * and this checks it (at every checkpoint and at the end; cheap). Returns 0,
+ * -1 when some rank differs (all ranks agree on that), -2 on a failed
+ * collective. STL_TEST_PERTURB=STEP (a test hook) makes the last rank change
+ * one parameter after step STEP, to prove the check can fail. */
+static int check_replicas(train_ctx *x, stl_error *err) {
+    if (x->c.size == 1) return 0;
+    size_t np = x->m.table.n_params * sizeof(float);
+    uint64_t h = rng_hash(1, x->m.params, np);
+    h = rng_hash(h, x->m.adam_m, np);
+    h = rng_hash(h, x->m.adam_v, np);
+    h = rng_hash(h, x->m.stats, x->m.table.n_stats * sizeof(float));
+    h = rng_hash(h, &x->m.step, sizeof x->m.step);
+    uint64_t root = h;
+    if (coll_broadcast(&x->c, &root, sizeof root, 0, err) != 0) return -2;
+    int fails = coll_count_failures(&x->c, root != h, err);
+    if (fails < 0) return -2;
+    if (fails > 0)
+        return stl_fail(err, "step %" PRId64 ": the parameters of %d rank%s differ from rank 0's "
+                             "(the replicas must stay bit-identical; a bug or a faulty node)",
+                        x->m.step, fails, fails > 1 ? "s" : "");
+    return 0;
+}
+
+static void test_perturb(train_ctx *x, int64_t step) {
+    if (testhook_at("STL_TEST_PERTURB", step) && x->c.rank == x->c.size - 1)
+        x->m.params[0] += 1e-3f;
+}
+
+/* ---- output ---- */
+
+static int write_checkpoint(train_ctx *x, const loader_pos *pos, stl_error *err) {
+    ckpt_state s;
+    memset(&s, 0, sizeof s);
+    s.step = x->m.step;
+    s.pos = *pos;
+    s.seed = (uint64_t)x->o.seed;
+    s.elapsed_s = x->elapsed_before + (now_seconds() - x->t_start);
+    s.output_size = (int)x->o.output_size;
+    s.image_size = x->size;
+    s.global_batch = (int)x->o.batch;
+    s.ranks = x->c.size;
+    s.threads = x->threads;
+    s.n_train = x->t->n_train;
+    s.config_json = x->config_json;
+    return ckpt_save(x->ckpt_dir, &x->m, &s, (int)x->o.keep, err);
+}
+
+static int write_model(train_ctx *x, stl_error *err) {
+    json_t *meta = json_object();
+    json_object_set_new(meta, "stage", json_string("stl-train"));
+    json_object_set_new(meta, "step", json_integer(x->m.step));
+    json_object_set(meta, "config", x->config);
+    char *s = json_dumps(meta, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+    json_decref(meta);
+    if (!s) return stl_fail(err, "%s: out of memory", x->o.model);
+    int rc = modelfile_write(x->o.model, &x->m, s, err);
+    free(s);
+    return rc;
+}
+
+static void print_progress(train_ctx *x, int64_t step, double loss, double rate, double *last) {
+    if (x->c.rank != 0 || log_quiet()) return;
+    int tty = isatty(STDERR_FILENO);
+    double now = now_seconds();
+    const char *iv = getenv("STL_PROGRESS_INTERVAL");
+    double interval = tty ? 0.1 : (iv && atof(iv) > 0 ? atof(iv) : 10.0);
+    if (step != x->o.max_steps && now - *last < interval) return;
+    *last = now;
+    char eta[40] = "";
+    if (rate > 0 && step < x->o.max_steps)
+        snprintf(eta, sizeof eta, ", ETA %.0f s",
+                 (double)(x->o.max_steps - step) * (double)x->o.batch / rate);
+    fprintf(stderr, "%s%s: step %" PRId64 "/%ld, loss %.4f, %.1f triplets/s%s%s", tty ? "\r" : "",
+            log_program(), step, x->o.max_steps, loss, rate, eta,
+            tty ? (step == x->o.max_steps ? "\033[K\n" : "\033[K") : "\n");
+}
+
+/* ---- the loop ---- */
+
+static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
+    train_eval_result r;
+    double t0 = now_seconds();
+    if (train_eval_run(&x->ev, &x->m, x->ws, crop_pixels, x->crops, x->c.rank, x->c.size,
+                       coll_allreduce_hook, &x->c, &r, err) != 0)
+        return -1;
+    if (x->c.rank != 0 || r.n == 0) return 0;
+    metrics_line l;
+    metrics_line_begin(&l, step);
+    metrics_line_str(&l, "kind", "eval");
+    metrics_line_num(&l, "wall_s", x->elapsed_before + (now_seconds() - x->t_start));
+    metrics_line_num(&l, "test_loss", r.loss);
+    metrics_line_num(&l, "test_accuracy", r.accuracy);
+    metrics_line_int(&l, "test_triplets", (int64_t)r.n);
+    metrics_line_num(&l, "eval_s", now_seconds() - t0);
+    log_info("step %" PRId64 ": test loss %.4f, test accuracy %.4f (%zu triplets)", step, r.loss,
+             r.accuracy, r.n);
+    return metrics_append(&x->ml, &l, step, err);
+}
+
+/* NULL when every gradient is finite, else a phrase naming the first
+ * tensor with a NaN or infinity. (The loss alone is not enough: a relu
+ * written as `h > 0 ? h : 0` turns NaN into 0.) */
+static const char *first_nonfinite_grad(const model_state *m) {
+    static char why[160];
+    const float *g = m->grads;
+    size_t n = m->table.n_params, i = 0;
+    float acc = 0;
+    for (; i < n; i++) acc += g[i] * 0.0f; /* NaN or inf anywhere makes acc NaN */
+    if (acc == 0.0f) return NULL;
+    for (int t = 0; t < m->table.n; t++) {
+        const param_entry *e = &m->table.e[t];
+        if (e->is_stat) continue;
+        for (size_t k = 0; k < e->count; k++)
+            if (!isfinite(g[e->offset + k])) {
+                snprintf(why, sizeof why, "non-finite gradient of %s", e->name);
+                return why;
+            }
+    }
+    return "non-finite gradients";
+}
+
+/* Returns 0, -1 (error: same on every rank), or -2 (this rank alone failed:
+ * abort the job). */
+static int train_loop(train_ctx *x, stl_error *err) {
+    loader_config lc = {x->train_items, x->t->n_train, crop_pixels, x->crops, x->size,
+                        (int)x->o.batch, x->c.rank, x->c.size, (int)x->o.prefetch};
+    if (loader_create(&lc, &x->pos, &x->ld, err) != 0) return -2;
+    double log_loss = 0, last_print = 0, t_log = now_seconds();
+    long log_n = 0;
+    int64_t last_ckpt = x->m.step;
+    loader_pos pos = x->pos;
+    if (x->m.step == 0 && x->o.eval_every > 0 && evaluate(x, 0, err) != 0) return -2;
+    while (x->m.step < x->o.max_steps) {
+        int64_t step = x->m.step + 1;
+        const loader_batch *b = loader_next(x->ld);
+        if (testhook_at("STL_TEST_NAN_AT", step)) b->scene[0] = NAN;
+        float loss;
+        if (model_train_step_grads(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg,
+                                   (int)x->o.batch, &loss, NULL, NULL, NULL, err) != 0)
+            return stl_fail_prefix(err, "step %" PRId64, step), -2;
+        pos = b->end;
+        loader_release(x->ld);
+        /* The loss already divides by the global batch: the gradients are summed. */
+        if (coll_allreduce_sum(&x->c, x->m.grads, x->m.table.n_params, err) != 0 ||
+            coll_allreduce_sum(&x->c, &loss, 1, err) != 0)
+            return -2;
+        const char *bad = !isfinite(loss) ? (isnan(loss) ? "the training loss is NaN"
+                                                        : "the training loss is infinite")
+                                          : first_nonfinite_grad(&x->m);
+        if (bad) {
+            char last[64] = "none was written";
+            if (last_ckpt > 0) snprintf(last, sizeof last, "step %" PRId64, last_ckpt);
+            return stl_fail(err, "step %" PRId64 ": %s; stopping (the last good checkpoint in %s "
+                                 "is kept: %s; a lower --lr may help)",
+                            step, bad, x->ckpt_dir, last);
+        }
+        model_adam_step(&x->m, (float)x->o.lr);
+        testhook_point("step", step);
+        test_perturb(x, step);
+        log_loss += loss;
+        log_n++;
+        double rate = 0;
+        if (x->o.log_every > 0 && (step % x->o.log_every == 0 || step == x->o.max_steps)) {
+            double now = now_seconds();
+            rate = (double)log_n * (double)x->o.batch / (now - t_log);
+            if (x->c.rank == 0) {
+                metrics_line l;
+                metrics_line_begin(&l, step);
+                metrics_line_str(&l, "kind", "train");
+                metrics_line_num(&l, "wall_s", x->elapsed_before + (now - x->t_start));
+                metrics_line_num(&l, "epoch", ((double)pos.epoch * (double)x->t->n_train +
+                                               (double)pos.offset) / (double)x->t->n_train);
+                metrics_line_num(&l, "train_loss", log_loss / (double)log_n);
+                metrics_line_num(&l, "triplets_per_s", rate);
+                if (metrics_append(&x->ml, &l, step, err) != 0) return -2;
+            }
+            print_progress(x, step, log_loss / (double)log_n, rate, &last_print);
+            log_loss = 0;
+            log_n = 0;
+            t_log = now;
+        }
+        if (x->o.eval_every > 0 && (step % x->o.eval_every == 0 || step == x->o.max_steps) &&
+            evaluate(x, step, err) != 0)
+            return -2;
+        if ((x->o.ckpt_every > 0 && step % x->o.ckpt_every == 0) || step == x->o.max_steps) {
+            int rc = check_replicas(x, err);
+            if (rc != 0) return rc;
+            if (x->c.rank == 0 && write_checkpoint(x, &pos, err) != 0) return -2;
+            last_ckpt = step;
+        }
+    }
+    return 0;
+}
+
+/* ---- main ---- */
+
+static int parse(train_opts *o, int argc, char **argv, int *code) {
+    memset(o, 0, sizeof *o);
+    o->lr = 1.6e-4;
+    o->reg = 0.2;
+    o->output_size = MODEL_DEFAULT_OUTPUT;
+    o->batch = 16;
+    o->max_steps = 1000;
+    o->eval_every = 100;
+    o->log_every = 10;
+    o->ckpt_every = 100;
+    o->keep = 3;
+    o->seed = 1;
+    o->prefetch = 2;
+    o->device = "auto";
+    static cli_option opts[] = {
+        {"triplets", CLI_STRING, NULL, "FILE", "triplets file from stl-triplets", 1, 0, 0, NULL, 0},
+        {"crops", CLI_STRING, NULL, "DIR", "crop directory from stl-decode", 1, 0, 0, NULL, 0},
+        {"model", CLI_STRING, NULL, "FILE", "final model file to write (Flax TrainState msgpack; "
+                                            "metadata in FILE.json)", 1, 0, 0, NULL, 0},
+        {"workdir", CLI_STRING, NULL, "DIR", "checkpoints and metrics (default: MODEL.work, beside "
+                                             "--model); a run resumes from the newest valid "
+                                             "checkpoint found here", 0, 0, 0, NULL, 0},
+        {"lr", CLI_DOUBLE, NULL, "X", "Adam learning rate", 0, 0, 10, NULL, 0},
+        {"reg", CLI_DOUBLE, NULL, "X", "weight of the embedding-norm penalty", 0, 0, 1e6, NULL, 0},
+        {"output-size", CLI_INT, NULL, "N", "embedding dimension", 0, 1, 4096, NULL, 0},
+        {"batch-size", CLI_INT, NULL, "N", "global batch (triplets per step, split over the MPI "
+                                           "ranks: must be divisible by their number)", 0, 1, 65536, NULL, 0},
+        {"max-steps", CLI_INT, NULL, "N", "train until the model has taken N steps", 0, 1, 1e12, NULL, 0},
+        {"eval-every", CLI_INT, NULL, "N", "test loss and accuracy every N steps and at the end "
+                                           "(0: never)", 0, 0, 1e12, NULL, 0},
+        {"log-every", CLI_INT, NULL, "N", "train loss and throughput every N steps (0: never)", 0,
+         0, 1e12, NULL, 0},
+        {"checkpoint-every", CLI_INT, NULL, "N", "checkpoint every N steps (0: only at the end)",
+         0, 0, 1e12, NULL, 0},
+        {"keep", CLI_INT, NULL, "N", "checkpoints to keep", 0, 1, 1e6, NULL, 0},
+        {"resume", CLI_FLAG, NULL, NULL, "require a checkpoint to resume from (a run resumes "
+                                         "from one anyway when the workdir holds one)", 0, 0, 0, NULL, 0},
+        {"init", CLI_STRING, NULL, "FILE", "start from this model file (e.g. one trained by Flax) "
+                                           "instead of a fresh model, when no checkpoint exists",
+         0, 0, 0, NULL, 0},
+        {"seed", CLI_INT, NULL, "N", "seed of the initialisation and the epoch shuffles", 0, 0,
+         9007199254740992.0, NULL, 0},
+        {"metrics", CLI_STRING, NULL, "FILE", "metrics JSON lines (default: WORKDIR/metrics.jsonl)",
+         0, 0, 0, NULL, 0},
+        {"threads", CLI_INT, NULL, "N", "compute threads per rank (0: the rank's share of the "
+                                        "cores)", 0, 0, 1024, NULL, 0},
+        {"prefetch", CLI_INT, NULL, "N", "batches the loader thread prepares ahead", 0, 1, 64, NULL, 0},
+        {"device", CLI_CHOICE, NULL, NULL, "where to compute (auto: cpu in this build)", 0, 0, 0,
+         "auto|cpu|cuda", 0},
+    };
+    void *targets[] = {&o->triplets, &o->crops, &o->model, &o->workdir, &o->lr, &o->reg,
+                       &o->output_size, &o->batch, &o->max_steps, &o->eval_every, &o->log_every,
+                       &o->ckpt_every, &o->keep, &o->resume, &o->init, &o->seed, &o->metrics,
+                       &o->threads, &o->prefetch, &o->device};
+    int n = (int)(sizeof opts / sizeof opts[0]);
+    for (int i = 0; i < n; i++) opts[i].target = targets[i];
+    cli_spec spec = {
+        "stl-train",
+        "Trains the two-tower CNN with the triplet loss and Adam on the triplets and crop shards, "
+        "writing checkpoints and metrics to the work directory and the final model to --model. "
+        "Run under `mpirun -np N` to train data-parallel on N ranks (the global batch is split "
+        "across them). Resumes from the newest valid checkpoint in the work directory. "
+        "See docs/training.md.",
+        NULL, opts, n, NULL};
+    return cli_run(&spec, argc, argv, code);
+}
+
+static int run(train_ctx *x, stl_error *err) {
+    const train_opts *o = &x->o;
+    int bad = open_inputs(x, err) != 0;
+    if (bad) print_error(x, err);
+    int fails = coll_count_failures(&x->c, bad, err);
+    if (fails < 0) return -2;
+    if (fails > 0) return -3; /* each failing rank printed its reason */
+    build_config(x);
+    if (x->c.rank == 0) log_info("config: %s", x->config_json);
+    int started = start_model(x, err);
+    if (started < 0) return started;
+    if (x->c.rank == 0 && metrics_open(&x->ml, x->metrics_path, started ? x->m.step : -1, err) != 0)
+        return -2;
+    x->ws = model_ws_create(&x->m.table, x->local_batch, x->size, err);
+    if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
+    if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
+    if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0)
+        return -2;
+    x->t_start = now_seconds();
+    if (x->m.step >= o->max_steps)
+        log_info("the model has already taken %" PRId64 " steps (--max-steps %ld)", x->m.step,
+                 o->max_steps);
+    int rc = train_loop(x, err);
+    if (rc != 0) return rc;
+    if (x->c.rank == 0) {
+        if (write_model(x, err) != 0) return -2;
+        log_info("wrote %s (step %" PRId64 "); %.1f s of training", o->model, x->m.step,
+                 x->elapsed_before + (now_seconds() - x->t_start));
+    }
+    return 0;
+}
+
+static void cleanup(train_ctx *x) {
+    loader_free(x->ld);
+    model_ws_free(x->ws);
+    train_eval_free(&x->ev);
+    if (x->have_model) model_state_free(&x->m);
+    metrics_close(&x->ml);
+    free(x->train_items);
+    free(x->test_items);
+    triplets_free(x->t);
+    if (x->crops) crops_close(x->crops);
+    json_decref(x->config);
+    free(x->config_json);
+}
+
+int main(int argc, char **argv) {
+    log_set_program("stl-train");
+    static train_ctx x;
+    int code;
+    if (parse(&x.o, argc, argv, &code) != 0) return code;
+    if (strcmp(x.o.device, "cuda") == 0) {
+        log_errorf("--device cuda: this stl-train was not built with CUDA (build with CUDA=1 "
+                   "where the CUDA toolkit is, or use --device cpu)");
+        return STL_EXIT_USAGE;
+    }
+    stl_error err;
+    if (coll_init(&x.c, COLL_BACKEND_AUTO, &argc, &argv, &err) != 0) {
+        log_error(&err);
+        return STL_EXIT_FAIL;
+    }
+    if (x.o.batch % x.c.size != 0) {
+        if (x.c.rank == 0)
+            log_errorf("--batch-size %ld: not divisible by the %d ranks (each rank takes an equal "
+                       "share of the global batch)", x.o.batch, x.c.size);
+        coll_finalize(&x.c);
+        return STL_EXIT_USAGE;
+    }
+    x.local_batch = (int)(x.o.batch / x.c.size);
+    x.threads = x.o.threads > 0 ? (int)x.o.threads : coll_default_threads(&x.c);
+    if (x.o.workdir) snprintf(x.workdir, sizeof x.workdir, "%s", x.o.workdir);
+    else snprintf(x.workdir, sizeof x.workdir, "%s.work", x.o.model);
+    snprintf(x.ckpt_dir, sizeof x.ckpt_dir, "%s/checkpoints", x.workdir);
+    if (x.o.metrics) snprintf(x.metrics_path, sizeof x.metrics_path, "%s", x.o.metrics);
+    else snprintf(x.metrics_path, sizeof x.metrics_path, "%s/metrics.jsonl", x.workdir);
+    if (x.c.rank == 0 && make_dirs(x.workdir, &err) != 0) coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
+    if (x.c.rank == 0)
+        log_info("%d rank%s (%s), %d thread%s per rank, global batch %ld (%d per rank)", x.c.size,
+                 x.c.size > 1 ? "s" : "", coll_backend_name(x.c.backend), x.threads,
+                 x.threads > 1 ? "s" : "", x.o.batch, x.local_batch);
+    /* run: 0 ok; -1 failed the same way on every rank (rank 0 says why);
+     * -2 failed on this rank alone (end the job); -3 failed, already printed. */
+    int rc = run(&x, &err);
+    if (rc == -2) {
+        if (x.c.size > 1) coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
+        log_error(&err);
+    } else if (rc == -1 && x.c.rank == 0) {
+        log_error(&err);
+    }
+    cleanup(&x);
+    coll_finalize(&x.c);
+    return rc == 0 ? STL_EXIT_OK : STL_EXIT_FAIL;
+}

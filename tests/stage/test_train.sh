@@ -1,0 +1,172 @@
+# test_train.sh — stl-train on a tiny synthetic data set (S = 32): learning,
+# bit-identical resume after kill -9 at any moment (the STL_TEST_DIE_AT crash
+# points of docs/training.md and a kill from outside), a corrupt newest
+# checkpoint, 1 rank vs 2 MPI ranks on the same global batch, bit-identical
+# replicas, non-finite loss, and bad inputs. Runs in well under a minute on
+# 2 cores; every mpirun is under timeout(1) so a hang fails instead of
+# stalling CI.
+. "$(dirname "$0")/lib.sh"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_btl=self,vader
+unset STL_TEST_DIE_AT STL_TEST_NAN_AT STL_TEST_PERTURB
+TRAIN=$STL_BIN/stl-train
+CMP=$STL_BUILD/tools/model_cmp
+PY=/usr/bin/python3
+MPI="timeout 120 mpirun -np 2"
+
+# ---- data: 80 scenes, 40 products, 32x32 crops ----
+"$STL_BIN/stl-synth" --out "$T/syn" --scenes 80 --products 40 --scene-size 64 --product-size 64 \
+    --threads 2 >/dev/null 2>&1 &&
+"$STL_BIN/stl-decode" --keys "$T/syn/pairs.jsonl" --images "$T/syn/images" --out "$T/crops" \
+    --size 32 --resize --threads 2 >/dev/null 2>&1 &&
+"$STL_BIN/stl-triplets" --pairs "$T/syn/pairs.jsonl" --crops "$T/crops" --out "$T/tri.mpk" \
+    --test-fraction 0.2 >/dev/null 2>&1
+check "the synthetic data set is built" [ -s "$T/tri.mpk" ]
+
+# Train steps in run directory $1 (relative paths: the metadata sidecars of
+# two runs are then comparable byte for byte). Extra flags follow.
+BASE="--triplets ../tri.mpk --crops ../crops --model model.msgpack --workdir work --threads 1"
+R="--batch-size 8 --max-steps 12 --lr 1e-3 --log-every 1 --eval-every 6 --checkpoint-every 4"
+train_in() {
+    local d=$1
+    shift
+    mkdir -p "$T/$d" && (cd "$T/$d" && "$TRAIN" $BASE "$@")
+}
+# The metrics of a run without the timing fields, one line per record.
+metrics_core() {
+    $PY -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    for k in ("wall_s", "triplets_per_s", "eval_s"): r.pop(k, None)
+    print(json.dumps(r, sort_keys=True))' "$1"
+}
+same_run() { # same_run DIR: model, sidecar and metrics equal to the reference's
+    cmp -s "$T/ref/model.msgpack" "$T/$1/model.msgpack" &&
+    cmp -s "$T/ref/model.msgpack.json" "$T/$1/model.msgpack.json" &&
+    diff -q <(metrics_core "$T/ref/work/metrics.jsonl") <(metrics_core "$T/$1/work/metrics.jsonl") >/dev/null
+}
+
+# ---- learning ----
+ok "trains 60 steps" train_in learn --batch-size 16 --max-steps 60 --lr 1e-3 --log-every 10 \
+    --eval-every 30 --checkpoint-every 0
+check "the train loss falls (first vs last log interval, by 10% or more)" $PY -c '
+import json, sys
+tr = [json.loads(l) for l in open(sys.argv[1])]
+tl = [r["train_loss"] for r in tr if r["kind"] == "train"]
+ev = [r for r in tr if r["kind"] == "eval"]
+assert len(tl) == 6 and tl[-1] < 0.9 * tl[0], tl
+assert [r["step"] for r in ev] == [0, 30, 60], ev
+assert all(0 <= r["test_accuracy"] <= 1 and r["test_triplets"] > 0 for r in ev)
+' "$T/learn/work/metrics.jsonl"
+check "the model file and its metadata sidecar are written" $PY -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["stage"] == "stl-train" and m["step"] == 60, m
+c = m["config"]
+assert c["batch_size"] == 16 and c["lr"] == 1e-3 and c["output_size"] == 64 and c["ranks"] == 1, c
+' "$T/learn/model.msgpack.json"
+
+# ---- kill -9 and resume: bit-identical to the uninterrupted run ----
+ok "reference run, 12 steps" train_in ref $R
+check "the reference keeps the newest 3 checkpoints" [ "$(ls "$T/ref/work/checkpoints" | tr '\n' ' ')" = \
+    "ckpt-0000000004.msgpack ckpt-0000000004.state ckpt-0000000008.msgpack ckpt-0000000008.state ckpt-0000000012.msgpack ckpt-0000000012.state " ]
+for point in step:6 checkpoint-write:8 checkpoint-commit:8 metrics:5 step:12; do
+    d=kill-${point/:/-}
+    STL_TEST_DIE_AT=$point train_in "$d" $R >/dev/null 2>&1
+    rc=$?
+    check "killed at $point (exit 137)" [ "$rc" -eq 137 ]
+    ok "resumed after the kill at $point" train_in "$d" $R
+    check "kill at $point + resume = the uninterrupted run, bit for bit" same_run "$d"
+done
+check "a kill mid-checkpoint leaves no temporary behind after the resume" \
+    [ -z "$(ls -A "$T/kill-checkpoint-write-8/work/checkpoints" | grep tmp)" ]
+# A kill from outside at an arbitrary moment (whatever the moment, the result must match).
+mkdir -p "$T/kill-ext"
+(cd "$T/kill-ext" && exec "$TRAIN" $BASE $R >/dev/null 2>&1) &
+pid=$!
+sleep 0.$((RANDOM % 9 + 1))
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+ok "resumed after kill -9 from outside" train_in kill-ext $R
+check "kill -9 from outside + resume = the uninterrupted run" same_run kill-ext
+
+# ---- a corrupt newest checkpoint: reported, the previous one used ----
+cp -r "$T/ref" "$T/corrupt"
+printf 'garbage' | dd of="$T/corrupt/work/checkpoints/ckpt-0000000012.msgpack" bs=1 seek=4096 \
+    conv=notrunc 2>/dev/null
+rm "$T/corrupt/model.msgpack"
+(cd "$T/corrupt" && "$TRAIN" $BASE $R) >/dev/null 2>"$T/corrupt.err"
+check "corrupt newest checkpoint: run succeeds" [ $? -eq 0 ]
+check "corrupt newest checkpoint: reported" grep -q "checkpoint of step 12 is unusable.*hash" "$T/corrupt.err"
+check "corrupt newest checkpoint: resumed from step 8, same final model" \
+    cmp -s "$T/ref/model.msgpack" "$T/corrupt/model.msgpack"
+
+# ---- 1 rank vs 2 ranks, global batch 8, 10 steps ----
+D2="--batch-size 8 --max-steps 10 --log-every 1 --eval-every 5 --checkpoint-every 5"
+ok "1 rank, batch 8" train_in r1 $D2
+mkdir -p "$T/r2"
+ok "2 MPI ranks, batch 8 (4 each)" $MPI bash -c "cd '$T/r2' && exec '$TRAIN' $BASE $D2"
+# Per-step loss: the same computation up to the order of float sums
+# (BatchNorm statistics and gradients summed over 2 ranks): ~1e-6 relative
+# differences seen; 1e-4 leaves room.
+check "1 vs 2 ranks: train and test loss agree at every step (rel 1e-4)" $PY -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert [r["step"] for r in a] == [r["step"] for r in b]
+for x, y in zip(a, b):
+    for k in ("train_loss", "test_loss"):
+        if k in x: assert abs(x[k] - y[k]) <= 1e-4 * abs(y[k]), (x, y)
+' "$T/r1/work/metrics.jsonl" "$T/r2/work/metrics.jsonl"
+# Parameters: kernels, scales, dense and residual biases within 1e-5 + 1e-3|b|;
+# the zero-gradient tensors (biases feeding a BatchNorm, running means) within
+# 2*lr*steps = 2*1.6e-4*10 = 3.2e-3 (Adam turns their rounding noise into
+# ~lr steps; tests/tools/model_cmp.c explains), and at most 0.01% of the other
+# elements beyond the tight bound (same cause, near-zero gradients).
+check "1 vs 2 ranks: parameters after 10 steps agree (stated tolerances)" \
+    "$CMP" "$T/r1/model.msgpack" "$T/r2/model.msgpack" 1e-5 1e-3 3.2e-3 1e-4
+ok "control: another seed" train_in r1seed $D2 --seed 2
+check "control: a model from another seed does not pass that comparison" \
+    bash -c "! '$CMP' '$T/r1/model.msgpack' '$T/r1seed/model.msgpack' 1e-5 1e-3 3.2e-3 1e-4 >/dev/null"
+check "2 ranks: rank 0 alone wrote the metrics (no duplicate steps)" \
+    [ "$(wc -l <"$T/r2/work/metrics.jsonl")" -eq "$(wc -l <"$T/r1/work/metrics.jsonl")" ]
+# Replicas: every checkpoint and the end compare each rank's parameter hash
+# with rank 0's (the run above passed it); a perturbed rank must be caught.
+mkdir -p "$T/perturb"
+STL_TEST_PERTURB=3 fails_with 1 "step 5: the parameters of 1 rank differ from rank 0's" \
+    "2 ranks: a rank whose parameters drift is caught" \
+    $MPI bash -c "cd '$T/perturb' && exec '$TRAIN' $BASE $D2"
+# kill -9 of both ranks mid-run, resume under mpirun: identical to the 2-rank run.
+mkdir -p "$T/r2kill"
+STL_TEST_DIE_AT=step:7 $MPI bash -c "cd '$T/r2kill' && exec '$TRAIN' $BASE $D2" >/dev/null 2>&1
+check "2 ranks killed at step 7" [ ! -e "$T/r2kill/model.msgpack" ]
+ok "2 ranks resumed" $MPI bash -c "cd '$T/r2kill' && exec '$TRAIN' $BASE $D2"
+check "2 ranks: kill + resume = the uninterrupted 2-rank run, bit for bit" \
+    cmp -s "$T/r2/model.msgpack" "$T/r2kill/model.msgpack"
+
+# ---- failures ----
+mkdir -p "$T/nan"
+STL_TEST_NAN_AT=6 fails_with 1 "step 6: non-finite gradient of .*last good checkpoint .* step 4" \
+    "a NaN at step 6 stops training, naming the step" train_in nan $R
+check "NaN: checkpoint 4 is kept and no model is written" \
+    [ -e "$T/nan/work/checkpoints/ckpt-0000000004.state" -a ! -e "$T/nan/model.msgpack" ]
+fails_with 1 "has output size 64, --output-size is 32" "a checkpoint of another output size" \
+    train_in ref $R --output-size 32
+fails_with 1 "--init .*output size 64, --output-size is 16" "--init with a model of another output size" \
+    train_in init16 $R --output-size 16 --init ../ref/model.msgpack
+fails_with 1 "--resume: no checkpoint in work/checkpoints" "--resume without a checkpoint" \
+    train_in fresh $R --resume
+fails_with 2 "--batch-size 5: not divisible by the 2 ranks" "a batch not divisible by the ranks" \
+    $MPI "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/crops" --model "$T/x.msgpack" --batch-size 5
+fails_with 2 "not built with CUDA" "--device cuda in a CPU build" \
+    "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/crops" --model "$T/x.msgpack" --device cuda
+: >"$T/empty.mpk"
+fails_with 1 "empty.mpk: empty file" "an empty triplets file" \
+    "$TRAIN" --triplets "$T/empty.mpk" --crops "$T/crops" --model "$T/x.msgpack"
+# Crops of the products only: every scene key of the triplets is missing.
+"$STL_BIN/stl-decode" --keys "$T/syn/catalog.json" --images "$T/syn/images" --out "$T/pcrops" \
+    --size 32 --resize --threads 2 >/dev/null 2>&1
+fails_with 1 "scene key [0-9a-f]{32} of the triplets has no crop" "a triplet key without a crop" \
+    "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/pcrops" --model "$T/x.msgpack"
+finish

@@ -1,0 +1,137 @@
+/* test_loader.c — the background batch loader (common/loader.h) on a fake
+ * pixel source where image i is filled with the byte i, so every batch slot
+ * says which triplet it holds. Checks: each epoch uses every triplet once
+ * (a batch may straddle epochs), pixels are normalised p/255 - 0.5, the
+ * slices of 2 ranks put together are the 1-rank batch, a loader started from
+ * a batch's `end` position continues exactly as the uninterrupted one, and
+ * epochs are reshuffled (two epochs differ) deterministically in the seed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "loader.h"
+
+enum { S = 4, N_ITEMS = 13, IMG = S * S * 3 };
+static uint8_t pix[N_ITEMS * 3][IMG];
+static loader_item items[N_ITEMS];
+
+static const uint8_t *fake_pixels(void *ctx, uint32_t i) {
+    (void)ctx;
+    return pix[i];
+}
+
+static void setup(void) {
+    for (int i = 0; i < N_ITEMS * 3; i++) memset(pix[i], i, IMG);
+    for (int i = 0; i < N_ITEMS; i++)
+        items[i] = (loader_item){(uint32_t)(3 * i), (uint32_t)(3 * i + 1), (uint32_t)(3 * i + 2)};
+}
+
+static int byte_of(const float *img) { return (int)lroundf((img[0] + 0.5f) * 255.0f); }
+
+/* Runs `nb` batches of global batch B on rank r of N from start; writes the
+ * triplet index of each local slot into out (nb * B/N). */
+static int run_loader(int B, int r, int N, const loader_pos *start, int nb, int *out,
+                      loader_pos *end) {
+    loader_config c = {items, N_ITEMS, fake_pixels, NULL, S, B, r, N, 2};
+    loader *l;
+    stl_error err;
+    if (loader_create(&c, start, &l, &err) != 0) return -1;
+    int bad = 0;
+    for (int k = 0; k < nb; k++) {
+        const loader_batch *b = loader_next(l);
+        if ((int)b->index != k || b->n != B / N) bad = 1;
+        for (int j = 0; j < b->n; j++) {
+            int s = byte_of(b->scene + (size_t)j * IMG);
+            int p = byte_of(b->pos + (size_t)j * IMG), q = byte_of(b->neg + (size_t)j * IMG);
+            if (s % 3 != 0 || p != s + 1 || q != s + 2) bad = 1;
+            /* every value of the image is the same normalised byte */
+            if (b->neg[(size_t)j * IMG + IMG - 1] != (float)q / 255.0f - 0.5f) bad = 1;
+            out[k * b->n + j] = s / 3;
+        }
+        if (end) *end = b->end;
+        loader_release(l);
+    }
+    loader_free(l);
+    return bad ? -1 : 0;
+}
+
+static void test_epochs_are_permutations(void) {
+    enum { B = 5, NB = 13 }; /* 65 = 5 epochs of 13: batches straddle epochs */
+    int got[B * NB];
+    loader_pos st;
+    loader_pos_start(&st, 9);
+    loader_pos end;
+    CHECK_EQ_INT(run_loader(B, 0, 1, &st, NB, got, &end), 0);
+    for (int e = 0; e < 5; e++) {
+        int seen[N_ITEMS] = {0};
+        for (int i = 0; i < N_ITEMS; i++) seen[got[e * N_ITEMS + i]]++;
+        for (int i = 0; i < N_ITEMS; i++) CHECK_EQ_INT(seen[i], 1);
+    }
+    CHECK(memcmp(got, got + N_ITEMS, N_ITEMS * sizeof(int)) != 0); /* reshuffled */
+    CHECK_EQ_INT(end.epoch, 5);
+    CHECK_EQ_INT(end.offset, 0);
+    int again[B * NB];
+    CHECK_EQ_INT(run_loader(B, 0, 1, &st, NB, again, NULL), 0);
+    CHECK(memcmp(got, again, sizeof got) == 0);
+    loader_pos other;
+    loader_pos_start(&other, 10);
+    CHECK_EQ_INT(run_loader(B, 0, 1, &other, NB, again, NULL), 0);
+    CHECK(memcmp(got, again, sizeof got) != 0);
+}
+
+static void test_rank_slices(void) {
+    enum { B = 6, NB = 7 };
+    int whole[B * NB], r0[B * NB / 2], r1[B * NB / 2];
+    loader_pos st;
+    loader_pos_start(&st, 3);
+    CHECK_EQ_INT(run_loader(B, 0, 1, &st, NB, whole, NULL), 0);
+    CHECK_EQ_INT(run_loader(B, 0, 2, &st, NB, r0, NULL), 0);
+    CHECK_EQ_INT(run_loader(B, 1, 2, &st, NB, r1, NULL), 0);
+    for (int k = 0; k < NB; k++)
+        for (int j = 0; j < B / 2; j++) {
+            CHECK_EQ_INT(r0[k * 3 + j], whole[k * B + j]);
+            CHECK_EQ_INT(r1[k * 3 + j], whole[k * B + 3 + j]);
+        }
+}
+
+static void test_resume_from_end_position(void) {
+    enum { B = 4, NB = 20, CUT = 7 };
+    int whole[B * NB], a[B * CUT], b[B * (NB - CUT)];
+    loader_pos st, mid;
+    loader_pos_start(&st, 77);
+    CHECK_EQ_INT(run_loader(B, 0, 1, &st, NB, whole, NULL), 0);
+    CHECK_EQ_INT(run_loader(B, 0, 1, &st, CUT, a, &mid), 0);
+    CHECK_EQ_INT(mid.epoch, (uint64_t)(B * CUT) / N_ITEMS);
+    CHECK_EQ_INT(mid.offset, (uint64_t)(B * CUT) % N_ITEMS);
+    CHECK_EQ_INT(run_loader(B, 0, 1, &mid, NB - CUT, b, NULL), 0);
+    CHECK(memcmp(a, whole, sizeof a) == 0);
+    CHECK(memcmp(b, whole + B * CUT, sizeof b) == 0);
+}
+
+static void test_bad_config(void) {
+    loader_pos st;
+    loader_pos_start(&st, 1);
+    loader_config c = {items, N_ITEMS, fake_pixels, NULL, S, 5, 0, 2, 2};
+    loader *l = NULL;
+    stl_error err;
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), -1);
+    CHECK(strstr(err.msg, "cannot be split") != NULL);
+    c.global_batch = 4;
+    c.n_items = 0;
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), -1);
+    c.n_items = N_ITEMS;
+    st.offset = N_ITEMS;
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), -1);
+    CHECK(l == NULL);
+}
+
+int main(void) {
+    setup();
+    RUN(test_epochs_are_permutations);
+    RUN(test_rank_slices);
+    RUN(test_resume_from_end_position);
+    RUN(test_bad_config);
+    return check_summary();
+}
