@@ -39,8 +39,9 @@ static int threads_default(long given) {
 }
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total) {
-    (void)total;
-    progress_update(ctx, done);
+    progress *pg = ctx;
+    pg->total = total; // known once the kernel has cut the work into items
+    progress_update(pg, done);
 }
 
 static int write_json(const char *path, const topk_file *t, stl_error *err) {
@@ -114,7 +115,7 @@ static int run(const topk_opts *o, stl_error *err) {
         goto done;
     }
     progress pg;
-    progress_start(&pg, "top-k", "blocks", 0);
+    progress_start(&pg, "top-k", "work items", 0);
     topk_options opt = {.threads = threads, .progress = on_progress, .progress_ctx = &pg};
     if (topk_search(se.n ? se.data + lo * se.dim : NULL, n, pe.data, pe.n, pe.dim, (size_t)o->k, &opt, t.index,
                     t.score, err) != 0)
@@ -140,7 +141,7 @@ int main(int argc, char **argv) {
         {"scenes", CLI_STRING, &o.scenes, "FILE", "scene embeddings (stl-embed output, its JSON form, or parts a,b,c)", 1, 0, 0, NULL, 0},
         {"products", CLI_STRING, &o.products, "FILE", "product embeddings (the products ranked)", 1, 0, 0, NULL, 0},
         {"out", CLI_STRING, &o.out, "FILE", "top-k lists file to write (msgpack)", 1, 0, 0, NULL, 0},
-        {"k", CLI_INT, &o.k, "K", "products per scene (all of them when there are fewer)", 0, 1, 1000000, NULL, 0},
+        {"k", CLI_INT, &o.k, "K", "products per scene (all of them when there are fewer)", 0, 1, 100000, NULL, 0},
         {"json", CLI_STRING, &o.json, "FILE", "also write {scene: [[product, score], ...]} JSON", 0, 0, 0, NULL, 0},
         {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else 1; the output does not depend on it)", 0, 0, 1024, NULL, 0},
         {"shard", CLI_SHARD, &o.shard, "i/N", "rank the i-th of N contiguous ranges of the scenes", 0, 0, 0, NULL, 0},
