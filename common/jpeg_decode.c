@@ -181,6 +181,18 @@ static jpeg_status not_jpeg_reason(const uint8_t *data, size_t len, char *detail
     return reject(JPEG_STATUS_NOT_JPEG, detail, cap, "no JPEG SOI marker (starts %s)", hex);
 }
 
+/* Classifies a non-zero tjDecompress2 return: OK for a tolerated warning. */
+static jpeg_status decode_failure(jpeg_decoder *d, const uint8_t *data, size_t len,
+                                  char *detail, size_t cap) {
+    const char *msg = tjGetErrorStr2(d->tj);
+    int fatal = tjGetErrorCode(d->tj) == TJERR_FATAL;
+    if (has_text(msg, "premature end") || !ends_with_eoi(data, len))
+        return reject(JPEG_STATUS_TRUNCATED, detail, cap, "%s", msg);
+    if (fatal) return reject(JPEG_STATUS_CORRUPT, detail, cap, "%s", msg);
+    /* a non-fatal warning on complete data: kept, as TensorFlow does */
+    return JPEG_STATUS_OK;
+}
+
 jpeg_status jpeg_decode_crop(jpeg_decoder *d, const uint8_t *data, size_t len,
                              const jpeg_decode_opts *o, uint8_t *out,
                              char *detail, size_t cap) {
@@ -238,6 +250,21 @@ jpeg_status jpeg_decode_crop(jpeg_decoder *d, const uint8_t *data, size_t len,
         sw = TJSCALED(w, f);
         sh = TJSCALED(h, f);
     }
+    int S = o->size;
+    if (!o->resize && pf == TJPF_RGB && w <= S && h <= S) {
+        /* Pad only: decode straight into the crop, saving a copy. */
+        int dx = (S - w) / 2, dy = (S - h) / 2;
+        size_t row = (size_t)S * 3;
+        memset(out, 0, (size_t)dy * row);
+        memset(out + (size_t)(dy + h) * row, 0, (size_t)(S - dy - h) * row);
+        for (int y = dy; y < dy + h; y++) {
+            memset(out + (size_t)y * row, 0, (size_t)dx * 3);
+            memset(out + (size_t)y * row + (size_t)(dx + w) * 3, 0, (size_t)(S - dx - w) * 3);
+        }
+        int rc = tjDecompress2(d->tj, data, (unsigned long)len, out + (size_t)dy * row + dx * 3,
+                               w, (int)row, h, TJPF_RGB, TJFLAG_FASTDCT | TJFLAG_LIMITSCANS);
+        return rc == 0 ? JPEG_STATUS_OK : decode_failure(d, data, len, detail, cap);
+    }
     size_t need = (size_t)sw * (size_t)sh * 4;
     if (grow((void **)&d->pix, &d->pix_cap, need) != 0)
         return reject(JPEG_STATUS_TOO_LARGE, detail, cap, "out of memory for %dx%d", sw, sh);
@@ -245,12 +272,8 @@ jpeg_status jpeg_decode_crop(jpeg_decoder *d, const uint8_t *data, size_t len,
     int rc = tjDecompress2(d->tj, data, (unsigned long)len, d->pix, sw, sw * ps, sh, pf,
                            TJFLAG_FASTDCT | TJFLAG_LIMITSCANS);
     if (rc != 0) {
-        const char *msg = tjGetErrorStr2(d->tj);
-        int fatal = tjGetErrorCode(d->tj) == TJERR_FATAL;
-        if (has_text(msg, "premature end") || !ends_with_eoi(data, len))
-            return reject(JPEG_STATUS_TRUNCATED, detail, cap, "%s", msg);
-        if (fatal) return reject(JPEG_STATUS_CORRUPT, detail, cap, "%s", msg);
-        /* a non-fatal warning on complete data: kept, as TensorFlow does */
+        jpeg_status st = decode_failure(d, data, len, detail, cap);
+        if (st != JPEG_STATUS_OK) return st;
     }
     if (pf == TJPF_CMYK) cmyk_to_rgb(d->pix, (size_t)sw * sh, has_adobe_marker(data, len));
 

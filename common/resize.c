@@ -6,6 +6,7 @@
 #include "resize.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Taps of one axis: for output i, taps start at src index start[i], count[i]
  * of them, weights w[i*max_taps + t]. */
@@ -59,8 +60,8 @@ static void taps_build(taps *t, int n, int S) {
 size_t resize_scratch_floats(int w, int h, int S) {
     int n = w < h ? w : h;
     size_t mt = (size_t)taps_max(n, S);
-    /* two axes of (start, count, weights) + one row of n*3 floats */
-    return 2 * ((size_t)S * 2 + (size_t)S * mt) + (size_t)n * 3;
+    /* two axes of (start, count, weights) + one row of n*3 floats + 1 pad */
+    return 2 * ((size_t)S * 2 + (size_t)S * mt) + (size_t)n * 3 + 1;
 }
 
 static uint8_t to_u8(float v) {
@@ -68,6 +69,29 @@ static uint8_t to_u8(float v) {
     if (v <= 0.0f) return 0;
     if (v >= 255.0f) return 255;
     return (uint8_t)v;
+}
+
+typedef float v4f __attribute__((vector_size(16)));
+
+/* Vertical pass for one output row: row[x] = sum_t w[t] * src[(y0+t)*stride + x]
+ * for x < len, four lanes at a time (GCC/Clang vector extensions). */
+static void vpass(float *restrict row, const uint8_t *src, size_t stride, const float *w,
+                  int count, int len) {
+    int x = 0;
+    for (; x + 4 <= len; x += 4) {
+        const uint8_t *s = src + x;
+        v4f acc = {0, 0, 0, 0};
+        for (int t = 0; t < count; t++, s += stride) {
+            v4f v = {(float)s[0], (float)s[1], (float)s[2], (float)s[3]};
+            acc += w[t] * v;
+        }
+        memcpy(row + x, &acc, sizeof acc);
+    }
+    for (; x < len; x++) {
+        float a = 0;
+        for (int t = 0; t < count; t++) a += w[t] * (float)src[(size_t)t * stride + x];
+        row[x] = a;
+    }
 }
 
 void resize_square(const uint8_t *src, int w, int h, size_t stride, int S,
@@ -83,34 +107,31 @@ void resize_square(const uint8_t *src, int w, int h, size_t stride, int S,
     tx.start = (int *)p; p += S;
     tx.count = (int *)p; p += S;
     tx.w = p; p += (size_t)S * mt;
-    float *row = p; /* n*3 */
+    float *restrict row = p; /* n*3, then one pad float read by the last pixel's spare lane */
+    row[n * 3] = 0.0f;
     ty.max_taps = tx.max_taps = mt;
     taps_build(&ty, n, S);
     taps_build(&tx, n, S);
+    const int *restrict xs = tx.start, *restrict xc = tx.count;
+    const float *restrict xw = tx.w;
 
     for (int y = 0; y < S; y++) {
-        /* vertical: row = sum_t wy[t] * src row (oy + start + t), window columns */
-        const float *wy = ty.w + (size_t)y * mt;
-        for (int x = 0; x < n * 3; x++) row[x] = 0.0f;
-        for (int t = 0; t < ty.count[y]; t++) {
-            const uint8_t *s = src + (size_t)(oy + ty.start[y] + t) * stride + (size_t)ox * 3;
-            float wt = wy[t];
-            for (int x = 0; x < n * 3; x++) row[x] += wt * (float)s[x];
-        }
-        /* horizontal */
-        uint8_t *o = out + (size_t)y * S * 3;
+        vpass(row, src + (size_t)(oy + ty.start[y]) * stride + (size_t)ox * 3, stride,
+              ty.w + (size_t)y * mt, ty.count[y], n * 3);
+        uint8_t *restrict o = out + (size_t)y * S * 3;
         for (int x = 0; x < S; x++) {
-            const float *wx = tx.w + (size_t)x * mt;
-            const float *r = row + (size_t)tx.start[x] * 3;
-            float a0 = 0, a1 = 0, a2 = 0;
-            for (int t = 0; t < tx.count[x]; t++) {
-                a0 += wx[t] * r[t * 3 + 0];
-                a1 += wx[t] * r[t * 3 + 1];
-                a2 += wx[t] * r[t * 3 + 2];
+            /* lanes r, g, b and one spare (the next pixel's r, or the pad) */
+            const float *wx = xw + (size_t)x * mt;
+            const float *r = row + (size_t)xs[x] * 3;
+            v4f acc = {0, 0, 0, 0};
+            for (int t = 0; t < xc[x]; t++) {
+                v4f v;
+                memcpy(&v, r + t * 3, sizeof v);
+                acc += wx[t] * v;
             }
-            o[x * 3 + 0] = to_u8(a0);
-            o[x * 3 + 1] = to_u8(a1);
-            o[x * 3 + 2] = to_u8(a2);
+            o[x * 3 + 0] = to_u8(acc[0]);
+            o[x * 3 + 1] = to_u8(acc[1]);
+            o[x * 3 + 2] = to_u8(acc[2]);
         }
     }
 }
