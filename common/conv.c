@@ -28,6 +28,7 @@ void conv_geom_init(conv_geom *g, int h, int w, int cin, int k, int stride) {
     g->kdim = k * k * cin;
 }
 
+STL_HOT
 void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *col) {
     const int k = g->k, cin = g->cin, H = g->h, W = g->w;
     const long howo = (long)g->ho * g->wo;
@@ -44,7 +45,13 @@ void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *co
             if (ih < 0 || ih >= H) {
                 memset(d, 0, sizeof(float) * (size_t)(k * cin));
             } else if (inside_w) { /* the k taps of a row are contiguous in x */
-                memcpy(d, img + ((long)ih * W + iw0) * cin, sizeof(float) * (size_t)(k * cin));
+                const float *src = img + ((long)ih * W + iw0) * cin;
+                int n = k * cin;
+                if (n <= 16) { /* 3 taps x 3 channels: a call costs more than the copy */
+                    for (int i = 0; i < n; i++) d[i] = src[i];
+                } else {
+                    memcpy(d, src, sizeof(float) * (size_t)n);
+                }
             } else {
                 for (int kw = 0; kw < k; kw++, d += cin) {
                     int iw = iw0 + kw;
