@@ -489,6 +489,30 @@ static void test_negative_distributions(void) {
     pairs_free(&pl);
 }
 
+/* Every allowed product can be a negative: the last product and the product
+ * of the last pair too (the book's sampler never draws the last pair). */
+static void test_every_product_can_be_negative(void) {
+    pair_list pl = {0};
+    for (unsigned s = 0; s < 1500; s++) add_pair(&pl, s, s % 49);
+    add_pair(&pl, 1500, 49); /* product 49: only in the last pair */
+    for (int mode = 0; mode < 2; mode++) {
+        triplets_params p = params(TRIPLETS_SPLIT_SCENE,
+                                   mode ? TRIPLETS_NEG_UNIFORM : TRIPLETS_NEG_PAIRS, 0.0);
+        triplets_file *t = build(&pl, &p, NULL);
+        CHECK(t != NULL);
+        if (!t) continue;
+        uint8_t *drawn = calloc(t->n_products, 1);
+        for (size_t i = 0; i < t->n_train; i++) drawn[t->train[i].neg] = 1;
+        size_t never = 0;
+        for (size_t q = 0; q < t->n_products; q++) never += !drawn[q];
+        CHECK_EQ_INT(t->n_products, 50);
+        CHECK_EQ_INT(never, 0); /* ~7500 draws: each product expected >= 100 times */
+        free(drawn);
+        triplets_free(t);
+    }
+    pairs_free(&pl);
+}
+
 static void test_roundtrip(void) {
     pair_list pl = {0};
     random_pairs(&pl, 200, 90, 13);
@@ -725,6 +749,7 @@ int main(void) {
     RUN(test_no_training_pairs_fails);
     RUN(test_split_stable_as_data_grows);
     RUN(test_negative_distributions);
+    RUN(test_every_product_can_be_negative);
     RUN(test_roundtrip);
     RUN(test_reader_rejects_corrupt);
     RUN(test_reader_fuzz);
