@@ -293,6 +293,27 @@ static void kv_row(html_doc *d, const char *k, const char *v) {
     html_raw(d, "</td></tr>\n");
 }
 
+/* The metadata object as rows: nested objects flattened to "a.b" names (two
+ * levels), anything else as compact JSON. */
+static void meta_rows(html_doc *d, const char *prefix, const json_t *o, int depth) {
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)o, k, val) {
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", prefix, k);
+        if (json_is_object(val) && depth < 2) {
+            char sub[260];
+            snprintf(sub, sizeof sub, "%s.", name);
+            meta_rows(d, sub, val, depth + 1);
+            continue;
+        }
+        char *s = json_is_string(val) ? strdup(json_string_value(val))
+                                      : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+        kv_row(d, name, s ? s : "");
+        free(s);
+    }
+}
+
 static void config_section(html_doc *d, const report *r) {
     html_raw(d, "<h2>Configuration</h2>\n");
     char v[128];
@@ -323,14 +344,7 @@ static void config_section(html_doc *d, const report *r) {
         json_t *o = json_loads(r->model_meta, 0, NULL);
         html_raw(d, "<h3>Model</h3><table id=\"config-model\">\n");
         kv_row(d, "file", r->o.model);
-        const char *k;
-        json_t *val;
-        json_object_foreach(o, k, val) {
-            char *s = json_is_string(val) ? strdup(json_string_value(val))
-                                          : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-            kv_row(d, k, s ? s : "");
-            free(s);
-        }
+        meta_rows(d, "", o, 0);
         html_raw(d, "</table>\n");
         json_decref(o);
     } else if (r->o.model) {
@@ -469,7 +483,17 @@ static int scenes_section(html_doc *d, report *r, stl_error *err) {
         const char *key = tk->scenes[pk[i].tk_row].s;
         html_raw(d, "<div class=\"card\"><a href=\"scene/%s.html\">", key);
         img_tag(d, r, key, PRODUCT_THUMB, "");
-        html_raw(d, "<div class=\"key\">%s</div></a></div>\n", key);
+        html_raw(d, "</a>");
+        if (pk[i].held >= 0) {
+            const triplets_file *t = r->t;
+            size_t g = t->held_offset[pk[i].held + 1] - t->held_offset[pk[i].held], found = 0;
+            for (size_t j = 0; j < tk->width; j++)
+                found += is_ground_truth(r, pk[i].held,
+                                         tk->products[tk->index[pk[i].tk_row * tk->width + j]].s);
+            html_raw(d, "<div>%zu of %zu held-out products in the top %zu</div>", found, g,
+                     tk->width);
+        }
+        html_raw(d, "<div class=\"key\">%s</div></div>\n", key);
     }
     html_raw(d, "</div>\n");
     rc = 0;
