@@ -4,7 +4,9 @@ Run by bench/bench_topk.sh with Debian's /usr/bin/python3 (numpy, faiss).
 For each case it draws one seeded data set (standard normal float32, the
 shape of real embeddings), runs FAISS IndexFlatIP.search and stlrec's
 bench_topk program on the same data with the same thread count, and prints
-both times (best of REPS after one warm-up each) and the speed ratio.
+both times (best and median of REPS interleaved rounds, each side warmed
+up first) and the speed ratio (FAISS time / stlrec time: above 1, stlrec is
+faster).
 
 Results must be identical: the index lists are compared row by row. A row
 that differs is accepted only when the difference is a float tie — both
@@ -34,17 +36,16 @@ def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
     index = faiss.IndexFlatIP(d)
     index.add(p)
     index.search(q[:64], k)  # warm-up
-    best = float("inf")
+    # Interleaved, one run of each per round, so that a change in the load of
+    # this shared machine hits both sides alike; best of the rounds reported.
+    t_faiss, t_ours = [], []
     for _ in range(reps):
         t0 = time.perf_counter()
         fd, fi = index.search(q, k)
-        best = min(best, time.perf_counter() - t0)
-    t_faiss = best
-
-    out = subprocess.run([bench_bin, qf, pf, str(d), str(k), str(threads), str(reps), of],
-                         check=True, capture_output=True, text=True).stdout.strip()
-    fields = dict(kv.split("=") for kv in out.split()[1:])
-    t_ours = float(fields["best_s"])
+        t_faiss.append(time.perf_counter() - t0)
+        out = subprocess.run([bench_bin, qf, pf, str(d), str(k), str(threads), "1", of],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        t_ours.append(float(dict(kv.split("=") for kv in out.split()[1:])["best_s"]))
     ours = np.fromfile(of, dtype=np.uint32).reshape(n, min(k, m)).astype(np.int64)
 
     differ = np.nonzero((ours != fi).any(axis=1))[0]
@@ -61,9 +62,11 @@ def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
             real.append(int(i))
     for f in (qf, pf, of):
         os.remove(f)
+    bf, bo = min(t_faiss), min(t_ours)
     print(f"top-k d={d} products={m} scenes={n} K={k} threads={threads}: "
-          f"stlrec {t_ours:.3f} s ({2.0 * n * m * d / t_ours / 1e9:.0f} GFLOP/s), "
-          f"faiss IndexFlatIP {t_faiss:.3f} s, speed ratio {t_faiss / t_ours:.2f}x; "
+          f"stlrec {bo:.3f} s ({2.0 * n * m * d / bo / 1e9:.0f} GFLOP/s, median {np.median(t_ours):.3f}), "
+          f"faiss IndexFlatIP {bf:.3f} s (median {np.median(t_faiss):.3f}), "
+          f"speed ratio {bf / bo:.2f}x (medians {np.median(t_faiss) / np.median(t_ours):.2f}x); "
           f"rows differing: {len(differ)} (float ties {ties}, mismatches {len(real)})",
           flush=True)
     if real:
