@@ -5,23 +5,40 @@
 
 #include <string.h>
 
+#include "crops_inspect.h"
+#include "crops_write.h"
+#include "embeddings.h"
+#include "topk_file.h"
+#include "triplets.h"
+
+typedef int (*inspect_fn)(const char *path, int json, FILE *out, stl_error *err);
+
+static const struct {
+    const char *format;
+    inspect_fn fn;
+} inspectors[] = {
+    {CROPS_INDEX_FORMAT, crops_inspect},
+    {CROPS_SHARD_FORMAT, crops_inspect},
+    {TRIPLETS_FORMAT, triplets_inspect},
+    {EMBEDDINGS_FORMAT, embeddings_inspect},
+    {TOPK_FILE_FORMAT, topk_inspect},
+};
+
 int inspect_format(const mpk_file *f, int json, FILE *out, int *handled, stl_error *err) {
-    (void)f;
-    (void)json;
-    (void)out;
-    (void)err;
     *handled = 0;
+    for (size_t i = 0; i < sizeof inspectors / sizeof inspectors[0]; i++) {
+        if (strcmp(f->format, inspectors[i].format) == 0) {
+            *handled = 1;
+            return inspectors[i].fn(f->path, json, out, err);
+        }
+    }
     return 0;
 }
 
 int inspect_directory(const char *dir, int json, FILE *out, stl_error *err) {
-    (void)json;
-    (void)out;
-    return stl_fail(err, "%s: is a directory, and not a crop directory this stl-inspect knows", dir);
+    return crops_inspect(dir, json, out, err);
 }
 
 int inspect_export_crop(const char *dir, const char *key, const char *out_ppm, stl_error *err) {
-    (void)key;
-    (void)out_ppm;
-    return stl_fail(err, "%s: crop export is not available", dir);
+    return crops_export_ppm(dir, key, out_ppm, err);
 }
