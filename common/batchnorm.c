@@ -132,16 +132,22 @@ void bn_backward(const float *dz, const float *a, long rows, int C, const float 
             is[c] = invstd[c0 + c];
             ds[c] = 0.0;
         }
-        for (long r = 0; r < rows; r++) {
-            const float *g = dz + r * C + c0;
-            const float *x = a + r * C + c0;
-            float *d = da + r * C + c0;
-            for (int c = 0; c < cn; c++) {
-                float xh = (x[c] - mu[c]) * is[c];
-                float v = k[c] * (g[c] - m1[c] - xh * m2[c]);
-                d[c] = v;
-                ds[c] += v;
+        for (long r0 = 0; r0 < rows; r0 += 32) { /* float runs of 32 rows into double */
+            long r1 = rows - r0 < 32 ? rows : r0 + 32;
+            float fs[256];
+            for (int c = 0; c < cn; c++) fs[c] = 0.0f;
+            for (long r = r0; r < r1; r++) {
+                const float *g = dz + r * C + c0;
+                const float *x = a + r * C + c0;
+                float *d = da + r * C + c0;
+                for (int c = 0; c < cn; c++) {
+                    float xh = (x[c] - mu[c]) * is[c];
+                    float v = k[c] * (g[c] - m1[c] - xh * m2[c]);
+                    d[c] = v;
+                    fs[c] += v;
+                }
             }
+            for (int c = 0; c < cn; c++) ds[c] += fs[c];
         }
         if (dsum)
             for (int c = 0; c < cn; c++) dsum[c0 + c] += ds[c];

@@ -40,17 +40,27 @@ void bn_swish_backward(float *dh, const float *a, long rows, int C, const float 
             sub[c] = mean[c0 + c];
             s1[c] = s2[c] = 0.0;
         }
-        for (long r = 0; r < rows; r++) {
-            const float *x = a + r * C + c0;
-            float *g = dh + r * C + c0;
+        /* float partial sums over runs of 32 rows, added into double */
+        for (long r0 = 0; r0 < rows; r0 += 32) {
+            long r1 = rows - r0 < 32 ? rows : r0 + 32;
+            float f1[CB], f2[CB];
+            for (int c = 0; c < cn; c++) f1[c] = f2[c] = 0.0f;
+            for (long r = r0; r < r1; r++) {
+                const float *x = a + r * C + c0;
+                float *g = dh + r * C + c0;
+                for (int c = 0; c < cn; c++) {
+                    float d = x[c] - sub[c];
+                    float z = d * mul[c], xh = d * is[c];
+                    float s = simd_sigmoidf(z);
+                    float dz = g[c] * (s + z * s * (1.0f - s));
+                    g[c] = dz;
+                    f1[c] += dz;
+                    f2[c] += dz * xh;
+                }
+            }
             for (int c = 0; c < cn; c++) {
-                float d = x[c] - sub[c];
-                float z = d * mul[c], xh = d * is[c];
-                float s = simd_sigmoidf(z);
-                float dz = g[c] * (s + z * s * (1.0f - s));
-                g[c] = dz;
-                s1[c] += dz;
-                s2[c] += (double)(dz * xh);
+                s1[c] += f1[c];
+                s2[c] += f2[c];
             }
         }
         for (int c = 0; c < cn; c++) {

@@ -28,38 +28,46 @@ void conv_geom_init(conv_geom *g, int h, int w, int cin, int k, int stride) {
     g->kdim = k * k * cin;
 }
 
-STL_HOT
+/* One im2col row: output pixel (oh, ow) of image img. */
+static inline void im2col_row(const conv_geom *g, const float *img, int oh, int ow, float *dst) {
+    const int k = g->k, cin = g->cin, H = g->h, W = g->w, n = k * cin;
+    int iw0 = ow * g->stride - g->pad_left;
+    int inside_w = iw0 >= 0 && iw0 + k <= W;
+    for (int kh = 0; kh < k; kh++) {
+        int ih = oh * g->stride - g->pad_top + kh;
+        float *d = dst + kh * n;
+        if (ih < 0 || ih >= H) {
+            memset(d, 0, sizeof(float) * (size_t)n);
+        } else if (inside_w) { /* the k taps of a row are contiguous in x */
+            const float *src = img + ((long)ih * W + iw0) * cin;
+            if (n == 9) /* the first block: 3 taps x 3 channels, a fixed-size copy */
+                memcpy(d, src, 9 * sizeof(float));
+            else
+                memcpy(d, src, sizeof(float) * (size_t)n);
+        } else {
+            for (int kw = 0; kw < k; kw++, d += cin) {
+                int iw = iw0 + kw;
+                if (iw < 0 || iw >= W)
+                    memset(d, 0, sizeof(float) * (size_t)cin);
+                else
+                    memcpy(d, img + ((long)ih * W + iw) * cin, sizeof(float) * (size_t)cin);
+            }
+        }
+    }
+}
+
 void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *col) {
-    const int k = g->k, cin = g->cin, H = g->h, W = g->w;
     const long howo = (long)g->ho * g->wo;
+    long b = r0 / howo, rem = r0 % howo;
+    int oh = (int)(rem / g->wo), ow = (int)(rem % g->wo);
+    const long img_floats = (long)g->h * g->w * g->cin;
     for (long r = r0; r < r1; r++) {
-        long b = r / howo, rem = r % howo;
-        int oh = (int)(rem / g->wo), ow = (int)(rem % g->wo);
-        float *dst = col + (r - r0) * g->kdim;
-        const float *img = x + b * (long)H * W * cin;
-        int iw0 = ow * g->stride - g->pad_left;
-        int inside_w = iw0 >= 0 && iw0 + k <= W;
-        for (int kh = 0; kh < k; kh++) {
-            int ih = oh * g->stride - g->pad_top + kh;
-            float *d = dst + kh * k * cin;
-            if (ih < 0 || ih >= H) {
-                memset(d, 0, sizeof(float) * (size_t)(k * cin));
-            } else if (inside_w) { /* the k taps of a row are contiguous in x */
-                const float *src = img + ((long)ih * W + iw0) * cin;
-                int n = k * cin;
-                if (n <= 16) { /* 3 taps x 3 channels: a call costs more than the copy */
-                    for (int i = 0; i < n; i++) d[i] = src[i];
-                } else {
-                    memcpy(d, src, sizeof(float) * (size_t)n);
-                }
-            } else {
-                for (int kw = 0; kw < k; kw++, d += cin) {
-                    int iw = iw0 + kw;
-                    if (iw < 0 || iw >= W)
-                        memset(d, 0, sizeof(float) * (size_t)cin);
-                    else
-                        memcpy(d, img + ((long)ih * W + iw) * cin, sizeof(float) * (size_t)cin);
-                }
+        im2col_row(g, x + b * img_floats, oh, ow, col + (r - r0) * g->kdim);
+        if (++ow == g->wo) {
+            ow = 0;
+            if (++oh == g->ho) {
+                oh = 0;
+                b++;
             }
         }
     }

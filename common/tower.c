@@ -126,7 +126,7 @@ static size_t scratch_walk(const tower_shape *s, int nb, int threads, int backwa
                            tower_scratch *sc) {
     size_t off = 0;
 #define TAKE(ptr, n) do { if (sc) (ptr) = base + off; off += up(n); } while (0)
-    TAKE(sc->col, (size_t)nb * s->max_rows_k);
+    TAKE(sc->col, (size_t)threads * TOWER_COL_FLOATS);
     if (backward) {
         TAKE(sc->dy, (size_t)nb * s->max_rows_f);
         TAKE(sc->da, (size_t)nb * s->max_rows_f);
@@ -183,6 +183,22 @@ static float *pgrad_of(const phase_ctx *c, int tid, int which) {
     return c->sc->pgrad + ((size_t)tid * 2 + which) * up((size_t)c->s->max_kn);
 }
 
+/* Phases walk their rows in chunks whose working set (a few tensors' rows,
+ * and for the 3x3 convs the im2col rows) stays in the L2 cache from one op
+ * to the next, instead of streaming each whole tensor through memory once
+ * per op. The im2col rows live in a per-thread buffer of TOWER_COL_FLOATS. */
+static long chunk_conv(const tower_block *b) {
+    long n = TOWER_COL_FLOATS / b->g.kdim;
+    return n < 1 ? 1 : n;
+}
+static long chunk_mid(const tower_block *b) {
+    long n = 65536 / (4 * b->f);
+    return n < 16 ? 16 : n;
+}
+static float *col_of(const phase_ctx *c, int tid) {
+    return c->sc->col + (size_t)tid * TOWER_COL_FLOATS;
+}
+
 /* conv rows: residual and first branch, then BN1 partial sums */
 static void fwd_conv(void *arg, int tid, int nt) {
     phase_ctx *c = arg;
@@ -193,12 +209,15 @@ static void fwd_conv(void *arg, int tid, int nt) {
     par_range((long)c->a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 2 * (size_t)f);
-    if (hi <= lo) return;
-    float *col = c->sc->col + lo * K;
-    conv_im2col(&b->g, block_input(c, k), lo, hi, col);
-    linear_forward(col, hi - lo, K, f, P + b->wr[tw], NULL, c->a->r[k] + lo * f);
-    linear_forward(col, hi - lo, K, f, P + b->w1[tw], NULL, c->a->a1[k] + lo * f);
-    bn_sums(c->a->a1[k] + lo * f, hi - lo, f, ps);
+    float *col = col_of(c, tid);
+    long ch = chunk_conv(b);
+    for (long r0 = lo; r0 < hi; r0 += ch) {
+        long n = hi - r0 < ch ? hi - r0 : ch;
+        conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
+        linear_forward(col, n, K, f, P + b->wr[tw], NULL, c->a->r[k] + r0 * f);
+        linear_forward(col, n, K, f, P + b->w1[tw], NULL, c->a->a1[k] + r0 * f);
+        bn_sums(c->a->a1[k] + r0 * f, n, f, ps);
+    }
 }
 
 /* BN j, swish, then the next 1x1 conv and its BN partial sums (j = 0, 1) */
@@ -215,12 +234,14 @@ static void fwd_bn_swish_conv(phase_ctx *c, int tid, int nt, int j) {
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 2 * (size_t)f);
-    if (hi <= lo) return;
-    long o = lo * f;
-    bn_swish_forward(src + o, hi - lo, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
-                     h + o);
-    linear_forward(h + o, hi - lo, f, f, P + w, NULL, dst + o);
-    bn_sums(dst + o, hi - lo, f, ps);
+    long ch = chunk_mid(b);
+    for (long r0 = lo; r0 < hi; r0 += ch) {
+        long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
+        bn_swish_forward(src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
+                         h + o);
+        linear_forward(h + o, n, f, f, P + w, NULL, dst + o);
+        bn_sums(dst + o, n, f, ps);
+    }
 }
 static void fwd_mid0(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 0); }
 static void fwd_mid1(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 1); }
@@ -325,10 +346,13 @@ static void bwd_pool(void *arg, int tid, int nt) {
     par_range((long)c->a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 2 * (size_t)f);
-    if (hi <= lo) return;
-    pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, lo, hi, c->sc->dy + lo * f);
-    bn_backward_sums(c->sc->dy + lo * f, c->a->a3[k] + lo * f, hi - lo, f, c->a->mean[k][2],
-                     c->a->invstd[k][2], ps);
+    long ch = chunk_mid(b);
+    for (long r0 = lo; r0 < hi; r0 += ch) {
+        long n = hi - r0 < ch ? hi - r0 : ch;
+        pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, c->sc->dy + r0 * f);
+        bn_backward_sums(c->sc->dy + r0 * f, c->a->a3[k] + r0 * f, n, f, c->a->mean[k][2],
+                         c->a->invstd[k][2], ps);
+    }
 }
 
 /* Per-phase BN backward sums, shared by the phases through the context. */
@@ -352,22 +376,23 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 3 * (size_t)f);
     float *gw = pgrad_of(c, tid, 0);
-    long o = lo * f, rows = hi - lo;
     const float *dz = j == 2 ? c->sc->dy : c->sc->dh;
     const float *src = j == 2 ? a->a3[k] : a->a2[k];
     const float *hin = j == 2 ? a->h2[k] : a->h1[k];
     const float *asrc = j == 2 ? a->a2[k] : a->a1[k];
     size_t w = j == 2 ? b->w3[tw] : b->w2[tw];
-    float *da = c->sc->da + o;
-    if (rows > 0)
-        bn_backward(dz + o, src + o, rows, f, a->mean[k][j], a->invstd[k][j],
-                    P + b->scale[tw][j], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
-    linear_backward_params(hin + o, da, rows, f, f, gw, NULL, 0);
-    if (rows <= 0) return;
-    float *dh = c->sc->dh + o;
-    linear_backward_input(da, rows, f, f, P + w, dh, 0);
-    bn_swish_backward(dh, asrc + o, rows, f, a->mean[k][j - 1], a->invstd[k][j - 1],
-                      P + b->scale[tw][j - 1], ps);
+    if (hi <= lo) linear_backward_params(hin, c->sc->da, 0, f, f, gw, NULL, 0); /* zero */
+    long ch = chunk_mid(b);
+    for (long r0 = lo; r0 < hi; r0 += ch) {
+        long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
+        float *da = c->sc->da + o, *dh = c->sc->dh + o;
+        bn_backward(dz + o, src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
+                    bc->s1, bc->s2, bc->count, da, ps + 2 * f);
+        linear_backward_params(hin + o, da, n, f, f, gw, NULL, r0 > lo);
+        linear_backward_input(da, n, f, f, P + w, dh, 0);
+        bn_swish_backward(dh, asrc + o, n, f, a->mean[k][j - 1], a->invstd[k][j - 1],
+                          P + b->scale[tw][j - 1], ps);
+    }
 }
 static void bwd_mid2(void *arg, int tid, int nt) { bwd_mid(arg, tid, nt, 2); }
 static void bwd_mid1(void *arg, int tid, int nt) { bwd_mid(arg, tid, nt, 1); }
@@ -382,22 +407,27 @@ static void bwd_conv(void *arg, int tid, int nt) {
     tower_acts *a = c->a;
     long lo, hi;
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
-    long o = lo * f, rows = hi - lo;
-    float *g1 = pgrad_of(c, tid, 0), *gr = pgrad_of(c, tid, 1);
-    float *da = c->sc->da + o, *dy = c->sc->dy + o, *col = c->sc->col + lo * K;
+    float *g1 = pgrad_of(c, tid, 0), *gr = pgrad_of(c, tid, 1), *col = col_of(c, tid);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 3 * (size_t)f);
-    if (rows > 0) {
-        bn_backward(c->sc->dh + o, a->a1[k] + o, rows, f, a->mean[k][0], a->invstd[k][0],
-                    P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
-        conv_im2col(&b->g, block_input(c, k), lo, hi, col);
+    if (hi <= lo) {
+        linear_backward_params(col, c->sc->da, 0, K, f, g1, NULL, 0); /* zero */
+        linear_backward_params(col, c->sc->dy, 0, K, f, gr, NULL, 0);
     }
-    linear_backward_params(col, da, rows, K, f, g1, NULL, 0);
-    linear_backward_params(col, dy, rows, K, f, gr, NULL, 0);
-    if (k > 0 && rows > 0) {
-        float *dcol = c->sc->dcol + lo * K;
-        linear_backward_input(da, rows, K, f, P + b->w1[tw], dcol, 0);
-        linear_backward_input(dy, rows, K, f, P + b->wr[tw], dcol, 1);
+    long ch = chunk_conv(b);
+    for (long r0 = lo; r0 < hi; r0 += ch) {
+        long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
+        float *da = c->sc->da + o, *dy = c->sc->dy + o;
+        bn_backward(c->sc->dh + o, a->a1[k] + o, n, f, a->mean[k][0], a->invstd[k][0],
+                    P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
+        conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
+        linear_backward_params(col, da, n, K, f, g1, NULL, r0 > lo);
+        linear_backward_params(col, dy, n, K, f, gr, NULL, r0 > lo);
+        if (k > 0) {
+            float *dcol = c->sc->dcol + r0 * K;
+            linear_backward_input(da, n, K, f, P + b->w1[tw], dcol, 0);
+            linear_backward_input(dy, n, K, f, P + b->wr[tw], dcol, 1);
+        }
     }
 }
 

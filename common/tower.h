@@ -59,7 +59,7 @@ typedef struct {
 
 /* Shared scratch of a forward / backward pass for nb images. */
 typedef struct {
-    float *col;         /* (nb * px_out, kdim) */
+    float *col;         /* per thread: TOWER_COL_FLOATS of im2col rows */
     float *dy, *da, *dh;/* backward only: (nb * px_out, f) */
     float *dcol;        /* backward only */
     float *dp;          /* backward only: gradient w.r.t. a block input */
@@ -71,6 +71,8 @@ typedef struct {
 } tower_scratch;
 
 enum { TOWER_PSUM_STRIDE = 2 * 256 };
+/* Per-thread im2col rows (floats): at least one row of the largest kdim. */
+enum { TOWER_COL_FLOATS = 32768 };
 
 int tower_shape_init(tower_shape *s, const param_table *t, int size, stl_error *err);
 /* Floats needed for an activation set of nb images; carve one from base. */
