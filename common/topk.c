@@ -101,7 +101,7 @@ static int ent_cmp_best_first(const void *pa, const void *pb) {
 typedef struct {
     /* inputs */
     const float *q, *p;
-    size_t n, m, d, k, width;
+    size_t n, m, d, width;
     size_t n_qblocks, n_tiles, n_splits, tiles_per_split;
     /* partial results: (n_splits, n, width) sorted best first */
     topk_ent *part;
@@ -222,7 +222,7 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
 
     topk_job job = {0};
     job.q = queries; job.p = base;
-    job.n = n; job.m = m; job.d = d; job.k = k; job.width = width;
+    job.n = n; job.m = m; job.d = d; job.width = width;
     job.opt = opt;
     job.n_qblocks = (n + TOPK_QUERY_BLOCK - 1) / TOPK_QUERY_BLOCK;
     job.n_tiles = (m + TOPK_BASE_TILE - 1) / TOPK_BASE_TILE;
@@ -236,11 +236,7 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
     job.n_splits = (job.n_tiles + job.tiles_per_split - 1) / job.tiles_per_split;
     job.n_items = (uint64_t)job.n_qblocks * job.n_splits;
 
-    if (job.n_splits == 1) {
-        job.part = malloc(n * width * sizeof *job.part);
-    } else {
-        job.part = malloc(job.n_splits * n * width * sizeof *job.part);
-    }
+    job.part = malloc(job.n_splits * n * width * sizeof *job.part);
     if (!job.part) return stl_fail(err, "top-k: out of memory for %zu x %zu results", n, width);
     pthread_mutex_init(&job.lock, NULL);
 
