@@ -21,7 +21,9 @@
  * Guarantees every backend keeps:
  *   - coll_allreduce_sum leaves the bit-identical result on every rank (the
  *     MPI backend reduces to rank 0 and broadcasts, because MPI_Allreduce does
- *     not promise the same rounding on every rank), and for a given rank
+ *     not promise the same rounding on every rank; with exactly 2 ranks it
+ *     uses MPI_Allreduce, whose one addition per element is commutative
+ *     and so identical on both), and for a given rank
  *     count and buffer length the result is the same from run to run.
  *   - A failing call returns -1 with err filled ("allreduce: <why>"); the
  *     caller then ends the job with coll_abort, which never returns and never
