@@ -98,10 +98,13 @@ $(BUILD)/stages/%.o: stages/%.c
 
 # Unit tests, tools and benchmarks may use the collective layer too.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBSTLMPI) $(LIBSTL)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSTLMPI) $(LIBSTL)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
 $(BUILD)/tests/unit/%.o $(BUILD)/tests/tools/%.o $(BUILD)/bench/%.o: CFLAGS += -Itests/unit
 $(BUILD)/tests/unit/%.o $(BUILD)/tests/tools/%.o $(BUILD)/bench/%.o: CPPFLAGS += $(MPI_CFLAGS)
