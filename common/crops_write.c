@@ -74,20 +74,15 @@ int crops_writer_open(crops_writer **out, const char *dir, int size, const char 
     return 0;
 }
 
-int crops_writer_add_shard(crops_writer *w, const stl_key *keys, const uint8_t *pixels,
-                           size_t n, stl_error *err) {
-    if (n == 0) return 0;
-    size_t img = (size_t)w->size * w->size * 3;
+int crops_shard_write(const char *dir, int size, long part, long parts, long shard,
+                      const stl_key *keys, const uint8_t *pixels, size_t n, stl_error *err) {
+    size_t img = (size_t)size * size * 3;
     if (n * img > CROPS_MAX_SHARD_BYTES)
         return stl_fail(err, "crops writer: shard of %zu images exceeds %zu bytes", n,
                         CROPS_MAX_SHARD_BYTES);
-    if (reserve((void **)&w->keys, &w->cap_keys, w->n_keys + n, sizeof *w->keys, err) ||
-        reserve((void **)&w->shard_counts, &w->cap_shards, w->n_shards + 1,
-                sizeof *w->shard_counts, err))
-        return -1;
     char name[96];
-    crops_shard_name(name, sizeof name, w->part, w->parts, (long)w->n_shards);
-    char *path = path_join(w->dir, name);
+    crops_shard_name(name, sizeof name, part, parts, shard);
+    char *path = path_join(dir, name);
     if (!path) return stl_fail(err, "out of memory");
     mpk_writer mw;
     if (mpk_writer_open(&mw, path, CROPS_SHARD_FORMAT, CROPS_VERSION, 8, err) != 0) {
@@ -96,15 +91,15 @@ int crops_writer_add_shard(crops_writer *w, const stl_key *keys, const uint8_t *
     }
     msgpack_packer *pk = &mw.pk;
     mpk_pack_cstr(pk, "size");
-    msgpack_pack_uint32(pk, (uint32_t)w->size);
+    msgpack_pack_uint32(pk, (uint32_t)size);
     mpk_pack_cstr(pk, "channels");
     msgpack_pack_uint32(pk, 3);
     mpk_pack_cstr(pk, "part");
-    msgpack_pack_uint64(pk, (uint64_t)w->part);
+    msgpack_pack_uint64(pk, (uint64_t)part);
     mpk_pack_cstr(pk, "parts");
-    msgpack_pack_uint64(pk, (uint64_t)w->parts);
+    msgpack_pack_uint64(pk, (uint64_t)parts);
     mpk_pack_cstr(pk, "shard");
-    msgpack_pack_uint64(pk, (uint64_t)w->n_shards);
+    msgpack_pack_uint64(pk, (uint64_t)shard);
     mpk_pack_cstr(pk, "count");
     msgpack_pack_uint64(pk, (uint64_t)n);
     mpk_pack_cstr(pk, "keys");
@@ -117,11 +112,26 @@ int crops_writer_add_shard(crops_writer *w, const stl_key *keys, const uint8_t *
     mpk_pack_bin(pk, pixels, n * img);
     int rc = mpk_writer_commit(&mw, err);
     free(path);
-    if (rc != 0) return -1;
-    memcpy(w->keys + w->n_keys, keys, n * sizeof *keys);
+    return rc;
+}
+
+int crops_writer_record_shard(crops_writer *w, const stl_key *keys, size_t n, stl_error *err) {
+    if (reserve((void **)&w->keys, &w->cap_keys, w->n_keys + n, sizeof *w->keys, err) ||
+        reserve((void **)&w->shard_counts, &w->cap_shards, w->n_shards + 1,
+                sizeof *w->shard_counts, err))
+        return -1;
+    if (n) memcpy(w->keys + w->n_keys, keys, n * sizeof *keys);
     w->n_keys += n;
     w->shard_counts[w->n_shards++] = n;
     return 0;
+}
+
+int crops_writer_add_shard(crops_writer *w, const stl_key *keys, const uint8_t *pixels,
+                           size_t n, stl_error *err) {
+    if (crops_shard_write(w->dir, w->size, w->part, w->parts, (long)w->n_shards, keys, pixels,
+                          n, err) != 0)
+        return -1;
+    return crops_writer_record_shard(w, keys, n, err);
 }
 
 int crops_writer_reject(crops_writer *w, const char *key, const char *reason,

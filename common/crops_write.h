@@ -37,9 +37,18 @@ void crops_shard_name(char *buf, size_t cap, long part, long parts, long shard);
 int crops_writer_open(crops_writer **out, const char *dir, int size, const char *mode,
                       long part, long parts, stl_error *err);
 /* Writes the next shard file: n images, keys[i] with pixels
- * pixels[i*S*S*3 .. (i+1)*S*S*3). n == 0 writes nothing. */
+ * pixels[i*S*S*3 .. (i+1)*S*S*3). n may be 0 (an empty shard keeps the
+ * numbering tied to the batch). */
 int crops_writer_add_shard(crops_writer *w, const stl_key *keys, const uint8_t *pixels,
                            size_t n, stl_error *err);
+
+/* The two halves of crops_writer_add_shard, for writers that produce shards
+ * in parallel: crops_shard_write() writes shard file number `shard` and
+ * touches no writer state (safe from any thread); crops_writer_record_shard()
+ * then records it, in shard order, as the writer's next shard. */
+int crops_shard_write(const char *dir, int size, long part, long parts, long shard,
+                      const stl_key *keys, const uint8_t *pixels, size_t n, stl_error *err);
+int crops_writer_record_shard(crops_writer *w, const stl_key *keys, size_t n, stl_error *err);
 /* Records a key that was not stored; reason is a jpeg_status name. */
 int crops_writer_reject(crops_writer *w, const char *key, const char *reason,
                         const char *detail, stl_error *err);

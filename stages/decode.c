@@ -6,9 +6,12 @@
  * (common/jpeg_decode.h: TF-parity crop-or-pad, or --resize) and writes the
  * part's shards and index (common/crops_write.h; docs/formats.md "Crop
  * shards"). Keys are cut into fixed batches of --images-per-shard in key
- * order; workers fill one batch buffer while the main thread writes the
- * previous one, so the output depends only on the inputs, never on the
- * thread count or scheduling. Rejected images are listed with their reason
+ * order and batch b becomes shard b: workers claim keys in order into up to
+ * threads+1 batch buffers, and the worker that decodes a batch's last image
+ * compacts it and writes its shard (so shards are written in parallel), while
+ * the main thread shows progress and finally writes the index in key order.
+ * The output depends only on the inputs, never on the thread count or
+ * scheduling. Rejected images are listed with their reason
  * in the index and counted in the closing summary. Exit 0 when at least one
  * image was stored (or the part had no keys), 1 when none was, 2 on usage.
  */
@@ -30,8 +33,9 @@
 #include "progress.h"
 
 #define DETAIL_LEN 200
-#define DEFAULT_SHARD_BYTES ((size_t)256 << 20)
+#define DEFAULT_SHARD_BYTES ((size_t)64 << 20)
 #define WARN_LIMIT 10
+#define MAX_SLOTS 9
 
 typedef struct {
     /* inputs, read-only while the workers run */
@@ -42,16 +46,23 @@ typedef struct {
     jpeg_decode_opts opts;
     size_t cap;              /* images per batch (= per shard) */
     size_t img;              /* bytes per image */
-    /* two batch slots: batch b uses slot b % 2 */
-    uint8_t *buf[2];
-    uint8_t *status[2];
-    char *detail[2];         /* cap * DETAIL_LEN */
-    size_t done[2];
+    const char *out;
+    long part, parts;
+    /* results: per key, and images stored per batch */
+    uint8_t *status;
+    char **detail;           /* the reason text of each reject (NULL if stored) */
+    size_t *shard_count;
+    /* batch slots: batch b uses slot b % n_slots, once batch b - n_slots is written */
+    int n_slots;
+    uint8_t *buf[MAX_SLOTS];
+    stl_key *slot_keys[MAX_SLOTS];
+    size_t done[MAX_SLOTS];
+    size_t slot_batch[MAX_SLOTS]; /* the batch slot s may hold now */
     size_t next;             /* next key to claim */
-    size_t written;          /* batches the writer has finished with */
-    size_t finished;         /* keys decoded so far, for progress */
-    int stop;
-    int init_failed;
+    size_t finished;         /* keys decoded, for progress */
+    size_t written;          /* shards written */
+    int stop, failed;
+    stl_error err;           /* the first failure */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
 } decode_ctx;
@@ -68,133 +79,151 @@ static void image_path(const decode_ctx *c, const char *k, char *buf, size_t cap
         snprintf(buf, cap, "%s/%s.jpg", c->images, k);
 }
 
+/* Called with c->mu held: records the first failure and stops everyone. */
+static void fail_locked(decode_ctx *c, const stl_error *err) {
+    if (!c->failed) c->err = *err;
+    c->failed = 1;
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv_work);
+    pthread_cond_broadcast(&c->cv_done);
+}
+
+/* Compacts batch b's stored images to the front of slot s and writes them as
+ * shard b. Runs in whichever worker finished the batch's last image. */
+static int flush_batch(decode_ctx *c, size_t b, int s, stl_error *err) {
+    size_t len = batch_len(c, b), k = 0;
+    for (size_t j = 0; j < len; j++) {
+        size_t i = b * c->cap + j;
+        if (c->status[i] != JPEG_STATUS_OK) continue;
+        if (k != j) memmove(c->buf[s] + k * c->img, c->buf[s] + j * c->img, c->img);
+        c->slot_keys[s][k++] = c->keys[i];
+    }
+    c->shard_count[b] = k;
+    return crops_shard_write(c->out, c->opts.size, c->part, c->parts, (long)b, c->slot_keys[s],
+                             c->buf[s], k, err);
+}
+
 static void *worker(void *arg) {
     decode_ctx *c = arg;
     jpeg_decoder d;
     stl_error err;
-    if (jpeg_decoder_init(&d, &err) != 0) {
-        pthread_mutex_lock(&c->mu);
-        c->init_failed = 1;
-        c->stop = 1;
-        pthread_cond_broadcast(&c->cv_done);
-        pthread_cond_broadcast(&c->cv_work);
-        pthread_mutex_unlock(&c->mu);
-        return NULL;
-    }
+    char detail[DETAIL_LEN];
     size_t path_cap = strlen(c->images) + 64;
     char *path = malloc(path_cap);
+    int ok = path != NULL && jpeg_decoder_init(&d, &err) == 0;
     pthread_mutex_lock(&c->mu);
-    while (path && !c->stop && c->next < c->n) {
+    if (!ok) {
+        stl_fail(&err, "cannot start a decoder (libjpeg-turbo or memory)");
+        fail_locked(c, &err);
+    }
+    while (ok && !c->stop && c->next < c->n) {
         size_t i = c->next++;
         size_t b = i / c->cap;
-        while (!c->stop && b >= c->written + 2) pthread_cond_wait(&c->cv_work, &c->mu);
+        int s = (int)(b % (size_t)c->n_slots);
+        while (!c->stop && c->slot_batch[s] != b) pthread_cond_wait(&c->cv_work, &c->mu);
         if (c->stop) break;
         pthread_mutex_unlock(&c->mu);
 
-        int s = (int)(b % 2);
-        size_t j = i - b * c->cap;
         image_path(c, c->keys[i].s, path, path_cap);
-        jpeg_status st = jpeg_decode_file(&d, path, &c->opts, c->buf[s] + j * c->img,
-                                          c->detail[s] + j * DETAIL_LEN, DETAIL_LEN);
-        c->status[s][j] = (uint8_t)st;
+        jpeg_status st = jpeg_decode_file(&d, path, &c->opts,
+                                          c->buf[s] + (i - b * c->cap) * c->img, detail,
+                                          sizeof detail);
+        c->status[i] = (uint8_t)st;
+        if (st != JPEG_STATUS_OK) c->detail[i] = strdup(detail);
 
         pthread_mutex_lock(&c->mu);
         c->finished++;
-        if (++c->done[s] == batch_len(c, b)) pthread_cond_broadcast(&c->cv_done);
-    }
-    if (!path) {
-        c->init_failed = 1;
-        c->stop = 1;
-        pthread_cond_broadcast(&c->cv_done);
+        if (++c->done[s] == batch_len(c, b)) {
+            c->done[s] = 0;
+            pthread_mutex_unlock(&c->mu);
+            int rc = flush_batch(c, b, s, &err);
+            pthread_mutex_lock(&c->mu);
+            if (rc != 0) fail_locked(c, &err);
+            c->slot_batch[s] = b + (size_t)c->n_slots;
+            c->written++;
+            pthread_cond_broadcast(&c->cv_work);
+            pthread_cond_broadcast(&c->cv_done);
+        }
     }
     pthread_mutex_unlock(&c->mu);
     free(path);
-    jpeg_decoder_free(&d);
+    if (ok) jpeg_decoder_free(&d);
     return NULL;
 }
 
-static void stop_workers(decode_ctx *c) {
+/* Waits for every shard, showing progress. */
+static void wait_shards(decode_ctx *c, size_t nb, progress *pg) {
     pthread_mutex_lock(&c->mu);
-    c->stop = 1;
-    pthread_cond_broadcast(&c->cv_work);
-    pthread_mutex_unlock(&c->mu);
-}
-
-/* The writer: batches in order, compacting the stored images to the front
- * of the slot and recording the rejects. */
-static int write_batches(decode_ctx *c, crops_writer *w, size_t *by_reason, progress *pg,
-                         stl_error *err) {
-    size_t nb = (c->n + c->cap - 1) / c->cap;
-    stl_key *ok_keys = malloc((c->cap ? c->cap : 1) * sizeof *ok_keys);
-    if (!ok_keys) return stl_fail(err, "out of memory");
-    size_t warned = 0;
-    for (size_t b = 0; b < nb; b++) {
-        int s = (int)(b % 2);
-        size_t len = batch_len(c, b);
-        pthread_mutex_lock(&c->mu);
-        while (c->done[s] < len && !c->stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&c->cv_done, &c->mu, &ts);
-            size_t f = c->finished;
-            pthread_mutex_unlock(&c->mu);
-            progress_update(pg, f);
-            pthread_mutex_lock(&c->mu);
+    while (c->written < nb && !c->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
-        int failed = c->init_failed;
-        pthread_mutex_unlock(&c->mu);
-        if (failed) {
-            free(ok_keys);
-            return stl_fail(err, "cannot start a decoder thread (libjpeg-turbo or memory)");
-        }
-        size_t k = 0;
-        for (size_t j = 0; j < len; j++) {
-            const stl_key *key = &c->keys[b * c->cap + j];
-            jpeg_status st = (jpeg_status)c->status[s][j];
-            if (st == JPEG_STATUS_OK) {
-                if (k != j) memmove(c->buf[s] + k * c->img, c->buf[s] + j * c->img, c->img);
-                ok_keys[k++] = *key;
-                continue;
-            }
-            const char *detail = c->detail[s] + j * DETAIL_LEN;
-            by_reason[st]++;
-            if (warned++ < WARN_LIMIT) log_warn("%s: %s: %s", key->s, jpeg_status_name(st), detail);
-            if (crops_writer_reject(w, key->s, jpeg_status_name(st), detail, err) != 0) {
-                free(ok_keys);
-                return -1;
-            }
-        }
-        if (crops_writer_add_shard(w, ok_keys, c->buf[s], k, err) != 0) {
-            free(ok_keys);
-            return -1;
-        }
-        pthread_mutex_lock(&c->mu);
-        c->done[s] = 0;
-        c->written = b + 1;
-        pthread_cond_broadcast(&c->cv_work);
+        pthread_cond_timedwait(&c->cv_done, &c->mu, &ts);
         size_t f = c->finished;
         pthread_mutex_unlock(&c->mu);
         progress_update(pg, f);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Records the shards and rejects in key order: the index's content. */
+static int record_results(decode_ctx *c, size_t nb, crops_writer *w, size_t *by_reason,
+                          stl_error *err) {
+    stl_key *stored = malloc((c->cap ? c->cap : 1) * sizeof *stored);
+    if (!stored) return stl_fail(err, "out of memory");
+    size_t warned = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t k = 0, len = batch_len(c, b);
+        for (size_t j = 0; j < len; j++) {
+            size_t i = b * c->cap + j;
+            jpeg_status st = (jpeg_status)c->status[i];
+            if (st == JPEG_STATUS_OK) {
+                stored[k++] = c->keys[i];
+                continue;
+            }
+            const char *detail = c->detail[i] ? c->detail[i] : "";
+            by_reason[st]++;
+            if (warned++ < WARN_LIMIT)
+                log_warn("%s: %s: %s", c->keys[i].s, jpeg_status_name(st), detail);
+            if (crops_writer_reject(w, c->keys[i].s, jpeg_status_name(st), detail, err) != 0) {
+                free(stored);
+                return -1;
+            }
+        }
+        if (k != c->shard_count[b]) {
+            free(stored);
+            return stl_fail(err, "internal error: shard %zu count", b);
+        }
+        if (crops_writer_record_shard(w, stored, k, err) != 0) {
+            free(stored);
+            return -1;
+        }
     }
     if (warned > WARN_LIMIT)
         log_warn("... and %zu more rejects (all listed in the index)", warned - WARN_LIMIT);
-    free(ok_keys);
+    free(stored);
     return 0;
 }
 
 static int run(decode_ctx *c, int threads, crops_writer *w, size_t *by_reason, stl_error *err) {
-    for (int s = 0; s < 2; s++) {
+    size_t nb = (c->n + c->cap - 1) / c->cap;
+    c->status = calloc(c->n ? c->n : 1, 1);
+    c->detail = calloc(c->n ? c->n : 1, sizeof *c->detail);
+    c->shard_count = calloc(nb ? nb : 1, sizeof *c->shard_count);
+    if (!c->status || !c->detail || !c->shard_count) return stl_fail(err, "out of memory");
+    for (int s = 0; s < c->n_slots; s++) {
+        c->slot_batch[s] = (size_t)s;
         c->buf[s] = malloc(c->cap * c->img);
-        c->status[s] = malloc(c->cap);
-        c->detail[s] = malloc(c->cap * DETAIL_LEN);
-        if (!c->buf[s] || !c->status[s] || !c->detail[s])
-            return stl_fail(err, "out of memory for two batches of %zu images (%zu MiB): "
-                            "lower --images-per-shard", c->cap, 2 * c->cap * c->img >> 20);
+        c->slot_keys[s] = malloc(c->cap * sizeof(stl_key));
+        if (!c->buf[s] || !c->slot_keys[s])
+            return stl_fail(err, "out of memory for %d batches of %zu images (%zu MiB): "
+                            "lower --images-per-shard", c->n_slots, c->cap,
+                            (size_t)c->n_slots * c->cap * c->img >> 20);
     }
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv_work, NULL);
@@ -211,14 +240,24 @@ static int run(decode_ctx *c, int threads, crops_writer *w, size_t *by_reason, s
     }
     progress pg;
     progress_start(&pg, "decoding", "images", c->n);
-    if (rc == 0) rc = write_batches(c, w, by_reason, &pg, err);
-    stop_workers(c);
+    if (rc == 0) wait_shards(c, nb, &pg);
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv_work);
+    pthread_mutex_unlock(&c->mu);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
-    if (rc == 0) progress_finish(&pg);
     free(tid);
     pthread_cond_destroy(&c->cv_done);
     pthread_cond_destroy(&c->cv_work);
     pthread_mutex_destroy(&c->mu);
+    if (rc == 0 && c->failed) {
+        *err = c->err;
+        rc = -1;
+    }
+    if (rc == 0) {
+        progress_finish(&pg);
+        rc = record_results(c, nb, w, by_reason, err);
+    }
     return rc;
 }
 
@@ -266,7 +305,7 @@ int main(int argc, char **argv) {
          "image file layout: flat <dir>/<key>.jpg or cdn <dir>/k0k1/k2k3/k4k5/<key>.jpg", 0, 0, 0,
          "flat|cdn", 0},
         {"images-per-shard", CLI_INT, &per_shard, "N",
-         "images per shard file (0: as many as fit in 256 MiB)", 0, 0, 1e9, NULL, 0},
+         "images per shard file (0: as many as fit in 64 MiB)", 0, 0, 1e9, NULL, 0},
     };
     cli_spec spec = {
         "stl-decode",
@@ -323,6 +362,13 @@ int main(int argc, char **argv) {
     }
     c.cap = budget < n_part ? budget : (n_part ? n_part : 1);
     if ((long)n_part < threads) threads = n_part ? (long)n_part : 1;
+    c.out = out;
+    c.part = shard.index;
+    c.parts = shard.count;
+    /* batches in flight: one being written per thread at most, plus one */
+    size_t n_batches = (n_part + c.cap - 1) / c.cap;
+    c.n_slots = threads + 1 < MAX_SLOTS ? (int)threads + 1 : MAX_SLOTS;
+    if ((size_t)c.n_slots > n_batches) c.n_slots = n_batches > 1 ? (int)n_batches : 1;
 
     log_info("decoding %zu of %zu keys from %s (part %ld/%ld) in %s to %s: %ldx%ld, %s, "
              "max %ld pixels, %ld threads, %zu images per shard",
@@ -352,11 +398,14 @@ int main(int argc, char **argv) {
         }
     }
     crops_writer_free(w);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < MAX_SLOTS; s++) {
         free(c.buf[s]);
-        free(c.status[s]);
-        free(c.detail[s]);
+        free(c.slot_keys[s]);
     }
+    for (size_t i = 0; c.detail && i < c.n; i++) free(c.detail[i]);
+    free(c.detail);
+    free(c.status);
+    free(c.shard_count);
     free(part_keys);
     key_index_free(&all);
     return rc;
