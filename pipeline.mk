@@ -1,0 +1,79 @@
+# pipeline.mk — the stlrec pipeline as make rules. `make pipeline` (in the
+# Makefile) installs what is missing, builds bin/, and runs this on the
+# embedded synthetic data set. Every stage reads named files and writes named
+# files atomically, so make reruns only what is out of date: rerun one stage
+# by removing its output (or `touch` an input). Override any variable:
+#   make pipeline SCENES=2000 STEPS=3000 SEED=7
+#   make -f pipeline.mk pipeline DATA=/data/stl WORK=/scratch/run1
+#
+#   $(DATA)/pairs.jsonl, catalog.json, images/   stl-synth (the synthetic data set)
+#   $(WORK)/random.html        stl-random: 10 random catalog products
+#   $(WORK)/crops/             stl-decode: SIZE x SIZE crops (shards + index)
+#   $(WORK)/triplets.mpk       stl-triplets: split, negatives, shuffled order
+#   $(WORK)/model.mpk          stl-train (checkpoints, metrics.jsonl in model.mpk.work/)
+#   $(WORK)/scenes.emb, products.emb   stl-embed
+#   $(WORK)/topk.mpk           stl-topk: each scene's top-K products
+#   $(WORK)/metrics.json       stl-eval: Recall/HitRate@K, MRR, AUC vs random
+#   $(WORK)/report/index.html  stl-report: the static site
+
+DATA ?= out/synth
+WORK ?= out/run
+BIN ?= bin
+SEED ?= 1
+SCENES ?= 1000
+PRODUCTS ?= 600
+SIZE ?= 64
+STEPS ?= 1500
+BATCH ?= 16
+K ?= 10
+RANDOM_N ?= 10
+MAX_SCENES ?= 24
+# Extra flags, e.g. TRAIN_FLAGS=--threads=2, or MPIRUN="mpirun -np 2" to train on 2 ranks.
+TRAIN_FLAGS ?=
+MPIRUN ?=
+
+CROPS_INDEX := $(WORK)/crops/part-00000-of-00001.index.mpk
+
+.PHONY: pipeline
+pipeline: $(WORK)/metrics.json $(WORK)/report/index.html
+	@cat $(WORK)/metrics.txt
+	@echo "report: $(WORK)/report/index.html"
+
+$(DATA)/pairs.jsonl $(DATA)/catalog.json &: | $(BIN)/stl-synth
+	$(BIN)/stl-synth --out $(DATA) --scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED)
+
+$(WORK)/random.html: $(DATA)/catalog.json
+	@mkdir -p $(WORK)
+	$(BIN)/stl-random --catalog $(DATA)/catalog.json --out $@ --n $(RANDOM_N) --seed $(SEED) --images $(DATA)/images
+
+# Scenes and the products that appear in pairs, scaled to SIZE (--resize keeps
+# the whole product in view at small sizes).
+$(CROPS_INDEX): $(DATA)/pairs.jsonl
+	$(BIN)/stl-decode --keys $(DATA)/pairs.jsonl --images $(DATA)/images --out $(WORK)/crops --size $(SIZE) --resize
+
+$(WORK)/triplets.mpk: $(DATA)/pairs.jsonl $(CROPS_INDEX)
+	$(BIN)/stl-triplets --pairs $(DATA)/pairs.jsonl --crops $(WORK)/crops --out $@ --seed $(SEED)
+
+$(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEX)
+	$(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
+	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS)
+
+$(WORK)/scenes.emb: $(WORK)/model.mpk
+	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind scene --keys $(DATA)/pairs.jsonl --out $@
+
+$(WORK)/products.emb: $(WORK)/model.mpk
+	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind product --keys $(DATA)/pairs.jsonl --out $@
+
+$(WORK)/topk.mpk: $(WORK)/scenes.emb $(WORK)/products.emb
+	$(BIN)/stl-topk --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb --out $@ --k $(K)
+
+$(WORK)/metrics.json: $(WORK)/topk.mpk $(WORK)/triplets.mpk
+	$(BIN)/stl-eval --topk $(WORK)/topk.mpk --triplets $(WORK)/triplets.mpk --scenes $(WORK)/scenes.emb \
+	  --products $(WORK)/products.emb --out $@ --seed $(SEED) > $(WORK)/metrics.txt.tmp
+	mv $(WORK)/metrics.txt.tmp $(WORK)/metrics.txt
+
+$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html
+	$(BIN)/stl-report --out $(WORK)/report --metrics $(WORK)/metrics.json \
+	  --train-metrics $(WORK)/model.mpk.work/metrics.jsonl --topk $(WORK)/topk.mpk \
+	  --triplets $(WORK)/triplets.mpk --images $(DATA)/images --catalog $(DATA)/catalog.json \
+	  --model $(WORK)/model.mpk --random $(WORK)/random.html --max-scenes $(MAX_SCENES) > /dev/null
