@@ -1,25 +1,55 @@
-/* batchnorm.c — BatchNorm forward / backward over NHWC rows (see batchnorm.h). */
-#pragma GCC optimize("O3")
+/* batchnorm.c — BatchNorm forward / backward over NHWC rows (see batchnorm.h).
+ *
+ * As in bn_swish.c, each row kernel is inlined once per common channel count
+ * so that count is a compile-time constant (full vectors, no masks); sums run
+ * in float over runs of 32 rows and are added into double.
+ */
+#pragma GCC optimize("O3", "fp-contract=fast")
 #include "batchnorm.h"
 
 #include <math.h>
 
 #include "simd.h"
 
-STL_HOT
-void bn_sums(const float *a, long rows, int C, double *sums) {
-    double s[256], q[256];
-    for (int c0 = 0; c0 < C; c0 += 256) {
-        int cn = C - c0 < 256 ? C - c0 : 256;
-        for (int c = 0; c < cn; c++) s[c] = q[c] = 0.0;
-        for (long r = 0; r < rows; r++) {
-            const float *x = a + r * C + c0;
+enum { CB = 256 };
+#define INLINE static inline __attribute__((always_inline))
+
+/* Calls KERNEL(..., n) with n a constant for the common channel counts. */
+#define DISPATCH(cn, CALL)                                                      \
+    switch (cn) {                                                               \
+    case 16: { const int n_ = 16; CALL; } break;                                \
+    case 32: { const int n_ = 32; CALL; } break;                                \
+    case 64: { const int n_ = 64; CALL; } break;                                \
+    case 128: { const int n_ = 128; CALL; } break;                              \
+    default: { const int n_ = cn; CALL; } break;                                \
+    }
+
+INLINE void sums_kernel(const float *a, long rows, int C, int cn, double *s, double *q) {
+    for (long r0 = 0; r0 < rows; r0 += 32) {
+        long r1 = rows - r0 < 32 ? rows : r0 + 32;
+        float fs[CB], fq[CB];
+        for (int c = 0; c < cn; c++) fs[c] = fq[c] = 0.0f;
+        for (long r = r0; r < r1; r++) {
+            const float *x = a + r * C;
             for (int c = 0; c < cn; c++) {
-                double v = x[c];
-                s[c] += v;
-                q[c] += v * v;
+                fs[c] += x[c];
+                fq[c] += x[c] * x[c];
             }
         }
+        for (int c = 0; c < cn; c++) {
+            s[c] += fs[c];
+            q[c] += fq[c];
+        }
+    }
+}
+
+STL_HOT
+void bn_sums(const float *a, long rows, int C, double *sums) {
+    double s[CB], q[CB];
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int cn = C - c0 < CB ? C - c0 : CB;
+        for (int c = 0; c < cn; c++) s[c] = q[c] = 0.0;
+        DISPATCH(cn, sums_kernel(a + c0, rows, C, n_, s, q));
         for (int c = 0; c < cn; c++) {
             sums[c0 + c] += s[c];
             sums[C + c0 + c] += q[c];
@@ -51,39 +81,67 @@ void bn_running_update(float *run_mean, float *run_var, const float *mean, const
     }
 }
 
-STL_HOT
-void bn_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
-                const float *scale, float *z) {
-    float mul[256], sub[256];
-    for (int c0 = 0; c0 < C; c0 += 256) {
-        int cn = C - c0 < 256 ? C - c0 : 256;
-        for (int c = 0; c < cn; c++) {
-            mul[c] = invstd[c0 + c] * scale[c0 + c];
-            sub[c] = mean[c0 + c];
-        }
-        for (long r = 0; r < rows; r++) {
-            const float *x = a + r * C + c0;
-            float *y = z + r * C + c0;
-            for (int c = 0; c < cn; c++) y[c] = (x[c] - sub[c]) * mul[c];
-        }
+/* y = (or +=) (a - sub) * mul + add */
+INLINE void fwd_kernel(const float *a, long rows, int C, int cn, const float *mul,
+                       const float *sub, const float *add, int accumulate, float *y) {
+    for (long r = 0; r < rows; r++) {
+        const float *x = a + r * C;
+        float *d = y + r * C;
+        if (accumulate)
+            for (int c = 0; c < cn; c++) d[c] += (x[c] - sub[c]) * mul[c] + add[c];
+        else
+            for (int c = 0; c < cn; c++) d[c] = (x[c] - sub[c]) * mul[c];
     }
 }
 
-STL_HOT
-void bn_forward_add(const float *a, long rows, int C, const float *mean, const float *invstd,
-                    const float *scale, const float *bias, float *y) {
-    float mul[256], sub[256], add[256];
-    for (int c0 = 0; c0 < C; c0 += 256) {
-        int cn = C - c0 < 256 ? C - c0 : 256;
+static void forward_any(const float *a, long rows, int C, const float *mean, const float *invstd,
+                        const float *scale, const float *bias, int accumulate, float *y) {
+    float mul[CB], sub[CB], add[CB];
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int cn = C - c0 < CB ? C - c0 : CB;
         for (int c = 0; c < cn; c++) {
             mul[c] = invstd[c0 + c] * scale[c0 + c];
             sub[c] = mean[c0 + c];
             add[c] = bias ? bias[c0 + c] : 0.0f;
         }
-        for (long r = 0; r < rows; r++) {
-            const float *x = a + r * C + c0;
-            float *d = y + r * C + c0;
-            for (int c = 0; c < cn; c++) d[c] += (x[c] - sub[c]) * mul[c] + add[c];
+        if (accumulate) {
+            DISPATCH(cn, fwd_kernel(a + c0, rows, C, n_, mul, sub, add, 1, y + c0));
+        } else {
+            DISPATCH(cn, fwd_kernel(a + c0, rows, C, n_, mul, sub, add, 0, y + c0));
+        }
+    }
+}
+
+STL_HOT
+void bn_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
+                const float *scale, float *z) {
+    forward_any(a, rows, C, mean, invstd, scale, NULL, 0, z);
+}
+
+STL_HOT
+void bn_forward_add(const float *a, long rows, int C, const float *mean, const float *invstd,
+                    const float *scale, const float *bias, float *y) {
+    forward_any(a, rows, C, mean, invstd, scale, bias, 1, y);
+}
+
+INLINE void bsums_kernel(const float *dz, const float *a, long rows, int C, int cn,
+                         const float *mu, const float *is, double *s, double *q) {
+    for (long r0 = 0; r0 < rows; r0 += 32) {
+        long r1 = rows - r0 < 32 ? rows : r0 + 32;
+        float fs[CB], fq[CB];
+        for (int c = 0; c < cn; c++) fs[c] = fq[c] = 0.0f;
+        for (long r = r0; r < r1; r++) {
+            const float *g = dz + r * C;
+            const float *x = a + r * C;
+            for (int c = 0; c < cn; c++) {
+                float xh = (x[c] - mu[c]) * is[c];
+                fs[c] += g[c];
+                fq[c] += g[c] * xh;
+            }
+        }
+        for (int c = 0; c < cn; c++) {
+            s[c] += fs[c];
+            q[c] += fq[c];
         }
     }
 }
@@ -91,24 +149,16 @@ void bn_forward_add(const float *a, long rows, int C, const float *mean, const f
 STL_HOT
 void bn_backward_sums(const float *dz, const float *a, long rows, int C, const float *mean,
                       const float *invstd, double *sums) {
-    double s[256], q[256];
-    float mu[256], is[256];
-    for (int c0 = 0; c0 < C; c0 += 256) {
-        int cn = C - c0 < 256 ? C - c0 : 256;
+    double s[CB], q[CB];
+    float mu[CB], is[CB];
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int cn = C - c0 < CB ? C - c0 : CB;
         for (int c = 0; c < cn; c++) {
             s[c] = q[c] = 0.0;
             mu[c] = mean[c0 + c];
             is[c] = invstd[c0 + c];
         }
-        for (long r = 0; r < rows; r++) {
-            const float *g = dz + r * C + c0;
-            const float *x = a + r * C + c0;
-            for (int c = 0; c < cn; c++) {
-                float xh = (x[c] - mu[c]) * is[c];
-                s[c] += g[c];
-                q[c] += (double)(g[c] * xh);
-            }
-        }
+        DISPATCH(cn, bsums_kernel(dz + c0, a + c0, rows, C, n_, mu, is, s, q));
         for (int c = 0; c < cn; c++) {
             sums[c0 + c] += s[c];
             sums[C + c0 + c] += q[c];
@@ -116,14 +166,36 @@ void bn_backward_sums(const float *dz, const float *a, long rows, int C, const f
     }
 }
 
+INLINE void bwd_kernel(const float *dz, const float *a, long rows, int C, int cn, const float *k,
+                       const float *m1, const float *m2, const float *mu, const float *is,
+                       float *da, double *ds) {
+    for (long r0 = 0; r0 < rows; r0 += 32) {
+        long r1 = rows - r0 < 32 ? rows : r0 + 32;
+        float fs[CB];
+        for (int c = 0; c < cn; c++) fs[c] = 0.0f;
+        for (long r = r0; r < r1; r++) {
+            const float *g = dz + r * C;
+            const float *x = a + r * C;
+            float *d = da + r * C;
+            for (int c = 0; c < cn; c++) {
+                float xh = (x[c] - mu[c]) * is[c];
+                float v = k[c] * (g[c] - m1[c] - xh * m2[c]);
+                d[c] = v;
+                fs[c] += v;
+            }
+        }
+        for (int c = 0; c < cn; c++) ds[c] += fs[c];
+    }
+}
+
 STL_HOT
 void bn_backward(const float *dz, const float *a, long rows, int C, const float *mean,
                  const float *invstd, const float *scale, const float *s1, const float *s2,
                  double count, float *da, double *dsum) {
-    float k[256], m1[256], m2[256], mu[256], is[256];
-    double ds[256];
-    for (int c0 = 0; c0 < C; c0 += 256) {
-        int cn = C - c0 < 256 ? C - c0 : 256;
+    float k[CB], m1[CB], m2[CB], mu[CB], is[CB];
+    double ds[CB];
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int cn = C - c0 < CB ? C - c0 : CB;
         for (int c = 0; c < cn; c++) {
             k[c] = scale[c0 + c] * invstd[c0 + c];
             m1[c] = (float)(s1[c0 + c] / count);
@@ -132,23 +204,7 @@ void bn_backward(const float *dz, const float *a, long rows, int C, const float 
             is[c] = invstd[c0 + c];
             ds[c] = 0.0;
         }
-        for (long r0 = 0; r0 < rows; r0 += 32) { /* float runs of 32 rows into double */
-            long r1 = rows - r0 < 32 ? rows : r0 + 32;
-            float fs[256];
-            for (int c = 0; c < cn; c++) fs[c] = 0.0f;
-            for (long r = r0; r < r1; r++) {
-                const float *g = dz + r * C + c0;
-                const float *x = a + r * C + c0;
-                float *d = da + r * C + c0;
-                for (int c = 0; c < cn; c++) {
-                    float xh = (x[c] - mu[c]) * is[c];
-                    float v = k[c] * (g[c] - m1[c] - xh * m2[c]);
-                    d[c] = v;
-                    fs[c] += v;
-                }
-            }
-            for (int c = 0; c < cn; c++) ds[c] += fs[c];
-        }
+        DISPATCH(cn, bwd_kernel(dz + c0, a + c0, rows, C, n_, k, m1, m2, mu, is, da + c0, ds));
         if (dsum)
             for (int c = 0; c < cn; c++) dsum[c0 + c] += ds[c];
     }
