@@ -1,33 +1,93 @@
-/* pool.c — average pooling and global mean, forward and backward (pool.h). */
-#pragma GCC optimize("O3")
+/* pool.c — average pooling and global mean, forward and backward (pool.h).
+ *
+ * Both directions walk pixels in order with the window bounds computed per
+ * row and column (no divisions per pixel); the channel loops are inlined per
+ * common channel count, as in batchnorm.c.
+ */
+#pragma GCC optimize("O3", "fp-contract=fast")
 #include "pool.h"
 
 #include "conv.h"
 #include "simd.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#define DISPATCH(cn, CALL)                                                      \
+    switch (cn) {                                                               \
+    case 16: { const int n_ = 16; CALL; } break;                                \
+    case 32: { const int n_ = 32; CALL; } break;                                \
+    case 64: { const int n_ = 64; CALL; } break;                                \
+    case 128: { const int n_ = 128; CALL; } break;                              \
+    default: { const int n_ = cn; CALL; } break;                                \
+    }
+
+/* Input range [*lo, *hi) of output position o (window 3, stride 2). */
+static inline void window(int o, int pad, int n, int *lo, int *hi) {
+    int a = o * 2 - pad, b = a + 3;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > n ? n : b;
+}
+
+/* Output range [*lo, *hi) whose windows contain input position i. */
+static inline void covering(int i, int pad, int nout, int *lo, int *hi) {
+    /* o*2 - pad <= i <= o*2 - pad + 2  <=>  (i + pad - 2) / 2 <= o <= (i + pad) / 2 */
+    int t = i + pad - 2;
+    int a = t <= 0 ? 0 : (t + 1) / 2, b = (i + pad) / 2 + 1;
+    *lo = a;
+    *hi = b > nout ? nout : b;
+}
+
+INLINE void fwd_pixel(const float *img, int W, int C, int cn, int h0, int h1, int w0, int w1,
+                      float *d) {
+    float acc[256];
+    for (int c = 0; c < cn; c++) acc[c] = 0.0f;
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const float *s = img + ((long)ih * W + iw) * C;
+            for (int c = 0; c < cn; c++) acc[c] += s[c];
+        }
+    for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
+}
 
 STL_HOT
 void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, float *y) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
     long howo = (long)ho * wo;
-    const float inv9 = 1.0f / 9.0f;
+    long b = r0 / howo, rem = r0 % howo;
+    int oh = (int)(rem / wo), ow = (int)(rem % wo);
     for (long r = r0; r < r1; r++) {
-        long b = r / howo, rem = r % howo;
-        int oh = (int)(rem / wo), ow = (int)(rem % wo);
+        int h0, h1, w0, w1;
+        window(oh, pt, H, &h0, &h1);
+        window(ow, pl, W, &w0, &w1);
+        const float *img = x + b * (long)H * W * C;
         float *d = y + (r - r0) * C;
-        for (int c = 0; c < C; c++) d[c] = 0.0f;
-        for (int kh = 0; kh < 3; kh++) {
-            int ih = oh * 2 - pt + kh;
-            if (ih < 0 || ih >= H) continue;
-            for (int kw = 0; kw < 3; kw++) {
-                int iw = ow * 2 - pl + kw;
-                if (iw < 0 || iw >= W) continue;
-                const float *s = x + ((b * H + ih) * (long)W + iw) * C;
-                for (int c = 0; c < C; c++) d[c] += s[c];
+        if (C <= 256) {
+            DISPATCH(C, fwd_pixel(img, W, C, n_, h0, h1, w0, w1, d));
+        } else {
+            for (int c = 0; c < C; c++) {
+                float acc = 0.0f;
+                for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++) acc += img[((long)ih * W + iw) * C + c];
+                d[c] = acc * (1.0f / 9.0f);
             }
         }
-        for (int c = 0; c < C; c++) d[c] *= inv9;
+        if (++ow == wo) {
+            ow = 0;
+            if (++oh == ho) oh = 0, b++;
+        }
     }
+}
+
+INLINE void bwd_pixel(const float *g, int wo, int C, int cn, int h0, int h1, int w0, int w1,
+                      float *d) {
+    float acc[256];
+    for (int c = 0; c < cn; c++) acc[c] = 0.0f;
+    for (int oh = h0; oh < h1; oh++)
+        for (int ow = w0; ow < w1; ow++) {
+            const float *s = g + ((long)oh * wo + ow) * C;
+            for (int c = 0; c < cn; c++) acc[c] += s[c];
+        }
+    for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
 }
 
 STL_HOT
@@ -35,27 +95,28 @@ void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, f
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
     long hw = (long)H * W;
-    const float inv9 = 1.0f / 9.0f;
+    long b = p0 / hw, rem = p0 % hw;
+    int ih = (int)(rem / W), iw = (int)(rem % W);
     for (long p = p0; p < p1; p++) {
-        long b = p / hw, rem = p % hw;
-        int ih = (int)(rem / W), iw = (int)(rem % W);
+        int h0, h1, w0, w1;
+        covering(ih, pt, ho, &h0, &h1);
+        covering(iw, pl, wo, &w0, &w1);
+        const float *g = dy + b * (long)ho * wo * C;
         float *d = dx + (p - p0) * C;
-        for (int c = 0; c < C; c++) d[c] = 0.0f;
-        for (int kh = 0; kh < 3; kh++) {
-            int t = ih + pt - kh;
-            if (t < 0 || t % 2) continue;
-            int oh = t / 2;
-            if (oh >= ho) continue;
-            for (int kw = 0; kw < 3; kw++) {
-                int u = iw + pl - kw;
-                if (u < 0 || u % 2) continue;
-                int ow = u / 2;
-                if (ow >= wo) continue;
-                const float *s = dy + ((b * ho + oh) * (long)wo + ow) * C;
-                for (int c = 0; c < C; c++) d[c] += s[c];
+        if (C <= 256) {
+            DISPATCH(C, bwd_pixel(g, wo, C, n_, h0, h1, w0, w1, d));
+        } else {
+            for (int c = 0; c < C; c++) {
+                float acc = 0.0f;
+                for (int oh = h0; oh < h1; oh++)
+                    for (int ow = w0; ow < w1; ow++) acc += g[((long)oh * wo + ow) * C + c];
+                d[c] = acc * (1.0f / 9.0f);
             }
         }
-        for (int c = 0; c < C; c++) d[c] *= inv9;
+        if (++iw == W) {
+            iw = 0;
+            if (++ih == H) ih = 0, b++;
+        }
     }
 }
 
