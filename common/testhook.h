@@ -10,7 +10,7 @@
  * "metrics" (half-way through a metrics line of step N). Unset: no effect.
  * testhook_at(var, step) is the same idea for hooks that do something else
  * than die: it is 1 when the environment variable `var` holds `step`
- * (stl-train: STL_TEST_NAN_AT poisons one input pixel of that step with NaN;
+ * (stl-train: STL_TEST_NAN_AT poisons one gradient element of that step with NaN;
  * STL_TEST_PERTURB changes a parameter on the last rank after that step).
  * These are test hooks, not features: nothing else reads the variables.
  */

@@ -402,13 +402,13 @@ static int train_loop(train_ctx *x, stl_error *err) {
     while (x->m.step < x->o.max_steps) {
         int64_t step = x->m.step + 1;
         const loader_batch *b = loader_next(x->ld);
-        if (testhook_at("STL_TEST_NAN_AT", step)) b->scene[0] = NAN;
         float loss;
         if (model_train_step_grads(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg,
                                    (int)x->o.batch, &loss, NULL, NULL, NULL, err) != 0)
             return stl_fail_prefix(err, "step %" PRId64, step), -2;
         pos = b->end;
         loader_release(x->ld);
+        if (testhook_at("STL_TEST_NAN_AT", step)) x->m.grads[x->m.table.n_params / 2] = NAN;
         /* The loss already divides by the global batch: the gradients are summed. */
         if (coll_allreduce_sum(&x->c, x->m.grads, x->m.table.n_params, err) != 0 ||
             coll_allreduce_sum(&x->c, &loss, 1, err) != 0)
