@@ -39,9 +39,15 @@ static inline float simd_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * r * r + r + 1.0f;
-    int32_t e = ((int32_t)n + 127) << 23;
+    /* 2^n from the bits of n + 127 + 1.5 * 2^23, whose low mantissa bits
+     * are n + 127: unsigned shifts only, so a NaN input stays defined
+     * behaviour (and propagates through y) */
+    float t = n + 12583039.0f;
+    uint32_t u;
+    memcpy(&u, &t, sizeof u);
+    u <<= 23;
     float s;
-    memcpy(&s, &e, sizeof s);
+    memcpy(&s, &u, sizeof s);
     return y * s;
 }
 

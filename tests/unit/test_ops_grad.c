@@ -21,6 +21,7 @@
 #include "loss.h"
 #include "pool.h"
 #include "rng.h"
+#include "simd.h"
 #include "swish.h"
 
 #define FD_H 1e-5
@@ -314,6 +315,22 @@ static void test_bn_swish_grad(void) {
     CHECK(ok);
 }
 
+/* ---- the vectorisable exp behind swish ---- */
+
+static void test_simd_expf(void) {
+    double worst = 0;
+    for (float x = -87.0f; x <= 88.0f; x += 0.01953125f) {
+        double e = exp((double)x), rel = fabs(simd_expf(x) - e) / e;
+        if (rel > worst) worst = rel;
+    }
+    fprintf(stderr, "  simd_expf: worst relative error %.3g on [-87, 88]\n", worst);
+    CHECK(worst < 4e-7); /* ~3 ulp */
+    CHECK(simd_expf(0.0f) == 1.0f);
+    CHECK(isnan(simd_expf(NAN)));
+    CHECK(simd_expf(-1000.0f) < 1e-37f && simd_expf(-1000.0f) >= 0.0f);
+    CHECK(simd_sigmoidf(-1000.0f) < 1e-37f && simd_sigmoidf(1000.0f) == 1.0f);
+}
+
 /* ---- swish ---- */
 
 typedef struct {
@@ -510,6 +527,7 @@ int main(void) {
     RUN(test_conv3x3_grad);
     RUN(test_linear_grad);
     RUN(test_batchnorm_grad);
+    RUN(test_simd_expf);
     RUN(test_bn_swish_grad);
     RUN(test_swish_grad);
     RUN(test_avgpool_grad);
