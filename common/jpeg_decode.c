@@ -27,6 +27,10 @@
 
 #include "resize.h"
 
+#ifndef JMSG_LENGTH_MAX
+#define JMSG_LENGTH_MAX 200
+#endif
+
 /* A file larger than this is not a 400 px product photo. */
 #define JPEG_MAX_FILE_BYTES ((size_t)512 << 20)
 
@@ -53,6 +57,14 @@ void jpeg_decoder_free(jpeg_decoder *d) {
     free(d->file);
     free(d->tmp);
     memset(d, 0, sizeof *d);
+}
+
+/* TurboJPEG 2.1 leaves a handle unusable after an error: every later call
+ * fails with the same message. Any call that returned non-zero is followed
+ * by a fresh handle (a failure to make one is reported by the next call). */
+static void reset_handle(jpeg_decoder *d) {
+    if (d->tj) tjDestroy(d->tj);
+    d->tj = tjInitDecompress();
 }
 
 static jpeg_status reject(jpeg_status s, char *detail, size_t cap, const char *fmt, ...)
@@ -184,8 +196,10 @@ static jpeg_status not_jpeg_reason(const uint8_t *data, size_t len, char *detail
 /* Classifies a non-zero tjDecompress2 return: OK for a tolerated warning. */
 static jpeg_status decode_failure(jpeg_decoder *d, const uint8_t *data, size_t len,
                                   char *detail, size_t cap) {
-    const char *msg = tjGetErrorStr2(d->tj);
+    char msg[JMSG_LENGTH_MAX];
+    snprintf(msg, sizeof msg, "%s", tjGetErrorStr2(d->tj));
     int fatal = tjGetErrorCode(d->tj) == TJERR_FATAL;
+    reset_handle(d);
     if (has_text(msg, "premature end") || !ends_with_eoi(data, len))
         return reject(JPEG_STATUS_TRUNCATED, detail, cap, "%s", msg);
     if (fatal) return reject(JPEG_STATUS_CORRUPT, detail, cap, "%s", msg);
@@ -201,9 +215,16 @@ jpeg_status jpeg_decode_crop(jpeg_decoder *d, const uint8_t *data, size_t len,
     if (len < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF)
         return not_jpeg_reason(data, len, detail, cap);
 
+    if (!d->tj) {
+        reset_handle(d);
+        if (!d->tj)
+            return reject(JPEG_STATUS_IO, detail, cap, "libjpeg-turbo: %s", tjGetErrorStr2(NULL));
+    }
     int w = 0, h = 0, subsamp = -1, cs = -1;
     if (tjDecompressHeader3(d->tj, data, (unsigned long)len, &w, &h, &subsamp, &cs) != 0) {
-        const char *msg = tjGetErrorStr2(d->tj);
+        char msg[JMSG_LENGTH_MAX];
+        snprintf(msg, sizeof msg, "%s", tjGetErrorStr2(d->tj));
+        reset_handle(d);
         /* TurboJPEG 2.x refuses to *name* unusual chroma subsampling (e.g.
          * 3x1) in the header call, but decodes it; width, height and colour
          * space are already filled in by then. */

@@ -36,16 +36,16 @@ done
 
 # --- bad inputs -----------------------------------------------------------------
 cut -f1 "$G/bad.tsv" > "$G/badkeys.txt"
-ok "bad inputs: exit 0 while one image decodes" env -u STL_QUIET "$DEC" --keys "$G/badkeys.txt" --images "$G/bad" --out "$T/bad" --size 32
-check "summary counts every reason" grep -q "rejected 9 (missing 1, empty 1, not_jpeg 2, truncated 3, corrupt 1, colorspace 1)" "$T/.err"
+ok "bad inputs: exit 0 while good images decode" env -u STL_QUIET "$DEC" --keys "$G/badkeys.txt" --images "$G/bad" --out "$T/bad" --size 32 --threads 1
+check "summary counts every reason" grep -q "rejected 10 (missing 1, empty 1, not_jpeg 2, truncated 3, corrupt 1, too_large 1, colorspace 1)" "$T/.err"
 ok "dump bad-input crops" "$DUMP" "$T/bad" "$T/badd"
-check "only the good image stored" [ "$(cat "$T/.out")" = "1 32" ]
+check "only the two good images stored (one after every bad one)" [ "$(cat "$T/.out")" = "2 32" ]
 grep -v $'\tok\t' "$G/bad.tsv" | cut -f1,2 > "$T/want_rejects.tsv"
 check "index lists each bad key with its reason" cmp -s "$T/want_rejects.tsv" "$T/badd/rejects.tsv"
 ok "bad inputs in batches of 2" "$DEC" --keys "$G/badkeys.txt" --images "$G/bad" --out "$T/bad2" --size 32 --images-per-shard 2 --threads 2
-check "a shard per batch, all-rejected ones empty" [ "$(ls "$T/bad2" | grep -c shard)" -eq 5 ]
+check "a shard per batch, all-rejected ones empty" [ "$(ls "$T/bad2" | grep -c shard)" -eq 6 ]
 ok "dump batches of 2" "$DUMP" "$T/bad2" "$T/bad2d"
-check "same single image and rejects" cmp -s "$T/badd/rejects.tsv" "$T/bad2d/rejects.tsv"
+check "same rejects" cmp -s "$T/badd/rejects.tsv" "$T/bad2d/rejects.tsv"
 fails_with 1 "none of the" "max-pixels: everything rejected exits 1" \
     "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/big" --size 32 --max-pixels 399
 ok "dump the max-pixels run" "$DUMP" "$T/big" "$T/bigd"

@@ -169,6 +169,12 @@ def sof_two_components(jpeg):
     return jpeg[:i] + b"\xff\xc0" + (len(new) + 2).to_bytes(2, "big") + new + jpeg[i + 2 + ln:]
 
 
+def sof_dimensions(jpeg, w, h):
+    """The same JPEG with its frame header claiming w x h (a decompression bomb)."""
+    i = jpeg.index(b"\xff\xc0")
+    return jpeg[:i + 5] + h.to_bytes(2, "big") + w.to_bytes(2, "big") + jpeg[i + 9:]
+
+
 def bad(d):
     os.makedirs(os.path.join(d, "bad"), exist_ok=True)
     ppm = os.path.join(d, "bad.ppm")
@@ -187,6 +193,8 @@ def bad(d):
         ("empty", b"", "empty"),
         ("colorspace", sof_two_components(gray), "colorspace"),
         ("corrupt-header", good[:2] + b"\xff\xc0\x00\x02" + good[4:], "corrupt"),
+        ("bomb", sof_dimensions(good, 60000, 60000), "too_large"),
+        ("ok-after-bad", prog, "ok"),  # the decoder recovers from the errors before it
     ]
     rows = []
     for name, data, reason in cases:

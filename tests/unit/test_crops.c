@@ -257,6 +257,20 @@ static void test_cmyk(void) {
     CHECK_EQ_INT(jpeg_decode_crop(&d, (const uint8_t *)"<html>", 6, &o, out, detail, sizeof detail),
                  JPEG_STATUS_NOT_JPEG);
     CHECK_STR_EQ(jpeg_status_name(JPEG_STATUS_COLORSPACE), "colorspace");
+    /* a corrupt header must not poison the decoder for the next image */
+    uint8_t *bad = malloc(len);
+    memcpy(bad, jpg, len);
+    bad[2] = 0xFF;
+    bad[3] = 0xC0;
+    bad[4] = 0x00;
+    bad[5] = 0x02;
+    CHECK_EQ_INT(jpeg_decode_crop(&d, bad, len, &o, out, detail, sizeof detail),
+                 JPEG_STATUS_CORRUPT);
+    CHECK_EQ_INT(jpeg_decode_crop(&d, jpg, len, &o, out, detail, sizeof detail), JPEG_STATUS_OK);
+    CHECK_EQ_INT(jpeg_decode_crop(&d, jpg, len / 2, &o, out, detail, sizeof detail),
+                 JPEG_STATUS_TRUNCATED);
+    CHECK_EQ_INT(jpeg_decode_crop(&d, jpg, len, &o, out, detail, sizeof detail), JPEG_STATUS_OK);
+    free(bad);
     jpeg_decoder_free(&d);
     tjFree(jpg);
     tjDestroy(tc);
