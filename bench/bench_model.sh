@@ -7,7 +7,9 @@
 # all with THREADS threads (default 2). Prints triplets/s, images/s and
 # GFLOP/s per peer, then stlrec's speed over each peer's (above 1: stlrec is
 # faster).
-#   usage: bench/bench_model.sh     (THREADS=2 STEPS=10 SIZES="128 256" PEERS="torch jax")
+# On a shared machine ROUNDS=n repeats the whole sequence n times, peers
+# interleaved so that changing load hits all alike; the best round counts.
+#   usage: bench/bench_model.sh     (THREADS=2 STEPS=10 SIZES="128 256" PEERS="torch jax" ROUNDS=1)
 # Needs build/rel/bench/bench_model (make build/rel/bench/bench_model),
 # python3-torch (scripts/install-deps --bench) and .venv (--test).
 set -euo pipefail
@@ -30,6 +32,8 @@ export XLA_FLAGS="--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads
 echo "bench_model: $(date -u +%FT%TZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), threads $threads, load $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+rounds=${ROUNDS:-1}
+for round in $(seq "$rounds"); do
 for s in $sizes; do
     n_embed=$(( s >= 512 ? 32 : 64 ))
     st=$(( s >= 512 ? (steps + 3) / 4 : (s >= 256 ? (steps + 1) / 2 : steps) ))
@@ -41,6 +45,7 @@ for s in $sizes; do
             *) echo "bench_model.sh: unknown peer $p" >&2; exit 2 ;;
         esac
     done
+done
 done
 echo
 awk '

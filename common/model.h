@@ -9,11 +9,14 @@
  * (model_normalize_pixels), S a multiple of 32.
  *
  * Threads: a workspace computes with `threads` threads (model_ws_set_threads;
- * the default is $STL_THREADS, else 1). Matrix products go to OpenBLAS
- * cblas_sgemm, elementwise work to the workspace's own worker threads; the two
- * never run at the same time (fork-join, one phase after the other), and
- * OpenBLAS is set to the same thread count, so `threads` cores are used. The
- * same seed, inputs and thread count give bit-identical results.
+ * the default is $STL_THREADS, else 1), its own fork-join pool (par.h). Each
+ * layer's rows are split between them; every thread runs its rows' matrix
+ * products through OpenBLAS cblas_sgemm and its elementwise work itself.
+ * OpenBLAS is set to one thread (openblas_set_num_threads(1), process-wide),
+ * so OpenBLAS starts no threads of its own and the process uses `threads`
+ * cores, never more: stages map --threads to it. The same seed, inputs and
+ * thread count give bit-identical results; embeddings are bit-identical for
+ * any thread count.
  *
  * Data parallelism (MPI, one process per rank with B/N triplets each): set a
  * collective with model_ws_set_allreduce. Every BatchNorm then all-reduces its
