@@ -5,8 +5,11 @@ step, on a fixed batch of B = 4 triplets of random S = 64 images:
 
   forward   stlrec initialises a model (parity_step init) and writes a model
             file; Flax loads it with flax.serialization.from_bytes (the
-            interop proof). Both run 5 training steps on the batch (loss,
-            grads, optax.adam, BatchNorm running averages kept). Compared:
+            interop proof) and checks the initialisers' distributions. The
+            Dense kernels are scaled so that the norm penalty is active for
+            half the embeddings; from that state (written by Flax, read by
+            stlrec) both run 5 training steps on the batch (loss, grads,
+            optax.adam, BatchNorm running averages kept). Compared:
             step 1's loss, 3 embeddings, every gradient tensor, the running
             averages and the parameters after step 1, and after 5 steps the
             losses, parameters, running averages and (through stlrec's final
