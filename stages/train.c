@@ -202,15 +202,19 @@ static int start_rank0(train_ctx *x, start_header *h, stl_error *err) {
                            st.image_size, x->o.crops, x->size, x->size);
         else if (st.n_train != x->t->n_train)
             bad = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on %" PRIu64
-                                " triplets, %s holds %zu: not the same triplets file",
+                                " triplets, %s holds %zu: not the same triplets file (use another "
+                                "--workdir, or remove this one to start over)",
                            x->ckpt_dir, st.step, st.n_train, x->o.triplets, x->t->n_train);
+        else if (st.seed != (uint64_t)x->o.seed || st.global_batch != x->o.batch)
+            bad = stl_fail(err, "%s: the checkpoint of step %" PRId64 " belongs to a run with "
+                                "--seed %" PRIu64 " --batch-size %d, not --seed %ld --batch-size "
+                                "%ld (use another --workdir, or remove this one to start over)",
+                           x->ckpt_dir, st.step, st.seed, st.global_batch, x->o.seed, x->o.batch);
         if (!bad) {
-            if (st.seed != (uint64_t)x->o.seed || st.global_batch != x->o.batch ||
-                st.ranks != x->c.size || st.threads != x->threads)
-                log_warn("resuming with a different seed, batch, rank or thread count than the "
-                         "checkpoint (seed %" PRIu64 ", batch %d, %d ranks, %d threads): the "
-                         "result will not match an uninterrupted run bit for bit",
-                         st.seed, st.global_batch, st.ranks, st.threads);
+            if (st.ranks != x->c.size || st.threads != x->threads)
+                log_warn("resuming on %d rank%s x %d threads; the checkpoint was written by %d x "
+                         "%d: the result will not match an uninterrupted run bit for bit",
+                         x->c.size, x->c.size > 1 ? "s" : "", x->threads, st.ranks, st.threads);
             h->pos = st.pos;
             h->elapsed = st.elapsed_s;
             h->resumed = 1;

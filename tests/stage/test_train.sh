@@ -153,6 +153,8 @@ check "NaN: checkpoint 4 is kept and no model is written" \
     [ -e "$T/nan/work/checkpoints/ckpt-0000000004.state" -a ! -e "$T/nan/model.msgpack" ]
 fails_with 1 "has output size 64, --output-size is 32" "a checkpoint of another output size" \
     train_in ref $R --output-size 32
+fails_with 1 "belongs to a run with --seed 1 --batch-size 8, not --seed 3" \
+    "a checkpoint of another seed (another run)" train_in ref $R --seed 3
 fails_with 1 "--init .*output size 64, --output-size is 16" "--init with a model of another output size" \
     train_in init16 $R --output-size 16 --init ../ref/model.msgpack
 fails_with 1 "--resume: no checkpoint in work/checkpoints" "--resume without a checkpoint" \
