@@ -1,7 +1,7 @@
 /* crops_write.h — writing the crop shards and index of one part (stl-decode).
  *
  * A part (`--shard i/N`, or 0/1 unsharded) is a set of shard files, each
- * holding up to a few hundred MiB of S x S x 3 uint8 crops, plus one index
+ * holding one batch of S x S x 3 uint8 crops (64 MiB by default), plus one index
  * file that lists the shards in order, every stored key and every rejected
  * key with its reason. Shards are written as they fill; the index is
  * written last, so a reader (crops.h) never sees a part whose shards are
