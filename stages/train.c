@@ -212,9 +212,9 @@ static int start_rank0(train_ctx *x, start_header *h, stl_error *err) {
                            x->ckpt_dir, st.step, st.seed, st.global_batch, x->o.seed, x->o.batch);
         if (!bad) {
             if (st.ranks != x->c.size || st.threads != x->threads)
-                log_warn("resuming on %d rank%s x %d threads; the checkpoint was written by %d x "
-                         "%d: the result will not match an uninterrupted run bit for bit",
-                         x->c.size, x->c.size > 1 ? "s" : "", x->threads, st.ranks, st.threads);
+                log_warn("resuming on %d rank(s) x %d thread(s); the checkpoint was written by "
+                         "%d x %d: the result will not match an uninterrupted run bit for bit",
+                         x->c.size, x->threads, st.ranks, st.threads);
             h->pos = st.pos;
             h->elapsed = st.elapsed_s;
             h->resumed = 1;
