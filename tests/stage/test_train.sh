@@ -1,10 +1,10 @@
 # test_train.sh — stl-train on a tiny synthetic data set (S = 32): learning,
 # bit-identical resume after kill -9 at any moment (the STL_TEST_DIE_AT crash
 # points of docs/training.md and a kill from outside), a corrupt newest
-# checkpoint, 1 rank vs 2 MPI ranks on the same global batch, bit-identical
-# replicas, non-finite loss, and bad inputs. Runs in well under a minute on
-# 2 cores; every mpirun is under timeout(1) so a hang fails instead of
-# stalling CI.
+# checkpoint, 1 rank vs 2 MPI ranks on the same global batch and 1 vs 3
+# ranks, bit-identical replicas, non-finite loss, and bad inputs. Runs in
+# well under a minute on 2 cores; every mpirun is under timeout(1) so a hang
+# fails instead of stalling CI.
 . "$(dirname "$0")/lib.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_btl=self,vader
@@ -144,6 +144,20 @@ check "2 ranks killed at step 7" [ ! -e "$T/r2kill/model.msgpack" ]
 ok "2 ranks resumed" $MPI bash -c "cd '$T/r2kill' && exec '$TRAIN' $BASE $D2"
 check "2 ranks: kill + resume = the uninterrupted 2-rank run, bit for bit" \
     cmp -s "$T/r2/model.msgpack" "$T/r2kill/model.msgpack"
+
+# 3 ranks (oversubscribed): the reduce + broadcast all-reduce path; the run
+# ends with the replica check, and its losses match 1 rank's.
+D3="--batch-size 6 --max-steps 4 --log-every 1 --eval-every 0 --checkpoint-every 0"
+ok "1 rank, batch 6" train_in r1b6 $D3
+mkdir -p "$T/r3"
+ok "3 MPI ranks, batch 6 (2 each; replicas checked at the end)" \
+    timeout 120 mpirun --oversubscribe -np 3 bash -c "cd '$T/r3' && exec '$TRAIN' $BASE $D3"
+check "1 vs 3 ranks: train loss agrees at every step (rel 1e-4)" $PY -c '
+import json, sys
+a = [json.loads(l)["train_loss"] for l in open(sys.argv[1])]
+b = [json.loads(l)["train_loss"] for l in open(sys.argv[2])]
+assert len(a) == len(b) == 4 and all(abs(x - y) <= 1e-4 * abs(y) for x, y in zip(a, b)), (a, b)
+' "$T/r1b6/work/metrics.jsonl" "$T/r3/work/metrics.jsonl"
 
 # ---- failures ----
 mkdir -p "$T/nan"
