@@ -159,6 +159,16 @@ b = [json.loads(l)["train_loss"] for l in open(sys.argv[2])]
 assert len(a) == len(b) == 4 and all(abs(x - y) <= 1e-4 * abs(y) for x, y in zip(a, b)), (a, b)
 ' "$T/r1b6/work/metrics.jsonl" "$T/r3/work/metrics.jsonl"
 
+# A rank that fails alone never leaves the other waiting (MPMD launches give
+# the two ranks different arguments / environments).
+F="--triplets $T/tri.mpk --batch-size 8 --max-steps 6 --eval-every 0 --threads 1 --model $T/mpmd.msgpack"
+fails_with 1 "rank 1/2 on .*nonexistent: cannot open" "2 ranks: inputs failing on rank 1 alone end the job" \
+    timeout 60 mpirun -np 1 "$TRAIN" $F --crops "$T/crops" : -np 1 "$TRAIN" $F --crops "$T/nonexistent"
+timeout 60 mpirun -np 1 env STL_TEST_DIE_AT=step:3 "$TRAIN" $F --crops "$T/crops" : \
+    -np 1 "$TRAIN" $F --crops "$T/crops" >/dev/null 2>&1
+rc=$?
+check "2 ranks: rank 0 killed mid-run ends the job, no hang (exit $rc)" [ "$rc" -ne 0 -a "$rc" -ne 124 ]
+
 # ---- failures ----
 mkdir -p "$T/nan"
 STL_TEST_NAN_AT=6 fails_with 1 "step 6: non-finite gradient of .*last good checkpoint .* step 4" \
