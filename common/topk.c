@@ -102,7 +102,7 @@ typedef struct {
     /* inputs */
     const float *q, *p;
     size_t n, m, d, width;
-    size_t n_qblocks, n_tiles, n_splits, tiles_per_split;
+    size_t n_qblocks, n_groups, n_tiles, n_splits, tiles_per_split;
     /* partial results: (n_splits, n, width) sorted best first */
     topk_ent *part;
     /* work distribution */
@@ -112,31 +112,42 @@ typedef struct {
     const topk_options *opt;
 } topk_job;
 
-/* One work item: query block qb against base tiles of split s. */
+/* One work item: a group of up to TOPK_GROUP_BLOCKS query blocks against the
+ * base tiles of split s. The tile loop is outside the block loop, so each base
+ * tile is read from memory once per group and then reused from cache by the
+ * group's sgemm calls; every call still has the fixed (block, tile) shape. */
 static void run_item(topk_job *job, size_t item, float *tile, topk_ent *heaps,
                      size_t *counts) {
-    size_t qb = item / job->n_splits, s = item % job->n_splits;
-    size_t i0 = qb * TOPK_QUERY_BLOCK;
-    size_t rows = job->n - i0 < TOPK_QUERY_BLOCK ? job->n - i0 : TOPK_QUERY_BLOCK;
+    size_t g = item / job->n_splits, s = item % job->n_splits;
+    size_t b0 = g * TOPK_GROUP_BLOCKS, b1 = b0 + TOPK_GROUP_BLOCKS;
+    if (b1 > job->n_qblocks) b1 = job->n_qblocks;
+    size_t row0 = b0 * TOPK_QUERY_BLOCK;
+    size_t rows = (b1 * TOPK_QUERY_BLOCK < job->n ? b1 * TOPK_QUERY_BLOCK : job->n) - row0;
     size_t t0 = s * job->tiles_per_split;
     size_t t1 = t0 + job->tiles_per_split;
     if (t1 > job->n_tiles) t1 = job->n_tiles;
-    size_t k = job->width;
+    size_t k = job->width, d = job->d;
     memset(counts, 0, rows * sizeof *counts);
     for (size_t t = t0; t < t1; t++) {
         size_t j0 = t * TOPK_BASE_TILE;
         size_t cols = job->m - j0 < TOPK_BASE_TILE ? job->m - j0 : TOPK_BASE_TILE;
-        // tile (rows, cols) = Q[i0:i0+rows] (rows, d) . P[j0:j0+cols]^T (d, cols)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols,
-                    (int)job->d, 1.0f, job->q + i0 * job->d, (int)job->d,
-                    job->p + j0 * job->d, (int)job->d, 0.0f, tile, (int)cols);
-        for (size_t r = 0; r < rows; r++)
-            scan_row(tile + r * cols, cols, (uint32_t)j0, heaps + r * k, &counts[r], k);
+        for (size_t b = b0; b < b1; b++) {
+            size_t i0 = b * TOPK_QUERY_BLOCK;
+            size_t br = job->n - i0 < TOPK_QUERY_BLOCK ? job->n - i0 : TOPK_QUERY_BLOCK;
+            // tile (br, cols) = Q[i0:i0+br] (br, d) . P[j0:j0+cols]^T (d, cols)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)br, (int)cols, (int)d,
+                        1.0f, job->q + i0 * d, (int)d, job->p + j0 * d, (int)d, 0.0f, tile,
+                        (int)cols);
+            for (size_t r = 0; r < br; r++) {
+                size_t gr = i0 - row0 + r;
+                scan_row(tile + r * cols, cols, (uint32_t)j0, heaps + gr * k, &counts[gr], k);
+            }
+        }
     }
     for (size_t r = 0; r < rows; r++) {
         topk_ent *h = heaps + r * k;
         qsort(h, counts[r], sizeof *h, ent_cmp_best_first);
-        topk_ent *dst = job->part + (s * job->n + i0 + r) * k;
+        topk_ent *dst = job->part + (s * job->n + row0 + r) * k;
         memcpy(dst, h, counts[r] * sizeof *h);
         // a split shorter than k (only the last one can be) pads with sentinels
         for (size_t e = counts[r]; e < k; e++) dst[e] = (topk_ent){-INFINITY, UINT32_MAX};
@@ -146,8 +157,9 @@ static void run_item(topk_job *job, size_t item, float *tile, topk_ent *heaps,
 static void *worker(void *arg) {
     topk_job *job = arg;
     float *tile = malloc((size_t)TOPK_QUERY_BLOCK * TOPK_BASE_TILE * sizeof *tile);
-    topk_ent *heaps = malloc((size_t)TOPK_QUERY_BLOCK * job->width * sizeof *heaps);
-    size_t *counts = malloc(TOPK_QUERY_BLOCK * sizeof *counts);
+    size_t group_rows = (size_t)TOPK_GROUP_BLOCKS * TOPK_QUERY_BLOCK;
+    topk_ent *heaps = malloc(group_rows * job->width * sizeof *heaps);
+    size_t *counts = malloc(group_rows * sizeof *counts);
     if (!tile || !heaps || !counts) {
         pthread_mutex_lock(&job->lock);
         job->failed = 1;
@@ -228,13 +240,14 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
     job.n_tiles = (m + TOPK_BASE_TILE - 1) / TOPK_BASE_TILE;
     // Few query blocks: split the base too, so every thread has several items.
     // The split cannot change the result (see topk.h), only the work shape.
+    job.n_groups = (job.n_qblocks + TOPK_GROUP_BLOCKS - 1) / TOPK_GROUP_BLOCKS;
     size_t want = 4 * (size_t)threads, splits = 1;
-    if (threads > 1 && job.n_qblocks < want) splits = (want + job.n_qblocks - 1) / job.n_qblocks;
+    if (threads > 1 && job.n_groups < want) splits = (want + job.n_groups - 1) / job.n_groups;
     if (splits > 64) splits = 64;
     if (splits > job.n_tiles) splits = job.n_tiles;
     job.tiles_per_split = (job.n_tiles + splits - 1) / splits;
     job.n_splits = (job.n_tiles + job.tiles_per_split - 1) / job.tiles_per_split;
-    job.n_items = (uint64_t)job.n_qblocks * job.n_splits;
+    job.n_items = (uint64_t)job.n_groups * job.n_splits;
 
     job.part = malloc(job.n_splits * n * width * sizeof *job.part);
     if (!job.part) return stl_fail(err, "top-k: out of memory for %zu x %zu results", n, width);

@@ -11,13 +11,16 @@
  * tiles of TOPK_BASE_TILE rows; one cblas_sgemm (OpenBLAS) per (block, tile)
  * fills a small score tile (QUERY_BLOCK x BASE_TILE floats, 512 KiB: it stays
  * in L2) that is scanned at once against a per-row binary heap of the K best
- * so far. Memory is O(threads x tile + N x K), never N x M.
+ * so far. A work item is a group of TOPK_GROUP_BLOCKS query blocks: for each
+ * base tile, all the group's blocks, so a tile comes from memory once per
+ * group (a 1M-product base does not fit in any cache). Memory is
+ * O(threads x (tile + group x K) + N x K), never N x M.
  *
  * Threads: `threads` pthreads (the caller's thread included) take work items
- * (a query block x a range of base tiles) from a shared counter; OpenBLAS is
- * set to one thread for the duration of the call (openblas_set_num_threads,
- * a process-wide setting, restored afterwards), so T threads use T cores and
- * no more. When there are few query blocks the base is split into ranges of
+ * (a group of query blocks x a range of base tiles) from a shared counter;
+ * OpenBLAS is set to one thread for the duration of the call
+ * (openblas_set_num_threads, a process-wide setting, restored afterwards), so
+ * T threads use T cores and no more. When there are few query groups the base is split into ranges of
  * tiles so that every thread has work; the partial top-K lists are merged.
  *
  * Determinism: block and tile boundaries are fixed constants, independent of
@@ -41,6 +44,8 @@
 
 #define TOPK_QUERY_BLOCK 128
 #define TOPK_BASE_TILE 1024
+/* Query blocks per work item: each base tile is reused from cache this often. */
+#define TOPK_GROUP_BLOCKS 4
 
 typedef struct {
     int threads; /* >= 1: threads to use, the caller's included */
