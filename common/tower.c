@@ -159,6 +159,7 @@ typedef struct {
     const float *params;
     float *grads;
     int tower, k;
+    int train;          /* forward: 1 computes BatchNorm partial sums */
     tower_acts *a;
     tower_scratch *sc;
     const float *demb;
@@ -216,7 +217,7 @@ static void fwd_conv(void *arg, int tid, int nt) {
         conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
         linear_forward(col, n, K, f, P + b->wr[tw], NULL, c->a->r[k] + r0 * f);
         linear_forward(col, n, K, f, P + b->w1[tw], NULL, c->a->a1[k] + r0 * f);
-        bn_sums(c->a->a1[k] + r0 * f, n, f, ps);
+        if (c->train) bn_sums(c->a->a1[k] + r0 * f, n, f, ps);
     }
 }
 
@@ -240,7 +241,7 @@ static void fwd_bn_swish_conv(phase_ctx *c, int tid, int nt, int j) {
         bn_swish_forward(src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
                          h + o);
         linear_forward(h + o, n, f, f, P + w, NULL, dst + o);
-        bn_sums(dst + o, n, f, ps);
+        if (c->train) bn_sums(dst + o, n, f, ps);
     }
 }
 static void fwd_mid0(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 0); }
@@ -294,7 +295,7 @@ static int reduce_sums(const phase_ctx *c, int nt, int C, double *out, double *c
 int tower_forward(const tower_shape *s, const float *params, float *stats, int tower, int train,
                   tower_acts *a, tower_scratch *sc, par_pool *pool, const tower_collective *coll,
                   stl_error *err) {
-    phase_ctx c = {s, params, NULL, tower, 0, a, sc, NULL};
+    phase_ctx c = {s, params, NULL, tower, 0, train, a, sc, NULL};
     int nt = nthreads(pool);
     double sums[2 * 256];
     for (int k = 0; k < MODEL_N_BLOCKS; k++) {
@@ -489,7 +490,7 @@ int tower_backward(const tower_shape *s, const float *params, float *grads, int 
                    const tower_collective *coll, stl_error *err) {
     bwd_ctx bc;
     memset(&bc, 0, sizeof bc);
-    bc.base = (phase_ctx){s, params, grads, tower, 0, a, sc, demb};
+    bc.base = (phase_ctx){s, params, grads, tower, 0, 1, a, sc, demb};
     phase_ctx *c = &bc.base;
     int nt = nthreads(pool), D = s->feat_dim, nb = a->nb;
     /* dense and global mean */
