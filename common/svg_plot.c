@@ -1,8 +1,14 @@
 /* svg_plot.c — line charts as inline SVG (see svg_plot.h): data range, nice
- * ticks, one <polyline> per unbroken run of finite points, a legend. */
+ * ticks, one <polyline> per unbroken run of finite points, a legend. Tick
+ * labels stay inside the viewBox: the left margin grows with the widest y
+ * label, and an x label that would cross the left or right edge is anchored
+ * at its start or end instead of its middle (widths are estimated from the
+ * character count, an upper bound for digits in a sans-serif font). */
 #include "svg_plot.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "html.h"
 
@@ -43,7 +49,28 @@ static double nice_range(double *lo, double *hi) {
     return st;
 }
 
-static void axis_ticks(html_doc *d, const frame *fr, double st, int vertical) {
+#define TICK_FONT 11
+/* Upper bound of a tick label's width in pixels: sans-serif digits, '.' and
+ * '-' are narrower than 0.6 em. */
+static double label_width(double v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", v);
+    return (double)strlen(buf) * 0.6 * TICK_FONT;
+}
+
+/* The widest label of the ticks lo, lo+st, ..., hi. */
+static double widest_label(double lo, double hi, double st) {
+    double w = 0;
+    for (int i = 0; i <= 100; i++) {
+        double v = lo + i * st;
+        if (v > hi + st * 1e-9) break;
+        if (fabs(v) < st * 1e-9) v = 0.0;
+        w = fmax(w, label_width(v));
+    }
+    return w;
+}
+
+static void axis_ticks(html_doc *d, const frame *fr, double st, int vertical, int width) {
     double lo = vertical ? fr->y0 : fr->x0, hi = vertical ? fr->y1 : fr->x1;
     for (int i = 0;; i++) {
         double v = lo + i * st;
@@ -56,11 +83,12 @@ static void axis_ticks(html_doc *d, const frame *fr, double st, int vertical) {
             html_raw(d, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%g</text>\n",
                      fr->left - 4, y + 4, v);
         } else {
-            double x = px(fr, v);
+            double x = px(fr, v), half = label_width(v) / 2;
+            const char *anchor = x + half > width - 2 ? "end" : x - half < 2 ? "start" : "middle";
             html_raw(d, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>",
                      x, fr->top, x, fr->bottom);
-            html_raw(d, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%g</text>\n",
-                     x, fr->bottom + 14, v);
+            html_raw(d, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"11\">%g</text>\n",
+                     x, fr->bottom + 14, anchor, v);
         }
     }
 }
@@ -91,8 +119,9 @@ int svg_plot(html_doc *d, const svg_chart *c) {
         return -1;
     }
     double xs = nice_range(&fr.x0, &fr.x1), ys = nice_range(&fr.y0, &fr.y1);
-    axis_ticks(d, &fr, ys, 1);
-    axis_ticks(d, &fr, xs, 0);
+    fr.left = fmax(fr.left, ceil(widest_label(fr.y0, fr.y1, ys)) + 8);
+    axis_ticks(d, &fr, ys, 1, w);
+    axis_ticks(d, &fr, xs, 0, w);
     html_raw(d, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                "stroke=\"#444\"/>\n", fr.left, fr.top, fr.right - fr.left, fr.bottom - fr.top);
     html_raw(d, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">",

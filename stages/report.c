@@ -4,18 +4,23 @@
  * (--metrics, stl-eval's JSON), the training and eval curves of stl-train's
  * metrics.jsonl as inline SVG (--train-metrics), the run's configuration
  * (the triplets file's parameters and counts, the model's sidecar metadata
- * with --model) and links to one page per sampled test scene,
- * DIR/scene/<key>.html: the scene and its top-K products (--topk) with
- * scores, categories (--catalog) and the held-out ground truth (--triplets)
- * marked. Thumbnails are decoded from --images DIR/<key>.jpg, resized and
- * written as JPEGs into DIR/img/, so the site is self-contained: relative
- * links only, nothing fetched from the network. --random FILE (stl-random's
- * page) is copied to DIR/random.html and linked. The sample of scenes is
- * deterministic (the held-out scenes with the lowest seeded hash of the key).
- * Every string that came from a file is HTML-escaped; every page is written
- * atomically. A source image that is missing or does not decode gets a
- * placeholder box (counted and reported), never a broken <img>.
- */
+ * with --model, reals in their shortest round-trip form) and links to one
+ * page per sampled test scene, DIR/scene/<key>.html: the scene and its
+ * top-K products (--topk) with rank and score (3 decimals: the dot product
+ * of the two embeddings), categories (--catalog) and the held-out ground
+ * truth (--triplets) marked; with --scenes/--products (the embeddings) every
+ * held-out product also gets its rank among all products and its score, as
+ * stl-eval ranks them. Thumbnails are decoded from --images DIR/<key>.jpg
+ * and written as JPEGs into DIR/img/ at the display size, or at the
+ * source's own size when it is smaller (never upscaled), so the site is
+ * self-contained: relative links only, nothing fetched from the network,
+ * nothing outside DIR. --random FILE (stl-random's page) is rewritten to
+ * DIR/random.html with its images as thumbnails in DIR/img/ and a link back.
+ * The sample of scenes is deterministic (the held-out scenes with the
+ * lowest seeded hash of the key). Every string that came from a file is
+ * HTML-escaped; every page is written atomically. A source image that is
+ * missing or does not decode gets a placeholder box (counted and reported),
+ * never a broken <img>. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -26,6 +31,7 @@
 #include "atomic.h"
 #include "catalog.h"
 #include "cli.h"
+#include "embeddings.h"
 #include "error.h"
 #include "html.h"
 #include "jpeg_decode.h"
@@ -39,20 +45,33 @@
 #include "topk_file.h"
 #include "triplets.h"
 
+#include <turbojpeg.h>
+
+/* Display sizes in CSS pixels; a thumbnail is written at the display size,
+ * or at the source's short side when the source is smaller (never upscaled:
+ * the browser shows it at its natural size). */
 #define SCENE_THUMB 320
 #define PRODUCT_THUMB 160
+#define RANDOM_THUMB 200
+#define THUMB_SIZES 4
 
 typedef struct {
     const char *out, *metrics, *train_metrics, *topk, *triplets, *images, *random, *model,
-        *catalog;
+        *catalog, *scenes, *products;
     long max_scenes;
 } report_opts;
 
-/* The thumbnails written so far, per size (a product in many top-K lists
- * is decoded once): key -> 1 written, 2 failed. */
+/* What is known of one source image (a product in many top-K lists is read
+ * once): its short side (0 when missing or undecodable) and the thumbnail
+ * sizes already written. */
 typedef struct {
-    key_index done;
-    char *status;
+    int short_side;
+    int n_sizes, sizes[THUMB_SIZES];
+} thumb_entry;
+
+typedef struct {
+    key_index done; /* key -> entry */
+    thumb_entry *e;
     size_t cap;
 } thumb_cache;
 
@@ -65,12 +84,18 @@ typedef struct {
     catalog cat;
     int have_cat;
     key_index cat_index;        /* catalog key -> entry */
+    embeddings se, pe;          /* --scenes / --products, when have_emb */
+    int have_emb;
+    double *scores;             /* (pe.n): one scene's scores */
     char *model_meta;           /* sidecar JSON text, or NULL */
     jpeg_decoder dec;
     jpeg_encoder enc;
-    size_t thumbs, thumbs_failed;
+    tjhandle tj;                /* header reads */
+    unsigned char *file;        /* a source file's bytes */
+    size_t file_cap;
+    size_t thumbs, images, images_failed;
     uint8_t *pix;               /* SCENE_THUMB^2 * 3 */
-    thumb_cache cache[2];       /* [0] PRODUCT_THUMB, [1] SCENE_THUMB */
+    thumb_cache cache;
 } report;
 
 static const char *css =
@@ -80,58 +105,118 @@ static const char *css =
     ".grid{display:flex;flex-wrap:wrap;gap:10px}.card{width:170px;font-size:12px;"
     "border:2px solid #ddd;padding:4px}.card.gt{border-color:#2ca02c;background:#efe}"
     ".noimg{display:flex;align-items:center;justify-content:center;background:#eee;color:#888}"
-    ".key{font-family:monospace;font-size:10px;word-break:break-all}.cat{overflow-wrap:anywhere}";
+    ".key{font-family:monospace;font-size:10px;word-break:break-all}"
+    ".cat{overflow-wrap:break-word}h1 .key{display:block;font-size:13px;font-weight:normal;"
+    "margin-top:4px}.note{color:#555;font-size:13px}.sc{white-space:nowrap}";
 
 /* ---- thumbnails ---- */
 
-/* Writes DIR/img/<key>-<size>.jpg from the source image once; 1 when it
- * exists afterwards, 0 when the source is missing or does not decode. */
-static int thumb(report *r, const char *key, int size) {
-    if (!r->o.images) return 0;
-    thumb_cache *tc = size == SCENE_THUMB ? &r->cache[1] : &r->cache[0];
+/* The short side of the JPEG at path, or 0 when it cannot be read or its
+ * header does not parse. The file is read whole into r->file (reused). */
+static int source_short_side(report *r, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = 0, got;
+    for (;;) {
+        if (n == r->file_cap) {
+            size_t cap = r->file_cap ? 2 * r->file_cap : (size_t)1 << 16;
+            unsigned char *nb = realloc(r->file, cap);
+            if (!nb) break;
+            r->file = nb;
+            r->file_cap = cap;
+        }
+        if ((got = fread(r->file + n, 1, r->file_cap - n, f)) == 0) break;
+        n += got;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    int w, h, ss, cs;
+    if (bad || n == 0 || tjDecompressHeader3(r->tj, r->file, (unsigned long)n, &w, &h, &ss, &cs) != 0)
+        return 0;
+    return w < h ? w : h;
+}
+
+/* Writes DIR/img/<key>-<s>.jpg from the source image `src` once, s = the
+ * smaller of `size` and the source's short side. Returns s, or 0 when the
+ * source is missing or does not decode. */
+static int thumb(report *r, const char *src, const char *key, int size) {
+    thumb_cache *tc = &r->cache;
     stl_error err;
     int added;
     long i = key_index_add(&tc->done, key, &added, &err);
     if (i < 0) return 0;
-    if (!added) return tc->status[i] == 1;
-    if ((size_t)i >= tc->cap) {
-        size_t cap = tc->cap ? 2 * tc->cap : 256;
-        char *st = realloc(tc->status, cap);
-        if (!st) return 0;
-        tc->status = st;
-        tc->cap = cap;
+    if (added) {
+        if ((size_t)i >= tc->cap) {
+            size_t cap = tc->cap ? 2 * tc->cap : 256;
+            thumb_entry *ne = realloc(tc->e, cap * sizeof *ne);
+            if (!ne) return 0;
+            tc->e = ne;
+            tc->cap = cap;
+        }
+        thumb_entry *e = &tc->e[i];
+        memset(e, 0, sizeof *e);
+        r->images++;
+        e->short_side = source_short_side(r, src);
+        if (e->short_side <= 0) { /* the decoder says why */
+            char detail[256] = "";
+            jpeg_decode_opts jo = {size, 1, (uint64_t)1 << 28};
+            jpeg_status st = jpeg_decode_file(&r->dec, src, &jo, r->pix, detail, sizeof detail);
+            e->short_side = 0;
+            r->images_failed++;
+            if (r->images_failed <= 5)
+                log_warn("%s: %s (%s): a placeholder instead", src,
+                         st == JPEG_STATUS_OK ? "no header" : jpeg_status_name(st), detail);
+            return 0;
+        }
     }
-    char src[4096], dst[4096], detail[256];
-    snprintf(src, sizeof src, "%s/%s.jpg", r->o.images, key);
-    snprintf(dst, sizeof dst, "%s/img/%s-%d.jpg", r->o.out, key, size);
-    jpeg_decode_opts jo = {size, 1, (uint64_t)1 << 28};
+    thumb_entry *e = &tc->e[i];
+    if (e->short_side <= 0) return 0;
+    int s = size < e->short_side ? size : e->short_side;
+    for (int k = 0; k < e->n_sizes; k++)
+        if (e->sizes[k] == s) return s;
+    if (e->n_sizes == THUMB_SIZES) return 0; /* not reached: THUMB_SIZES >= the sizes used */
+    char dst[4096], detail[256] = "";
+    snprintf(dst, sizeof dst, "%s/img/%s-%d.jpg", r->o.out, key, s);
+    jpeg_decode_opts jo = {s, 1, (uint64_t)1 << 28};
     jpeg_status st = jpeg_decode_file(&r->dec, src, &jo, r->pix, detail, sizeof detail);
-    r->thumbs++;
-    tc->status[i] = 2;
     if (st != JPEG_STATUS_OK) {
-        r->thumbs_failed++;
-        if (r->thumbs_failed <= 5)
+        e->short_side = 0;
+        r->images_failed++;
+        if (r->images_failed <= 5)
             log_warn("%s: %s (%s): a placeholder instead", src, jpeg_status_name(st), detail);
         return 0;
     }
-    if (jpeg_encode_file(&r->enc, dst, r->pix, size, size, 85, &err) != 0) {
-        r->thumbs_failed++;
+    if (jpeg_encode_file(&r->enc, dst, r->pix, s, s, 85, &err) != 0) {
+        e->short_side = 0;
+        r->images_failed++;
         log_error(&err);
         return 0;
     }
-    tc->status[i] = 1;
-    return 1;
+    r->thumbs++;
+    e->sizes[e->n_sizes++] = s;
+    return s;
 }
 
-/* An <img> of a thumbnail, or a placeholder box of the same size; `up` is
- * the way from the page's directory to the site's ("" or "../"). */
-static void img_tag(html_doc *d, report *r, const char *key, int size, const char *up) {
-    if (thumb(r, key, size))
-        html_raw(d, "<img src=\"%simg/%s-%d.jpg\" width=\"%d\" height=\"%d\" alt=\"%s\">", up,
-                 key, size, size, size, key);
+/* The markup of a thumbnail of source `src` (key: a valid key, so safe in
+ * markup), or of a placeholder box of the display size; `up` is the way
+ * from the page's directory to the site's ("" or "../"). */
+static void img_markup(report *r, const char *src, const char *key, int size, const char *up,
+                       char *buf, size_t cap) {
+    int s = src ? thumb(r, src, key, size) : 0;
+    if (s)
+        snprintf(buf, cap, "<img src=\"%simg/%s-%d.jpg\" width=\"%d\" height=\"%d\" alt=\"%s\">",
+                 up, key, s, s, s, key);
     else
-        html_raw(d, "<div class=\"noimg\" style=\"width:%dpx;height:%dpx\">no image</div>",
+        snprintf(buf, cap, "<div class=\"noimg\" style=\"width:%dpx;height:%dpx\">no image</div>",
                  size, size);
+}
+
+/* img_markup of an --images DIR/<key>.jpg into a page. */
+static void img_tag(html_doc *d, report *r, const char *key, int size, const char *up) {
+    char src[4096], buf[512];
+    if (r->o.images) snprintf(src, sizeof src, "%s/%s.jpg", r->o.images, key);
+    img_markup(r, r->o.images ? src : NULL, key, size, up, buf, sizeof buf);
+    html_raw(d, "%s", buf);
 }
 
 /* ---- index: metrics table ---- */
@@ -293,8 +378,59 @@ static void kv_row(html_doc *d, const char *k, const char *v) {
     html_raw(d, "</td></tr>\n");
 }
 
+/* The shortest %g form of v that reads back as the same double (1 to 17
+ * significant digits): 0.00016, not 0.00016000000000000001. */
+static void real_shortest(double v, char *buf, size_t cap) {
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* v as compact JSON text, reals in their shortest round-trip form. */
+static void json_show(FILE *f, const json_t *v) {
+    char buf[64];
+    size_t i;
+    const char *k;
+    json_t *x;
+    switch (json_typeof(v)) {
+    case JSON_REAL:
+        real_shortest(json_real_value(v), buf, sizeof buf);
+        fputs(buf, f);
+        break;
+    case JSON_ARRAY:
+        fputc('[', f);
+        json_array_foreach(v, i, x) {
+            if (i) fputc(',', f);
+            json_show(f, x);
+        }
+        fputc(']', f);
+        break;
+    case JSON_OBJECT: {
+        int first = 1;
+        fputc('{', f);
+        json_object_foreach((json_t *)v, k, x) {
+            json_t *ks = json_string(k);
+            char *kt = ks ? json_dumps(ks, JSON_ENCODE_ANY) : NULL;
+            fprintf(f, "%s%s:", first ? "" : ",", kt ? kt : "\"\"");
+            free(kt);
+            json_decref(ks);
+            json_show(f, x);
+            first = 0;
+        }
+        fputc('}', f);
+        break;
+    }
+    default: { /* strings, integers, true, false, null */
+        char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fputs(t ? t : "", f);
+        free(t);
+    }
+    }
+}
+
 /* The metadata object as rows: nested objects flattened to "a.b" names (two
- * levels), anything else as compact JSON. */
+ * levels), strings as they are, anything else as compact JSON (json_show). */
 static void meta_rows(html_doc *d, const char *prefix, const json_t *o, int depth) {
     const char *k;
     json_t *val;
@@ -307,8 +443,17 @@ static void meta_rows(html_doc *d, const char *prefix, const json_t *o, int dept
             meta_rows(d, sub, val, depth + 1);
             continue;
         }
-        char *s = json_is_string(val) ? strdup(json_string_value(val))
-                                      : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *s = NULL;
+        size_t n = 0;
+        if (json_is_string(val)) {
+            s = strdup(json_string_value(val));
+        } else {
+            FILE *f = open_memstream(&s, &n);
+            if (f) {
+                json_show(f, val);
+                fclose(f);
+            }
+        }
         kv_row(d, name, s ? s : "");
         free(s);
     }
@@ -387,19 +532,40 @@ static const char *category_of(const report *r, const char *key) {
     return i < 0 ? NULL : r->cat.categories[i];
 }
 
+/* A category with a line-break opportunity after every '|' (the browser
+ * breaks there or at spaces, never inside a word). */
+static void category_text(html_doc *d, const char *cat) {
+    for (;;) {
+        const char *bar = strchr(cat, '|');
+        if (!bar) {
+            html_text(d, cat);
+            return;
+        }
+        char *seg = strndup(cat, (size_t)(bar - cat));
+        html_text(d, seg ? seg : "");
+        free(seg);
+        html_raw(d, "|<wbr>");
+        cat = bar + 1;
+    }
+}
+
+/* One product: thumbnail, "#rank · score" (of `of` products when of > 0;
+ * rank 0: not known), the ground-truth mark, category and key. */
 static void product_card(html_doc *d, report *r, const char *key, int is_gt, long rank,
-                         double score) {
+                         double score, size_t of) {
     html_raw(d, "<div class=\"card%s\">", is_gt ? " gt" : "");
     img_tag(d, r, key, PRODUCT_THUMB, "../");
-    html_raw(d, "<div>");
-    if (rank > 0) html_raw(d, "#%ld ", rank);
-    if (isfinite(score)) html_raw(d, "score %.4g", score);
+    html_raw(d, "<div class=\"rank\">");
+    if (rank > 0 && of > 0) html_raw(d, "rank %ld of %zu", rank, of);
+    else if (rank > 0) html_raw(d, "#%ld", rank);
+    else html_raw(d, "rank not known");
+    if (isfinite(score)) html_raw(d, " · <span class=\"sc\">score %.3f</span>", score);
     if (is_gt) html_raw(d, " <b class=\"gtmark\">✓ ground truth</b>");
     html_raw(d, "</div>");
     const char *cat = category_of(r, key);
     if (cat) {
         html_raw(d, "<div class=\"cat\">");
-        html_text(d, cat);
+        category_text(d, cat);
         html_raw(d, "</div>");
     }
     html_raw(d, "<div class=\"key\">%s</div></div>\n", key);
@@ -414,6 +580,24 @@ static int is_ground_truth(const report *r, long h, const char *key) {
     return 0;
 }
 
+/* With --scenes/--products: r->scores = the scene's dot product with every
+ * product, in double and in stl-eval's order; 0, or -1 when the scene has
+ * no embedding. */
+static int scene_scores(report *r, const char *key) {
+    if (r->have_emb < 2) return -1;
+    long row = embeddings_find(&r->se, key);
+    if (row < 0) return -1;
+    size_t dim = r->se.dim;
+    const float *q = r->se.data + (size_t)row * dim;
+    for (size_t j = 0; j < r->pe.n; j++) {
+        const float *p = r->pe.data + j * dim;
+        double s = 0.0;
+        for (size_t i = 0; i < dim; i++) s += (double)q[i] * (double)p[i];
+        r->scores[j] = s;
+    }
+    return 0;
+}
+
 static int scene_page(report *r, const scene_pick *p, stl_error *err) {
     const topk_file *tk = &r->tk;
     const char *key = tk->scenes[p->tk_row].s;
@@ -423,25 +607,50 @@ static int scene_page(report *r, const scene_pick *p, stl_error *err) {
     char title[64];
     snprintf(title, sizeof title, "scene %s", key);
     if (html_begin(d, path, title, css, err) != 0) return -1;
-    html_raw(d, "<p><a href=\"../index.html\">← index</a></p>\n<h1>Scene <span class=\"key\">%s"
-               "</span></h1>\n", key);
+    html_raw(d, "<p><a href=\"../index.html\">← index</a></p>\n<h1>Test scene"
+               "<span class=\"key\">%s</span></h1>\n", key);
     img_tag(d, r, key, SCENE_THUMB, "../");
     size_t w = tk->width, found = 0;
-    html_raw(d, "<h2>Top %zu products</h2>\n<div class=\"grid\" id=\"topk\">\n", w);
+    html_raw(d, "<h2>Top %zu products</h2>\n<p class=\"note\">Score: the dot product of the "
+               "scene's embedding and the product's embedding; higher is better, and the "
+               "products are ranked by it, best first.</p>\n<div class=\"grid\" id=\"topk\">\n", w);
     for (size_t i = 0; i < w; i++) {
         const char *pk = tk->products[tk->index[p->tk_row * w + i]].s;
         int gt = is_ground_truth(r, p->held, pk);
         found += gt;
-        product_card(d, r, pk, gt, (long)i + 1, tk->score[p->tk_row * w + i]);
+        product_card(d, r, pk, gt, (long)i + 1, tk->score[p->tk_row * w + i], 0);
     }
     html_raw(d, "</div>\n");
     if (p->held >= 0) {
         const triplets_file *t = r->t;
         size_t g = t->held_offset[p->held + 1] - t->held_offset[p->held];
-        html_raw(d, "<h2>Held-out products of this scene (%zu, %zu in the top %zu)</h2>\n"
-                   "<div class=\"grid\" id=\"truth\">\n", g, found, w);
-        for (uint32_t i = t->held_offset[p->held]; i < t->held_offset[p->held + 1]; i++)
-            product_card(d, r, t->products[t->held_product[i]].s, 1, 0, NAN);
+        int have_scores = scene_scores(r, key) == 0;
+        html_raw(d, "<h2>Held-out products of this scene (%zu, %zu in the top %zu)</h2>\n", g,
+                 found, w);
+        if (have_scores)
+            html_raw(d, "<p class=\"note\">Each with its rank among all %zu products ranked "
+                       "(stl-eval's ranking) and its score.</p>\n", r->pe.n);
+        else
+            html_raw(d, "<p class=\"note\">Ranks beyond the top %zu need the embeddings "
+                       "(stl-report --scenes FILE --products FILE).</p>\n", w);
+        html_raw(d, "<div class=\"grid\" id=\"truth\">\n");
+        for (uint32_t i = t->held_offset[p->held]; i < t->held_offset[p->held + 1]; i++) {
+            const char *hk = t->products[t->held_product[i]].s;
+            long rank = 0;
+            double score = NAN;
+            long j = have_scores ? embeddings_find(&r->pe, hk) : -1;
+            if (j >= 0) {
+                rank = (long)eval_rank(r->scores, r->pe.n, (size_t)j);
+                score = r->scores[j];
+            } else {
+                for (size_t k = 0; k < w; k++)
+                    if (strcmp(tk->products[tk->index[p->tk_row * w + k]].s, hk) == 0) {
+                        rank = (long)k + 1;
+                        score = tk->score[p->tk_row * w + k];
+                    }
+            }
+            product_card(d, r, hk, 1, rank, score, j >= 0 ? r->pe.n : 0);
+        }
         html_raw(d, "</div>\n");
     }
     return html_end(d, err);
@@ -552,6 +761,24 @@ static int load_inputs(report *r, stl_error *err) {
             if (key_index_add(&r->cat_index, r->cat.keys[i].s, &added, err) < 0) return -1;
         }
     }
+    if (r->o.scenes || r->o.products) {
+        if (embeddings_read(r->o.scenes, &r->se, err) != 0) return -1;
+        r->have_emb = 1;
+        if (embeddings_read(r->o.products, &r->pe, err) != 0) return -1;
+        r->have_emb = 2;
+        if (strcmp(r->se.kind, "product") == 0)
+            return stl_fail(err, "%s: product embeddings given as --scenes (swapped with "
+                            "--products?)", r->o.scenes);
+        if (strcmp(r->pe.kind, "scene") == 0)
+            return stl_fail(err, "%s: scene embeddings given as --products (swapped with "
+                            "--scenes?)", r->o.products);
+        if (r->se.dim != r->pe.dim)
+            return stl_fail(err, "%s: dimension %zu, but %s has %zu (rerun stl-embed with the "
+                            "same model)", r->o.scenes, r->se.dim, r->o.products, r->pe.dim);
+        if (r->pe.n == 0) return stl_fail(err, "%s: no products", r->o.products);
+        r->scores = malloc(r->pe.n * sizeof *r->scores);
+        if (!r->scores) return stl_fail(err, "out of memory");
+    }
     if (r->o.model) {
         char *side = modelfile_sidecar_path(r->o.model);
         if (!side) return stl_fail(err, "out of memory");
@@ -573,8 +800,7 @@ static int load_inputs(report *r, stl_error *err) {
     return 0;
 }
 
-/* A relative link of a page at dir `from` (no scheme, not absolute, not a
- * fragment): its target must be re-anchored when the page moves. */
+/* A relative link (no scheme, not absolute, not a fragment). */
 static int is_relative_link(const char *v, size_t n) {
     if (n == 0 || v[0] == '/' || v[0] == '#') return 0;
     for (size_t i = 0; i < n && v[i] != '/'; i++)
@@ -582,49 +808,130 @@ static int is_relative_link(const char *v, size_t n) {
     return 1;
 }
 
-/* Copies stl-random's page into the site as random.html. Its relative
- * src="..." and href="..." links (to the image directory) are prefixed with
- * the way from DIR to the page's original directory, so they still resolve. */
-static int copy_random(const char *src, const char *site, stl_error *err) {
-    char *text, *from = NULL, *rel = NULL, *prefix = NULL;
+static int hexval(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* v[0..n) percent-decoded into buf (the path a relative URL names). */
+static void url_decode(const char *v, size_t n, char *buf, size_t cap) {
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        if (v[i] == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
+            buf[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+            i += 2;
+        } else {
+            buf[o++] = v[i];
+        }
+    }
+    buf[o] = '\0';
+}
+
+/* One <img ...> tag [tag, end] of stl-random's page (in directory `from`)
+ * as markup of the site: a relative src naming <key>.jpg becomes a
+ * thumbnail in DIR/img/ (or a placeholder); a data: image stays; anything
+ * else becomes a placeholder, so no link leaves DIR. */
+static void random_img(report *r, const char *from, const char *tag, const char *end,
+                       char *buf, size_t cap) {
+    const char *a = strstr(tag, " src=\"");
+    const char *v = a && a < end ? a + 6 : NULL, *ve = v ? strchr(v, '"') : NULL;
+    if (v && ve && ve < end && strncmp(v, "data:", 5) == 0) {
+        snprintf(buf, cap, "%.*s", (int)(end + 1 - tag), tag);
+        return;
+    }
+    char rel[4096], src[8192], key[STL_KEY_LEN + 1] = "";
+    if (v && ve && ve < end) {
+        url_decode(v, (size_t)(ve - v), rel, sizeof rel);
+        snprintf(src, sizeof src, "%s/%s", from, rel);
+        const char *base = strrchr(rel, '/');
+        base = base ? base + 1 : rel;
+        size_t bl = strlen(base);
+        if (bl == STL_KEY_LEN + 4 && strcmp(base + STL_KEY_LEN, ".jpg") == 0) {
+            memcpy(key, base, STL_KEY_LEN);
+            key[STL_KEY_LEN] = '\0';
+        }
+    }
+    img_markup(r, key_valid_str(key) ? src : NULL, key, RANDOM_THUMB, "", buf, cap);
+}
+
+/* Rewrites stl-random's page into DIR/random.html, self-contained: its
+ * images become thumbnails in DIR/img/ (random_img), any other relative
+ * link is dropped (href="#"), a link back to index.html opens the body, its
+ * stylesheet's fixed image width gives way to the natural size, and its
+ * captions break after '|' or at spaces rather than inside a word. */
+static int copy_random(report *r, const char *src, stl_error *err) {
+    char *text, *from = NULL;
     if (read_text(src, &text, err) != 0) return -1;
     char dst[4096];
-    snprintf(dst, sizeof dst, "%s/random.html", site);
+    snprintf(dst, sizeof dst, "%s/random.html", r->o.out);
     from = html_dirname(src);
-    rel = from ? html_relpath(site, from) : NULL;
-    prefix = rel ? html_url_path(rel) : NULL;
     int rc = -1;
     atomic_file af;
-    if (!prefix) {
+    if (!from) {
         stl_fail(err, "out of memory");
         goto out;
     }
     if (atomic_open(&af, dst, err) != 0) goto out;
+    static const char *pats[] = {"<img", " src=\"", " href=\"", "<body>", "</head>",
+                                 "<figcaption>", "</figcaption>", "|"};
     const char *p = text;
-    while (*p) {
-        const char *a = strstr(p, "src=\""), *b = strstr(p, "href=\"");
-        const char *hit = !a ? b : !b ? a : a < b ? a : b;
+    int in_caption = 0;
+    for (;;) {
+        const char *hit = NULL;
+        int which = -1;
+        for (int k = 0; k < 8; k++) {
+            const char *h = strstr(p, pats[k]);
+            if (h && (!hit || h < hit)) {
+                hit = h;
+                which = k;
+            }
+        }
         if (!hit) {
             atomic_write(&af, p, strlen(p), NULL);
             break;
         }
-        const char *v = strchr(hit, '"') + 1, *end = strchr(v, '"');
-        if (!end) {
-            atomic_write(&af, p, strlen(p), NULL);
-            break;
+        atomic_write(&af, p, (size_t)(hit - p), NULL);
+        if (which == 0) { /* <img ...> */
+            const char *end = strchr(hit, '>');
+            if (!end) {
+                p = hit + strlen(hit);
+                continue;
+            }
+            char buf[1024];
+            random_img(r, from, hit, end, buf, sizeof buf);
+            atomic_printf(&af, "%s", buf);
+            p = end + 1;
+        } else if (which == 3) {
+            atomic_printf(&af, "<body>\n<p><a href=\"index.html\">← report index</a> "
+                               "(this page draws from the whole catalog; the report's "
+                               "evaluation ranks only the products that appear in the "
+                               "pairs)</p>\n");
+            p = hit + 6;
+        } else if (which == 4) {
+            atomic_printf(&af, "<style>figure img{width:auto;height:auto}figcaption{word-break:"
+                               "normal;overflow-wrap:break-word}figcaption code{word-break:"
+                               "break-all}</style>\n</head>");
+            p = hit + 7;
+        } else if (which >= 5) { /* a break opportunity after '|' in captions */
+            in_caption = which == 5 ? 1 : which == 6 ? 0 : in_caption;
+            atomic_printf(&af, "%s%s", pats[which], which == 7 && in_caption ? "<wbr>" : "");
+            p = hit + strlen(pats[which]);
+        } else { /* src= / href= outside an <img> */
+            const char *v = strchr(hit, '"') + 1, *end = strchr(v, '"');
+            if (!end) {
+                atomic_write(&af, hit, strlen(hit), NULL);
+                break;
+            }
+            atomic_write(&af, hit, (size_t)(v - hit), NULL);
+            if (is_relative_link(v, (size_t)(end - v))) atomic_printf(&af, "#");
+            else atomic_write(&af, v, (size_t)(end - v), NULL);
+            p = end;
         }
-        atomic_write(&af, p, (size_t)(v - p), NULL);
-        if (strcmp(prefix, ".") != 0 && is_relative_link(v, (size_t)(end - v)))
-            atomic_printf(&af, "%s/", prefix);
-        atomic_write(&af, v, (size_t)(end - v), NULL);
-        p = end;
     }
     rc = atomic_commit(&af, err);
 out:
     free(text);
     free(from);
-    free(rel);
-    free(prefix);
     return rc;
 }
 
@@ -632,14 +939,22 @@ static int write_site(report *r, stl_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/img", r->o.out);
     if (make_dirs(path, err) != 0) return -1;
-    if (r->o.random && copy_random(r->o.random, r->o.out, err) != 0) return -1;
+    if (r->o.random && copy_random(r, r->o.random, err) != 0) return -1;
     snprintf(path, sizeof path, "%s/index.html", r->o.out);
     html_doc page, *d = &page;
     if (html_begin(d, path, "stlrec report", css, err) != 0) return -1;
     html_raw(d, "<h1>stlrec report</h1>\n");
-    if (r->o.random)
+    if (r->o.random) {
         html_raw(d, "<p>Baseline: <a href=\"random.html\">the random recommender's page</a> "
-                   "(stl-random).</p>\n");
+                   "(stl-random): products drawn uniformly from the whole catalog");
+        if (r->have_cat) html_raw(d, " (%zu products)", r->cat.n);
+        html_raw(d, ", while the evaluation below ranks only the products that appear in the "
+                   "pairs");
+        if (r->metrics && json_is_integer(json_object_get(r->metrics, "products")))
+            html_raw(d, " (%" JSON_INTEGER_FORMAT ")",
+                     json_integer_value(json_object_get(r->metrics, "products")));
+        html_raw(d, ", and its random baseline draws from those.</p>\n");
+    }
     if (r->metrics) metrics_section(d, r->metrics);
     if (r->o.train_metrics && curves_section(d, r->o.train_metrics, err) != 0) goto fail;
     if (r->have_tk && scenes_section(d, r, err) != 0) goto fail;
@@ -666,6 +981,8 @@ int main(int argc, char **argv) {
         {"max-scenes", CLI_INT, &r.o.max_scenes, "N", "test scenes with a page (a deterministic sample)", 0, 0, 1000000, NULL, 0},
         {"model", CLI_STRING, &r.o.model, "FILE", "model file whose metadata sidecar (FILE.json) joins the configuration", 0, 0, 0, NULL, 0},
         {"catalog", CLI_STRING, &r.o.catalog, "FILE", "catalog JSON: product categories on the scene pages", 0, 0, 0, NULL, 0},
+        {"scenes", CLI_STRING, &r.o.scenes, "FILE", "scene embeddings (stl-embed): with --products, the rank and score of every held-out product", 0, 0, 0, NULL, 0},
+        {"products", CLI_STRING, &r.o.products, "FILE", "product embeddings (stl-embed): the products ranked, as stl-eval ranks them", 0, 0, 0, NULL, 0},
     };
     cli_spec spec = {
         "stl-report",
@@ -676,15 +993,22 @@ int main(int argc, char **argv) {
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     log_info("out %s, metrics %s, train-metrics %s, topk %s, triplets %s, images %s, random %s, "
-             "model %s, catalog %s, max-scenes %ld",
+             "model %s, catalog %s, scenes %s, products %s, max-scenes %ld",
              r.o.out, r.o.metrics ? r.o.metrics : "-", r.o.train_metrics ? r.o.train_metrics : "-",
              r.o.topk ? r.o.topk : "-", r.o.triplets ? r.o.triplets : "-",
              r.o.images ? r.o.images : "-", r.o.random ? r.o.random : "-",
-             r.o.model ? r.o.model : "-", r.o.catalog ? r.o.catalog : "-", r.o.max_scenes);
+             r.o.model ? r.o.model : "-", r.o.catalog ? r.o.catalog : "-",
+             r.o.scenes ? r.o.scenes : "-", r.o.products ? r.o.products : "-", r.o.max_scenes);
     int rc = STL_EXIT_FAIL;
     stl_error err;
+    if (!r.o.scenes != !r.o.products) {
+        stl_fail(&err, "--scenes and --products go together (the embeddings that rank the "
+                 "held-out products)");
+        log_error(&err);
+        return STL_EXIT_USAGE;
+    }
     key_index_init(&r.cat_index);
-    for (int i = 0; i < 2; i++) key_index_init(&r.cache[i].done);
+    key_index_init(&r.cache.done);
     int have_dec = 0, have_enc = 0;
     r.pix = malloc((size_t)SCENE_THUMB * SCENE_THUMB * 3);
     if (!r.pix) {
@@ -695,14 +1019,18 @@ int main(int argc, char **argv) {
     have_dec = 1;
     if (jpeg_encoder_init(&r.enc, &err) != 0) goto done;
     have_enc = 1;
+    if (!(r.tj = tjInitDecompress())) {
+        stl_fail(&err, "libjpeg-turbo: %s", tjGetErrorStr());
+        goto done;
+    }
     if (make_dirs(r.o.out, &err) != 0) goto done;
     if (load_inputs(&r, &err) != 0) goto done;
     if (write_site(&r, &err) != 0) goto done;
-    if (r.thumbs_failed)
-        log_warn("%zu of %zu images missing or undecodable: placeholders shown", r.thumbs_failed,
-                 r.thumbs);
+    if (r.images_failed)
+        log_warn("%zu of %zu images missing or undecodable: placeholders shown", r.images_failed,
+                 r.images);
     printf("%s/index.html\n", r.o.out);
-    log_info("wrote %s/index.html (%zu thumbnails)", r.o.out, r.thumbs - r.thumbs_failed);
+    log_info("wrote %s/index.html (%zu thumbnails)", r.o.out, r.thumbs);
     rc = STL_EXIT_OK;
 done:
     if (rc != STL_EXIT_OK) log_error(&err);
@@ -714,10 +1042,13 @@ done:
     if (r.have_tk) topk_file_free(&r.tk);
     if (r.have_cat) catalog_free(&r.cat);
     key_index_free(&r.cat_index);
-    for (int i = 0; i < 2; i++) {
-        key_index_free(&r.cache[i].done);
-        free(r.cache[i].status);
-    }
+    key_index_free(&r.cache.done);
+    free(r.cache.e);
+    if (r.tj) tjDestroy(r.tj);
+    free(r.file);
+    if (r.have_emb >= 1) embeddings_free(&r.se);
+    if (r.have_emb >= 2) embeddings_free(&r.pe);
+    free(r.scores);
     free(r.model_meta);
     return rc;
 }
