@@ -72,8 +72,9 @@ $(WORK)/metrics.json: $(WORK)/topk.mpk $(WORK)/triplets.mpk
 	  --products $(WORK)/products.emb --out $@ --seed $(SEED) > $(WORK)/metrics.txt.tmp
 	mv $(WORK)/metrics.txt.tmp $(WORK)/metrics.txt
 
-$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html
+$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html $(WORK)/scenes.emb $(WORK)/products.emb
 	$(BIN)/stl-report --out $(WORK)/report --metrics $(WORK)/metrics.json \
+	  --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb \
 	  --train-metrics $(WORK)/model.mpk.work/metrics.jsonl --topk $(WORK)/topk.mpk \
 	  --triplets $(WORK)/triplets.mpk --images $(DATA)/images --catalog $(DATA)/catalog.json \
 	  --model $(WORK)/model.mpk --random $(WORK)/random.html --max-scenes $(MAX_SCENES) > /dev/null
