@@ -98,9 +98,7 @@ static size_t acts_walk(const tower_shape *s, int nb, float *base, tower_acts *a
         size_t mf = (size_t)nb * b->px_out * b->f;
         TAKE(a->r[k], mf);
         TAKE(a->a1[k], mf);
-        TAKE(a->h1[k], mf);
         TAKE(a->a2[k], mf);
-        TAKE(a->h2[k], mf);
         TAKE(a->a3[k], mf);
         TAKE(a->pooled[k], (size_t)nb * b->px_pool * b->f);
         for (int j = 0; j < 3; j++) {
@@ -228,19 +226,20 @@ static void fwd_bn_swish_conv(phase_ctx *c, int tid, int nt, int j) {
     int tw = c->tower, f = b->f, k = c->k;
     tower_acts *a = c->a;
     float *src = j == 0 ? a->a1[k] : a->a2[k];
-    float *h = j == 0 ? a->h1[k] : a->h2[k];
     float *dst = j == 0 ? a->a2[k] : a->a3[k];
     size_t w = j == 0 ? b->w2[tw] : b->w3[tw];
     long lo, hi;
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 2 * (size_t)f);
+    /* the swish output lives only in this thread's chunk buffer: the
+     * backward pass recomputes it from src (cheaper than a trip to memory) */
+    float *h = col_of(c, tid);
     long ch = chunk_mid(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
-        bn_swish_forward(src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
-                         h + o);
-        linear_forward(h + o, n, f, f, P + w, NULL, dst + o);
+        bn_swish_forward(src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j], h);
+        linear_forward(h, n, f, f, P + w, NULL, dst + o);
         if (c->train) bn_sums(dst + o, n, f, ps);
     }
 }
@@ -379,20 +378,23 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     float *gw = pgrad_of(c, tid, 0);
     const float *dz = j == 2 ? c->sc->dy : c->sc->dh;
     const float *src = j == 2 ? a->a3[k] : a->a2[k];
-    const float *hin = j == 2 ? a->h2[k] : a->h1[k];
+    float *hin = col_of(c, tid);
     const float *asrc = j == 2 ? a->a2[k] : a->a1[k];
     size_t w = j == 2 ? b->w3[tw] : b->w2[tw];
     if (hi <= lo) linear_backward_params(hin, c->sc->da, 0, f, f, gw, NULL, 0); /* zero */
+    const float *sc_prev = P + b->scale[tw][j - 1];
     long ch = chunk_mid(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
         float *da = c->sc->da + o, *dh = c->sc->dh + o;
         bn_backward(dz + o, src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
                     bc->s1, bc->s2, bc->count, da, ps + 2 * f);
-        linear_backward_params(hin + o, da, n, f, f, gw, NULL, r0 > lo);
+        /* the conv's input: swish(BN_{j-1}(asrc)), recomputed as in the forward */
+        bn_swish_forward(asrc + o, n, f, a->mean[k][j - 1], a->invstd[k][j - 1], sc_prev, hin);
+        linear_backward_params(hin, da, n, f, f, gw, NULL, r0 > lo);
         linear_backward_input(da, n, f, f, P + w, dh, 0);
-        bn_swish_backward(dh, asrc + o, n, f, a->mean[k][j - 1], a->invstd[k][j - 1],
-                          P + b->scale[tw][j - 1], ps);
+        bn_swish_backward(dh, asrc + o, n, f, a->mean[k][j - 1], a->invstd[k][j - 1], sc_prev,
+                          ps);
     }
 }
 static void bwd_mid2(void *arg, int tid, int nt) { bwd_mid(arg, tid, nt, 2); }

@@ -5,8 +5,9 @@
  *
  * A tower call keeps, per block, the tensors its backward pass needs:
  * r (the residual conv output, then the block output before pooling),
- * a1/h1 (conv, then BatchNorm + swish, of the first 3x3 branch), a2/h2,
- * a3, the pooled output, and each BatchNorm's mean / var / invstd; then the
+ * a1, a2, a3 (the outputs of the branch's three convs, before their
+ * BatchNorms; the swish outputs between are recomputed from them), the
+ * pooled output, and each BatchNorm's mean / var / invstd; then the
  * global mean `feat` and the embedding. Buffers are carved from one
  * allocation owned by the workspace.
  */
@@ -49,8 +50,7 @@ typedef struct {
 typedef struct {
     int nb;             /* images this set holds */
     const float *x0;    /* input images of the current call */
-    float *r[MODEL_N_BLOCKS], *a1[MODEL_N_BLOCKS], *h1[MODEL_N_BLOCKS], *a2[MODEL_N_BLOCKS],
-        *h2[MODEL_N_BLOCKS], *a3[MODEL_N_BLOCKS],
+    float *r[MODEL_N_BLOCKS], *a1[MODEL_N_BLOCKS], *a2[MODEL_N_BLOCKS], *a3[MODEL_N_BLOCKS],
         *pooled[MODEL_N_BLOCKS];
     float *mean[MODEL_N_BLOCKS][3], *var[MODEL_N_BLOCKS][3], *invstd[MODEL_N_BLOCKS][3];
     float *feat;        /* (nb, feat_dim) */
