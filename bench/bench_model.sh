@@ -58,8 +58,10 @@ function val(line, key,   i, n, a, kv) {
     peer = $1; kind = $2; s = val($0, "size")
     sub(/-(nchw|channels_last)$/, "", peer)
     v = (kind == "train") ? val($0, "triplets_per_s") : val($0, "images_per_s")
-    if (!((peer, kind, s) in best) || v + 0 > best[peer, kind, s] + 0) best[peer, kind, s] = v
-    if (peer == "stlrec") gf[kind, s] = val($0, "gflops")
+    if (!((peer, kind, s) in best) || v + 0 > best[peer, kind, s] + 0) {
+        best[peer, kind, s] = v
+        if (peer == "stlrec") gf[kind, s] = val($0, "gflops")
+    }
     if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
     if (!(peer in pseen)) { pseen[peer] = 1; porder[++np] = peer }
 }
