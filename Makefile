@@ -13,6 +13,8 @@
 
 SAN ?= 0
 CUDA ?= 0
+# Parallel jobs for the builds that `make test` and `make pipeline` start.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(CUDA),1)
 $(error CUDA=1: the GPU path is not built yet (see the CUDA issue); build without CUDA=1)
@@ -112,6 +114,7 @@ $(BUILD)/tests/unit/%.o $(BUILD)/tests/tools/%.o $(BUILD)/bench/%.o: CPPFLAGS +=
 # The README's test command: installs what the tests need, builds, runs all.
 test:
 	scripts/install-deps --test
+	$(MAKE) --no-print-directory -j$(JOBS) all
 	$(MAKE) --no-print-directory test-run
 
 test-run: all
@@ -120,7 +123,7 @@ test-run: all
 # The README's main command: the pipeline on the embedded synthetic data set.
 pipeline:
 	scripts/install-deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory -j$(JOBS) all
 	$(MAKE) --no-print-directory -f pipeline.mk pipeline
 
 bench:
