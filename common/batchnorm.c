@@ -94,7 +94,7 @@ INLINE void fwd_kernel(const float *a, long rows, int C, int cn, const float *mu
     }
 }
 
-static void forward_any(const float *a, long rows, int C, const float *mean, const float *invstd,
+INLINE void forward_any(const float *a, long rows, int C, const float *mean, const float *invstd,
                         const float *scale, const float *bias, int accumulate, float *y) {
     float mul[CB], sub[CB], add[CB];
     for (int c0 = 0; c0 < C; c0 += CB) {

@@ -130,7 +130,7 @@ static size_t scratch_walk(const tower_shape *s, int nb, int threads, int backwa
     TAKE(sc->wcat, (size_t)s->max_kcat);
     if (backward) {
         TAKE(sc->dy, (size_t)nb * s->max_rows_f);
-        TAKE(sc->da, (size_t)nb * s->max_rows_f);
+        TAKE(sc->da, (size_t)threads * TOWER_COL_FLOATS);
         TAKE(sc->dh, (size_t)nb * s->max_rows_f);
         TAKE(sc->dcol, (size_t)nb * s->max_rows_k);
         TAKE(sc->dp, (size_t)nb * s->max_in);
@@ -193,6 +193,9 @@ static long chunk_conv(const tower_block *b) {
     long n = TOWER_COL_FLOATS / b->g.kdim, m = TOWER_CAT_FLOATS / (2 * b->f);
     if (m < n) n = m;
     return n < 1 ? 1 : n;
+}
+static float *da_of(const phase_ctx *c, int tid) {
+    return c->sc->da + (size_t)tid * TOWER_COL_FLOATS;
 }
 static float *cat_of(const phase_ctx *c, int tid) {
     return c->sc->cat + (size_t)tid * TOWER_CAT_FLOATS;
@@ -413,12 +416,13 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     float *hin = col_of(c, tid);
     const float *asrc = j == 2 ? a->a2[k] : a->a1[k];
     size_t w = j == 2 ? b->w3[tw] : b->w2[tw];
-    if (hi <= lo) linear_backward_params(hin, c->sc->da, 0, f, f, gw, NULL, 0); /* zero */
+    float *da = da_of(c, tid); /* used within a chunk only: stays in cache */
+    if (hi <= lo) linear_backward_params(hin, da, 0, f, f, gw, NULL, 0); /* zero */
     const float *sc_prev = P + b->scale[tw][j - 1];
     long ch = chunk_mid(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
-        float *da = c->sc->da + o, *dh = c->sc->dh + o;
+        float *dh = c->sc->dh + o;
         bn_backward(dz + o, src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
                     bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         /* the conv's input: swish(BN_{j-1}(asrc)), recomputed as in the forward */
@@ -450,7 +454,7 @@ static void bwd_conv(void *arg, int tid, int nt) {
     long ch = chunk_conv(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
-        float *da = c->sc->da + o, *dy = c->sc->dy + o;
+        float *da = da_of(c, tid), *dy = c->sc->dy + o;
         bn_backward(c->sc->dh + o, a->a1[k] + o, n, f, a->mean[k][0], a->invstd[k][0],
                     P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);

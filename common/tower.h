@@ -63,7 +63,8 @@ typedef struct {
     float *col;         /* per thread: TOWER_COL_FLOATS of im2col rows */
     float *cat;         /* per thread: TOWER_CAT_FLOATS, rows of both 3x3 convs */
     float *wcat;        /* (kdim, 2 f): both 3x3 kernels side by side */
-    float *dy, *da, *dh;/* backward only: (nb * px_out, f) */
+    float *dy, *dh;     /* backward only: (nb * px_out, f) */
+    float *da;          /* backward only, per thread: TOWER_COL_FLOATS */
     float *dcol;        /* backward only */
     float *dp;          /* backward only: gradient w.r.t. a block input */
     float *dfeat;       /* backward only: (nb, feat_dim) */
