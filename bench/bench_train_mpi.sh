@@ -13,9 +13,10 @@
 #   B  stl-train, 1 process, 2 threads          (threads instead of ranks)
 #   C  mpirun -np 2 stl-train, 1 thread per rank (data-parallel, batch 8+8)
 #   P1 PyTorch CPU, 1 thread, and P2, 2 threads (bench/bench_model_peers.py:
-#      the same model and step on random tensors in memory, no data loading)
-#   A and P1 again at the end, averaged with the first runs, to even out the
-#   load of other jobs on a shared machine.
+#      the same model and step on random tensors in memory, no data loading;
+#      the faster of its NCHW and channels_last layouts)
+#   then the whole round again; the summary is the mean of the two rounds,
+#   to even out the load of other jobs on a shared machine.
 # Prints each figure, the ratios against PyTorch, and the scaling efficiency
 # of 2 ranks: C / (2 x A) (1.0 = perfect), plus C / B.
 #   usage: bench/bench_train_mpi.sh     (STEPS=40 SCENES=300 to override)
@@ -59,32 +60,36 @@ train() { # train NAME LAUNCHER... -- THREADS
     tput "$tmp/$name/metrics.jsonl"
 }
 torch() { # torch THREADS
-    /usr/bin/python3 "$root/bench/bench_model_peers.py" torch 128 16 "$1" "$((steps / 2))" 16 |
+    /usr/bin/python3 "$root/bench/bench_model_peers.py" torch 128 16 "$1" "$steps" 16 |
         awk '/ train / { for (i = 1; i <= NF; i++)
              if ($i ~ /^triplets_per_s=/) { split($i, a, "="); if (a[2] > best) best = a[2] } }
              END { printf "%.2f\n", best }'
 }
 
-a1=$(train A 1)
-echo "A  stl-train 1 process x 1 thread:   $a1 triplets/s"
-b=$(train B 2)
-echo "B  stl-train 1 process x 2 threads:  $b triplets/s"
-c=$(train C 1 timeout 900 mpirun -np 2)
-echo "C  stl-train 2 MPI ranks x 1 thread: $c triplets/s"
-p1a=$(torch 1)
-echo "P1 PyTorch CPU 1 thread:             $p1a triplets/s"
-p2=$(torch 2)
-echo "P2 PyTorch CPU 2 threads:            $p2 triplets/s"
-a2=$(train A2 1)
-p1b=$(torch 1)
-echo "A  again: $a2, P1 again: $p1b triplets/s"
-/usr/bin/python3 - "$a1" "$a2" "$b" "$c" "$p1a" "$p1b" "$p2" <<'EOF'
+declare -A r
+for round in 1 2; do
+    r[A$round]=$(train A 1)
+    echo "A  stl-train 1 process x 1 thread:   ${r[A$round]} triplets/s"
+    r[B$round]=$(train B 2)
+    echo "B  stl-train 1 process x 2 threads:  ${r[B$round]} triplets/s"
+    r[C$round]=$(train C 1 timeout 900 mpirun -np 2)
+    echo "C  stl-train 2 MPI ranks x 1 thread: ${r[C$round]} triplets/s"
+    r[P1$round]=$(torch 1)
+    echo "P1 PyTorch CPU 1 thread:             ${r[P1$round]} triplets/s"
+    r[P2$round]=$(torch 2)
+    echo "P2 PyTorch CPU 2 threads:            ${r[P2$round]} triplets/s"
+done
+/usr/bin/python3 - "${r[A1]}" "${r[A2]}" "${r[B1]}" "${r[B2]}" "${r[C1]}" "${r[C2]}" \
+    "${r[P11]}" "${r[P12]}" "${r[P21]}" "${r[P22]}" <<'EOF2'
 import sys
-a1, a2, b, c, p1a, p1b, p2 = map(float, sys.argv[1:])
-a, p1 = (a1 + a2) / 2, (p1a + p1b) / 2
-print(f"summary (S=128, global batch 16, triplets/s; A and P1 averaged over two runs):")
-print(f"  stl-train 1 thread {a:.2f}   PyTorch 1 thread {p1:.2f}   ratio {a / p1:.2f}x")
-print(f"  stl-train 2 threads {b:.2f}  PyTorch 2 threads {p2:.2f}  ratio {b / p2:.2f}x")
-print(f"  stl-train 2 ranks {c:.2f}    vs PyTorch 2 threads     ratio {c / p2:.2f}x")
-print(f"  scaling efficiency of 2 ranks: C / (2 A) = {c / (2 * a):.2f}; 2 ranks / 2 threads: {c / b:.2f}")
-EOF
+v = list(map(float, sys.argv[1:]))
+a, b, c, p1, p2 = ((v[i] + v[i + 1]) / 2 for i in range(0, 10, 2))
+print("summary (S=128, global batch 16, triplets/s, mean of the two rounds):")
+print(f"  A  stl-train 1 process x 1 thread   {a:8.2f}")
+print(f"  B  stl-train 1 process x 2 threads  {b:8.2f}")
+print(f"  C  stl-train 2 MPI ranks x 1 thread {c:8.2f}")
+print(f"  P1 PyTorch CPU 1 thread             {p1:8.2f}")
+print(f"  P2 PyTorch CPU 2 threads            {p2:8.2f}")
+print(f"  ratios: A/P1 {a / p1:.2f}x   B/P2 {b / p2:.2f}x   C/P2 {c / p2:.2f}x")
+print(f"  scaling efficiency of 2 ranks: C / (2 A) = {c / (2 * a):.2f}; C / B = {c / b:.2f}")
+EOF2
