@@ -78,6 +78,41 @@ void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, flo
     }
 }
 
+INLINE void fwd_pixel_bn_add(const float *img, const float *aimg, const float *mul,
+                             const float *sub, const float *add, int W, int C, int cn, int h0,
+                             int h1, int w0, int w1, float *d) {
+    float acc[256];
+    for (int c = 0; c < cn; c++) acc[c] = 0.0f;
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const float *s = img + ((long)ih * W + iw) * C, *t = aimg + ((long)ih * W + iw) * C;
+            for (int c = 0; c < cn; c++) acc[c] += s[c] + ((t[c] - sub[c]) * mul[c] + add[c]);
+        }
+    for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
+}
+
+STL_HOT
+void pool_avg_forward_bn_add(const float *x, const float *a, const float *mul, const float *sub,
+                             const float *add, int H, int W, int C, long r0, long r1, float *y) {
+    int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
+    int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
+    long howo = (long)ho * wo;
+    long b = r0 / howo, rem = r0 % howo;
+    int oh = (int)(rem / wo), ow = (int)(rem % wo);
+    for (long r = r0; r < r1; r++) {
+        int h0, h1, w0, w1;
+        window(oh, pt, H, &h0, &h1);
+        window(ow, pl, W, &w0, &w1);
+        long off = b * (long)H * W * C;
+        DISPATCH(C, fwd_pixel_bn_add(x + off, a + off, mul, sub, add, W, C, n_, h0, h1, w0, w1,
+                                     y + (r - r0) * C));
+        if (++ow == wo) {
+            ow = 0;
+            if (++oh == ho) oh = 0, b++;
+        }
+    }
+}
+
 INLINE void bwd_pixel(const float *g, int wo, int C, int cn, int h0, int h1, int w0, int w1,
                       float *d) {
     float acc[256];

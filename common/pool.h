@@ -10,6 +10,11 @@
 /* x (B, H, W, C) -> y (B, Ho, Wo, C), Ho = ceil(H / 2): output pixels
  * [r0, r1) of B * Ho * Wo, written at y + (r - r0) * C. */
 void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, float *y);
+/* pool_avg_forward of y = x + (a - sub) * mul + add (per channel), y never
+ * stored: a block's last BatchNorm, residual add and pooling in one pass.
+ * C <= 256. */
+void pool_avg_forward_bn_add(const float *x, const float *a, const float *mul, const float *sub,
+                             const float *add, int H, int W, int C, long r0, long r1, float *y);
 /* dx for input pixels [p0, p1) of B * H * W (dy: all of (B, Ho, Wo, C)),
  * written at dx + (p - p0) * C. */
 void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, float *dx);

@@ -129,7 +129,7 @@ static size_t scratch_walk(const tower_shape *s, int nb, int threads, int backwa
     TAKE(sc->cat, (size_t)threads * TOWER_CAT_FLOATS);
     TAKE(sc->wcat, (size_t)s->max_kcat);
     if (backward) {
-        TAKE(sc->dy, (size_t)nb * s->max_rows_f);
+        TAKE(sc->dy, (size_t)threads * TOWER_COL_FLOATS);
         TAKE(sc->da, (size_t)threads * TOWER_COL_FLOATS);
         TAKE(sc->dh, (size_t)nb * s->max_rows_f);
         TAKE(sc->dcol, (size_t)nb * s->max_rows_k);
@@ -193,6 +193,13 @@ static long chunk_conv(const tower_block *b) {
     long n = TOWER_COL_FLOATS / b->g.kdim, m = TOWER_CAT_FLOATS / (2 * b->f);
     if (m < n) n = m;
     return n < 1 ? 1 : n;
+}
+/* The block output's gradient dy (the residual conv's output gradient and
+ * BatchNorm_2's input gradient) is never stored whole: each phase that needs
+ * rows of it recomputes them from the pooled gradient (a gather from a
+ * tensor 4x smaller), which costs less than writing and re-reading it. */
+static float *dy_of(const phase_ctx *c, int tid) {
+    return c->sc->dy + (size_t)tid * TOWER_COL_FLOATS;
 }
 static float *da_of(const phase_ctx *c, int tid) {
     return c->sc->da + (size_t)tid * TOWER_COL_FLOATS;
@@ -278,28 +285,19 @@ static void fwd_bn_swish_conv(phase_ctx *c, int tid, int nt, int j) {
 static void fwd_mid0(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 0); }
 static void fwd_mid1(void *arg, int tid, int nt) { fwd_bn_swish_conv(arg, tid, nt, 1); }
 
-/* r += BN3(a3) + residual bias: the block output before pooling, in place of r */
-static void fwd_add(void *arg, int tid, int nt) {
-    phase_ctx *c = arg;
-    const tower_block *b = &c->s->blk[c->k];
-    int f = b->f, k = c->k;
-    tower_acts *a = c->a;
-    long lo, hi;
-    par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
-    if (hi <= lo) return;
-    long o = lo * f;
-    bn_forward_add(a->a3[k] + o, hi - lo, f, a->mean[k][2], a->invstd[k][2],
-                   c->params + b->scale[c->tower][2], c->params + b->br[c->tower], a->r[k] + o);
-}
-
 static void fwd_pool(void *arg, int tid, int nt) {
     phase_ctx *c = arg;
     const tower_block *b = &c->s->blk[c->k];
     long lo, hi;
     par_range((long)c->a->nb * b->px_pool, tid, nt, &lo, &hi);
     if (hi <= lo) return;
-    pool_avg_forward(c->a->r[c->k], b->g.ho, b->g.wo, b->f, lo, hi,
-                     c->a->pooled[c->k] + lo * b->f);
+    /* the block output r + BN_2(a3) + residual bias, pooled without storing it */
+    const float *P = c->params;
+    int tw = c->tower, k = c->k;
+    float mul[256];
+    for (int i = 0; i < b->f; i++) mul[i] = c->a->invstd[k][2][i] * P[b->scale[tw][2] + i];
+    pool_avg_forward_bn_add(c->a->r[k], c->a->a3[k], mul, c->a->mean[k][2], P + b->br[tw],
+                            b->g.ho, b->g.wo, b->f, lo, hi, c->a->pooled[k] + lo * b->f);
 }
 
 /* Sums the threads' partial sums (2 * C doubles each, in thread order) into
@@ -358,7 +356,6 @@ int tower_forward(const tower_shape *s, const float *params, float *stats, int t
                 bn_invstd(a->var[k][j], b->f, MODEL_BN_EPS, a->invstd[k][j]);
             }
         }
-        run(pool, fwd_add, &c);
         run(pool, fwd_pool, &c);
     }
     /* global mean and dense: small, on this thread */
@@ -384,9 +381,10 @@ static void bwd_pool(void *arg, int tid, int nt) {
     long ch = chunk_mid(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch;
-        pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, c->sc->dy + r0 * f);
-        bn_backward_sums(c->sc->dy + r0 * f, c->a->a3[k] + r0 * f, n, f, c->a->mean[k][2],
-                         c->a->invstd[k][2], ps);
+        float *dy = dy_of(c, tid);
+        pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, dy);
+        bn_backward_sums(dy, c->a->a3[k] + r0 * f, n, f, c->a->mean[k][2], c->a->invstd[k][2],
+                         ps);
     }
 }
 
@@ -411,7 +409,6 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 3 * (size_t)f);
     float *gw = pgrad_of(c, tid, 0);
-    const float *dz = j == 2 ? c->sc->dy : c->sc->dh;
     const float *src = j == 2 ? a->a3[k] : a->a2[k];
     float *hin = col_of(c, tid);
     const float *asrc = j == 2 ? a->a2[k] : a->a1[k];
@@ -423,7 +420,13 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
         float *dh = c->sc->dh + o;
-        bn_backward(dz + o, src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
+        const float *dz = dh;
+        if (j == 2) { /* the block output's gradient, recomputed from the pooled one */
+            float *dy = dy_of(c, tid);
+            pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, dy);
+            dz = dy;
+        }
+        bn_backward(dz, src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
                     bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         /* the conv's input: swish(BN_{j-1}(asrc)), recomputed as in the forward */
         bn_swish_forward(asrc + o, n, f, a->mean[k][j - 1], a->invstd[k][j - 1], sc_prev, hin);
@@ -454,7 +457,8 @@ static void bwd_conv(void *arg, int tid, int nt) {
     long ch = chunk_conv(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
-        float *da = da_of(c, tid), *dy = c->sc->dy + o;
+        float *da = da_of(c, tid), *dy = dy_of(c, tid);
+        pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, dy);
         bn_backward(c->sc->dh + o, a->a1[k] + o, n, f, a->mean[k][0], a->invstd[k][0],
                     P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);

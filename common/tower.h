@@ -4,7 +4,8 @@
  * Internal to the model (model.c); its public face is model.h.
  *
  * A tower call keeps, per block, the tensors its backward pass needs:
- * r (the residual conv output, then the block output before pooling),
+ * r (the residual conv output: the block output r + BN_2(a3) is pooled
+ * on the fly and never stored),
  * a1, a2, a3 (the outputs of the branch's three convs, before their
  * BatchNorms; the swish outputs between are recomputed from them), the
  * pooled output, and each BatchNorm's mean / var / invstd; then the
@@ -63,8 +64,8 @@ typedef struct {
     float *col;         /* per thread: TOWER_COL_FLOATS of im2col rows */
     float *cat;         /* per thread: TOWER_CAT_FLOATS, rows of both 3x3 convs */
     float *wcat;        /* (kdim, 2 f): both 3x3 kernels side by side */
-    float *dy, *dh;     /* backward only: (nb * px_out, f) */
-    float *da;          /* backward only, per thread: TOWER_COL_FLOATS */
+    float *dh;          /* backward only: (nb * px_out, f) */
+    float *dy, *da;     /* backward only, per thread: TOWER_COL_FLOATS each */
     float *dcol;        /* backward only */
     float *dp;          /* backward only: gradient w.r.t. a block input */
     float *dfeat;       /* backward only: (nb, feat_dim) */

@@ -416,6 +416,24 @@ static void test_avgpool_grad(void) {
     CHECK_CLOSE(y[1], 2, 1e-6, 0);
 }
 
+static void test_pool_bn_add(void) {
+    /* pool_avg_forward_bn_add == bn_forward_add then pool_avg_forward */
+    enum { B = 2, H = 6, C = 16 };
+    float x[B * H * H * C], a[B * H * H * C], y[B * H * H * C], p1[B * 9 * C], p2[B * 9 * C];
+    float mean[C], invstd[C], scale[C], bias[C], mul[C];
+    fill(x, sizeof x / 4, 1), fill(a, sizeof a / 4, 1), fill(mean, C, 0.3), fill(scale, C, 1);
+    fill(bias, C, 0.2);
+    for (int c = 0; c < C; c++) invstd[c] = 1.5f, mul[c] = invstd[c] * scale[c];
+    memcpy(y, x, sizeof y);
+    bn_forward_add(a, B * H * H, C, mean, invstd, scale, bias, y);
+    pool_avg_forward(y, H, H, C, 0, B * 9, p1);
+    pool_avg_forward_bn_add(x, a, mul, mean, bias, H, H, C, 0, 5, p2);
+    pool_avg_forward_bn_add(x, a, mul, mean, bias, H, H, C, 5, B * 9, p2 + 5 * C);
+    int ok = 1;
+    for (int i = 0; i < B * 9 * C; i++) ok &= fabsf(p1[i] - p2[i]) <= 1e-5f * (1 + fabsf(p1[i]));
+    CHECK(ok);
+}
+
 /* ---- global mean ---- */
 
 typedef struct {
@@ -531,6 +549,7 @@ int main(void) {
     RUN(test_bn_swish_grad);
     RUN(test_swish_grad);
     RUN(test_avgpool_grad);
+    RUN(test_pool_bn_add);
     RUN(test_mean_grad);
     RUN(test_loss_grad);
     RUN(test_adam);
