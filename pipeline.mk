@@ -28,6 +28,7 @@ BATCH ?= 16
 K ?= 10
 RANDOM_N ?= 10
 MAX_SCENES ?= 24
+THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 # Extra flags, e.g. TRAIN_FLAGS=--threads=2, or MPIRUN="mpirun -np 2" to train on 2 ranks.
 TRAIN_FLAGS ?=
 MPIRUN ?=
@@ -59,13 +60,13 @@ $(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEX)
 	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS)
 
 $(WORK)/scenes.emb: $(WORK)/model.mpk
-	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind scene --keys $(DATA)/pairs.jsonl --out $@
+	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind scene --keys $(DATA)/pairs.jsonl --out $@ --threads $(THREADS)
 
 $(WORK)/products.emb: $(WORK)/model.mpk
-	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind product --keys $(DATA)/pairs.jsonl --out $@
+	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind product --keys $(DATA)/pairs.jsonl --out $@ --threads $(THREADS)
 
 $(WORK)/topk.mpk: $(WORK)/scenes.emb $(WORK)/products.emb
-	$(BIN)/stl-topk --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb --out $@ --k $(K)
+	$(BIN)/stl-topk --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb --out $@ --k $(K) --threads $(THREADS)
 
 $(WORK)/metrics.json: $(WORK)/topk.mpk $(WORK)/triplets.mpk
 	$(BIN)/stl-eval --topk $(WORK)/topk.mpk --triplets $(WORK)/triplets.mpk --scenes $(WORK)/scenes.emb \

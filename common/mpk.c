@@ -216,8 +216,9 @@ int mpk_file_open(mpk_file *f, const char *path, const char *expected_format, ui
     memcpy(f->format, fmt->via.str.ptr, fmt->via.str.size);
     f->format[fmt->via.str.size] = '\0';
     if (ver->via.u64 == 0 || ver->via.u64 > UINT32_MAX) {
+        stl_fail(err, "%s: bad version %llu", path, (unsigned long long)ver->via.u64);
         mpk_file_close(f);
-        return stl_fail(err, "%s: bad version %llu", path, (unsigned long long)ver->via.u64);
+        return -1;
     }
     f->version = (uint32_t)ver->via.u64;
     if (expected_format && strcmp(f->format, expected_format) != 0) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "embeddings.h"
 #include "inspect_formats.h"
 #include "log.h"
 #include "mpk.h"
@@ -97,6 +98,17 @@ static int inspect_plain(const char *path, int json, stl_error *err) {
     return 0;
 }
 
+/* Does the file's first non-blank byte open a JSON object? */
+static int starts_with_brace(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {
+    }
+    fclose(f);
+    return c == '{';
+}
+
 int main(int argc, char **argv) {
     log_set_program("stl-inspect");
     int json = 0;
@@ -146,6 +158,13 @@ int main(int argc, char **argv) {
     }
     mpk_file f;
     if (mpk_file_open(&f, path, NULL, 0, &err) != 0) {
+        if (starts_with_brace(path)) { /* the book's JSON embeddings {key: [floats]} */
+            if (embeddings_inspect(path, json, stdout, &err) != 0) {
+                log_error(&err);
+                return STL_EXIT_FAIL;
+            }
+            return fflush(stdout) == 0 ? STL_EXIT_OK : STL_EXIT_FAIL;
+        }
         if (inspect_plain(path, json, &err) != 0) {
             log_error(&err);
             return STL_EXIT_FAIL;

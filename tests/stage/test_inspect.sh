@@ -17,4 +17,7 @@ fails_with 1 "^stl-inspect: .*missing.bin" "missing file exit 1" "$STL_BIN/stl-i
 printf '\x83\xa6format\xabstlrec-demo\xa7version\x01\xa1n' >"$T/trunc.bin"
 fails_with 1 "truncated" "truncated file refused" "$STL_BIN/stl-inspect" "$T/trunc.bin"
 fails_with 2 "^stl-inspect: --crop and --out go together" "--crop without --out" "$STL_BIN/stl-inspect" "$T" --crop 0123456789abcdef0123456789abcdef
+printf '{"0123456789abcdef0123456789abcdef": [3, 4]}\n' >"$T/emb.json"
+ok "inspect the book's JSON embeddings" "$STL_BIN/stl-inspect" "$T/emb.json"
+check "JSON embeddings: 1 item of dim 2, norm 5" grep -q "max 5" "$T/.out"
 finish

@@ -71,6 +71,9 @@ static void test_wrong_format_and_newer_version(void) {
     CHECK(strstr(e.msg, "newer"));
     CHECK_EQ_INT(mpk_file_open(&f, path, NULL, 0, &e), 0);
     mpk_file_close(&f);
+    write_sample("stlrec-test", 0); /* version 0 does not exist */
+    CHECK_EQ_INT(mpk_file_open(&f, path, "stlrec-test", 1, &e), -1);
+    CHECK(strstr(e.msg, "bad version 0") != NULL);
     FILE *o = fopen(path, "w");
     fputs("<html>not msgpack</html>", o);
     fclose(o);
