@@ -31,6 +31,15 @@ typedef struct {
     size_t first_bad_line;
 } pair_list;
 
+/* Parses one line (without needing a NUL; len bytes). Returns 1 and fills p
+ * for a valid pair; 0 for a blank line; -1 for a malformed one with *why set.
+ * Common lines go through a hand-written fast path (a strict subset of JSON:
+ * the three known fields, plain strings, JSON numbers); anything else goes to
+ * jansson, which has the last word. pairs_parse_line_json is the jansson-only
+ * path (the tests check that both agree). */
+int pairs_parse_line(const char *line, size_t len, stl_pair *p, const char **why);
+int pairs_parse_line_json(const char *line, size_t len, stl_pair *p, const char **why);
+
 /* Reads every pair; fails only on I/O errors (unreadable file). */
 int pairs_read(const char *path, pair_list *out, stl_error *err);
 void pairs_free(pair_list *pl);

@@ -1,6 +1,7 @@
 /* test_inputs.c — the JSON inputs: key validation, the key table, the pairs
  * JSON-lines reader on malformed input, the catalog reader's errors, and the
  * key-list reader's detection of pairs / catalog / plain files. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,11 +163,80 @@ static void test_keylist_detection(void) {
     key_index_free(&ki);
 }
 
+static int same_result(const char *line, size_t len) {
+    stl_pair a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    const char *wa = NULL, *wb = NULL;
+    int ra = pairs_parse_line(line, len, &a, &wa);
+    int rb = pairs_parse_line_json(line, len, &b, &wb);
+    if (ra != rb) {
+        fprintf(stderr, "fast/json disagree (%d vs %d) on: %.*s\n", ra, rb, (int)len, line);
+        return 0;
+    }
+    if (ra != 1) return 1;
+    int same = strcmp(a.scene.s, b.scene.s) == 0 && strcmp(a.product.s, b.product.s) == 0 &&
+               a.has_bbox == b.has_bbox;
+    for (int i = 0; same && a.has_bbox && i < 4; i++) same = a.bbox[i] == b.bbox[i];
+    if (!same) fprintf(stderr, "fast/json fields differ on: %.*s\n", (int)len, line);
+    return same;
+}
+
+/* The hand-written fast path of pairs_parse_line must agree with jansson on
+ * every line: typical ones, tricky ones, and thousands of random mutations. */
+static void test_pairs_fast_path_agrees_with_jansson(void) {
+    const char *lines[] = {
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"bbox\": [0.1, 0.2, 0.5, 0.9]}\n",
+        "{\"scene\":\"" K2 "\",\"product\":\"" K1 "\"}",
+        "  {\"bbox\": [0, 1, 1e-1, 5E-1], \"scene\": \"" K2 "\", \"product\": \"" K1 "\"}  \r\n",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"bbox\": [-0, 0.0, 1.0, 1]}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"bbox\": [01, 0, 1, 1]}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"bbox\": [.5, 0, 1, 1]}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"bbox\": [1e400, 0, 1, 1]}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"bbox\": [0, 0, 1, 1],}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"scene\": \"" K3 "\"}",
+        "{\"product\": \"" K1 "\", \"sc\\u0065ne\": \"" K2 "\"}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\", \"extra\": {\"a\": [1, 2]}}",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\"} trailing",
+        "{\"product\": \"" K1 "\", \"scene\": \"" K2 "\"",
+        "{}", "[]", "", "   \n", "null", "{\"product\": 5, \"scene\": \"" K2 "\"}",
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) ok &= same_result(lines[i], strlen(lines[i]));
+    CHECK(ok);
+    /* random single-byte mutations of a valid line */
+    const char *base = lines[0];
+    size_t n = strlen(base);
+    const char alphabet[] = "{}[],:.-+eE019af\"\\ xA\t\n";
+    uint64_t x = 12345;
+    char buf[256];
+    int agree = 1, fast_hits = 0;
+    for (int it = 0; it < 20000; it++) {
+        memcpy(buf, base, n);
+        size_t len = n;
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t pos = (size_t)(x >> 33) % n;
+        char c = alphabet[(x >> 20) % (sizeof alphabet - 1)];
+        switch ((x >> 10) % 3) {
+        case 0: buf[pos] = c; break;                                                    /* replace */
+        case 1: memmove(buf + pos, buf + pos + 1, n - pos - 1); len--; break;          /* delete */
+        default: memmove(buf + pos + 1, buf + pos, n - pos); buf[pos] = c; len++; break; /* insert */
+        }
+        agree &= same_result(buf, len);
+        stl_pair p;
+        const char *why;
+        fast_hits += pairs_parse_line(buf, len, &p, &why) == 1;
+    }
+    CHECK(agree);
+    CHECK(fast_hits > 1000); /* many mutations stay valid (digits, spaces) */
+}
+
 int main(void) {
     snprintf(path, sizeof path, "%s/stl-inputs-%d.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     RUN(test_key_validation);
     RUN(test_key_index);
     RUN(test_pairs_malformed_lines);
+    RUN(test_pairs_fast_path_agrees_with_jansson);
     RUN(test_catalog_reader);
     RUN(test_keylist_detection);
     unlink(path);
