@@ -74,7 +74,6 @@ int tower_shape_init(tower_shape *s, const param_table *t, int size, stl_error *
         if ((long)h * h * cin > s->max_in) s->max_in = (long)h * h * cin;
         int kn = b->g.kdim * b->f + b->f;
         if (kn > s->max_kn) s->max_kn = kn;
-        if (b->g.kdim * 2 * b->f > s->max_kcat) s->max_kcat = b->g.kdim * 2 * b->f;
         h = b->hp;
         cin = b->f;
     }
@@ -126,10 +125,8 @@ static size_t scratch_walk(const tower_shape *s, int nb, int threads, int backwa
     size_t off = 0;
 #define TAKE(ptr, n) do { if (sc) (ptr) = base + off; off += up(n); } while (0)
     TAKE(sc->col, (size_t)threads * TOWER_COL_FLOATS);
-    TAKE(sc->cat, (size_t)threads * TOWER_CAT_FLOATS);
-    TAKE(sc->wcat, (size_t)s->max_kcat);
     if (backward) {
-        TAKE(sc->dy, (size_t)threads * TOWER_COL_FLOATS);
+        TAKE(sc->dy, (size_t)nb * s->max_rows_f);
         TAKE(sc->da, (size_t)threads * TOWER_COL_FLOATS);
         TAKE(sc->dh, (size_t)nb * s->max_rows_f);
         TAKE(sc->dcol, (size_t)nb * s->max_rows_k);
@@ -190,45 +187,14 @@ static float *pgrad_of(const phase_ctx *c, int tid, int which) {
  * to the next, instead of streaming each whole tensor through memory once
  * per op. The im2col rows live in a per-thread buffer of TOWER_COL_FLOATS. */
 static long chunk_conv(const tower_block *b) {
-    long n = TOWER_COL_FLOATS / b->g.kdim, m = TOWER_CAT_FLOATS / (2 * b->f);
-    if (m < n) n = m;
+    long n = TOWER_COL_FLOATS / b->g.kdim, m = TOWER_COL_FLOATS / b->f;
+    if (m < n) n = m; /* the per-thread dy / da chunk buffers hold n * f */
     return n < 1 ? 1 : n;
-}
-/* The block output's gradient dy (the residual conv's output gradient and
- * BatchNorm_2's input gradient) is never stored whole: each phase that needs
- * rows of it recomputes them from the pooled gradient (a gather from a
- * tensor 4x smaller), which costs less than writing and re-reading it. */
-static float *dy_of(const phase_ctx *c, int tid) {
-    return c->sc->dy + (size_t)tid * TOWER_COL_FLOATS;
 }
 static float *da_of(const phase_ctx *c, int tid) {
     return c->sc->da + (size_t)tid * TOWER_COL_FLOATS;
 }
-static float *cat_of(const phase_ctx *c, int tid) {
-    return c->sc->cat + (size_t)tid * TOWER_CAT_FLOATS;
-}
 
-/* The block's two 3x3 convs read the same im2col rows: their kernels side by
- * side, wcat (K, 2F) = [residual | first branch], make them one GEMM (the
- * rows are packed once, not twice), forward and backward. */
-static void pack_wcat(const tower_block *b, const float *params, int tower, float *wcat) {
-    int K = b->g.kdim, f = b->f;
-    const float *wr = params + b->wr[tower], *w1 = params + b->w1[tower];
-    for (int i = 0; i < K; i++) {
-        memcpy(wcat + (size_t)i * 2 * f, wr + (size_t)i * f, sizeof(float) * (size_t)f);
-        memcpy(wcat + (size_t)i * 2 * f + f, w1 + (size_t)i * f, sizeof(float) * (size_t)f);
-    }
-}
-
-/* dst (n, f) = columns [c0, c0 + f) of src (n, 2f); or the reverse. */
-static void split_cols(const float *src, long n, int f, int c0, float *dst) {
-    for (long r = 0; r < n; r++)
-        memcpy(dst + r * f, src + r * 2 * f + c0, sizeof(float) * (size_t)f);
-}
-static void join_cols(const float *src, long n, int f, int c0, float *dst) {
-    for (long r = 0; r < n; r++)
-        memcpy(dst + r * 2 * f + c0, src + r * f, sizeof(float) * (size_t)f);
-}
 static long chunk_mid(const tower_block *b) {
     long n = 65536 / (4 * b->f);
     return n < 16 ? 16 : n;
@@ -241,19 +207,19 @@ static float *col_of(const phase_ctx *c, int tid) {
 static void fwd_conv(void *arg, int tid, int nt) {
     phase_ctx *c = arg;
     const tower_block *b = &c->s->blk[c->k];
-    int f = b->f, K = b->g.kdim, k = c->k;
+    const float *P = c->params;
+    int tw = c->tower, f = b->f, K = b->g.kdim, k = c->k;
     long lo, hi;
     par_range((long)c->a->nb * b->px_out, tid, nt, &lo, &hi);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 2 * (size_t)f);
-    float *col = col_of(c, tid), *cat = cat_of(c, tid);
+    float *col = col_of(c, tid);
     long ch = chunk_conv(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch;
         conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
-        linear_forward(col, n, K, 2 * f, c->sc->wcat, NULL, cat);
-        split_cols(cat, n, f, 0, c->a->r[k] + r0 * f);
-        split_cols(cat, n, f, f, c->a->a1[k] + r0 * f);
+        linear_forward(col, n, K, f, P + b->wr[tw], NULL, c->a->r[k] + r0 * f);
+        linear_forward(col, n, K, f, P + b->w1[tw], NULL, c->a->a1[k] + r0 * f);
         if (c->train) bn_sums(c->a->a1[k] + r0 * f, n, f, ps);
     }
 }
@@ -331,10 +297,7 @@ int tower_forward(const tower_shape *s, const float *params, float *stats, int t
         const tower_block *b = &s->blk[k];
         c.k = k;
         for (int j = 0; j < 3; j++) {
-            if (j == 0) {
-                pack_wcat(b, params, tower, sc->wcat);
-                run(pool, fwd_conv, &c);
-            }
+            if (j == 0) run(pool, fwd_conv, &c);
             else run(pool, j == 1 ? fwd_mid0 : fwd_mid1, &c);
             /* The conv before BatchNorm j runs without its bias (BatchNorm
              * subtracts it again): a->mean is the mean of the bias-less
@@ -381,7 +344,7 @@ static void bwd_pool(void *arg, int tid, int nt) {
     long ch = chunk_mid(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch;
-        float *dy = dy_of(c, tid);
+        float *dy = c->sc->dy + r0 * f;
         pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, dy);
         bn_backward_sums(dy, c->a->a3[k] + r0 * f, n, f, c->a->mean[k][2], c->a->invstd[k][2],
                          ps);
@@ -420,12 +383,7 @@ static void bwd_mid(bwd_ctx *bc, int tid, int nt, int j) {
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
         float *dh = c->sc->dh + o;
-        const float *dz = dh;
-        if (j == 2) { /* the block output's gradient, recomputed from the pooled one */
-            float *dy = dy_of(c, tid);
-            pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, dy);
-            dz = dy;
-        }
+        const float *dz = j == 2 ? c->sc->dy + o : dh;
         bn_backward(dz, src + o, n, f, a->mean[k][j], a->invstd[k][j], P + b->scale[tw][j],
                     bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         /* the conv's input: swish(BN_{j-1}(asrc)), recomputed as in the forward */
@@ -449,24 +407,28 @@ static void bwd_conv(void *arg, int tid, int nt) {
     tower_acts *a = c->a;
     long lo, hi;
     par_range((long)a->nb * b->px_out, tid, nt, &lo, &hi);
-    /* the two partial slots of this thread hold one (K, 2F) gradient */
-    float *gcat = pgrad_of(c, tid, 0), *col = col_of(c, tid), *cat = cat_of(c, tid);
+    float *g1 = pgrad_of(c, tid, 0), *gr = pgrad_of(c, tid, 1), *col = col_of(c, tid);
+    float *da = da_of(c, tid);
     double *ps = psum_of(c, tid);
     memset(ps, 0, sizeof(double) * 3 * (size_t)f);
-    if (hi <= lo) linear_backward_params(col, cat, 0, K, 2 * f, gcat, NULL, 0); /* zero */
+    if (hi <= lo) { /* zero partials */
+        linear_backward_params(col, da, 0, K, f, g1, NULL, 0);
+        linear_backward_params(col, c->sc->dy, 0, K, f, gr, NULL, 0);
+    }
     long ch = chunk_conv(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch, o = r0 * f;
-        float *da = da_of(c, tid), *dy = dy_of(c, tid);
-        pool_avg_backward(c->sc->dp, b->g.ho, b->g.wo, f, r0, r0 + n, dy);
+        const float *dy = c->sc->dy + o; /* the residual conv's output gradient */
         bn_backward(c->sc->dh + o, a->a1[k] + o, n, f, a->mean[k][0], a->invstd[k][0],
                     P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
         conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
-        join_cols(dy, n, f, 0, cat); /* the residual conv's output gradient */
-        join_cols(da, n, f, f, cat);
-        linear_backward_params(col, cat, n, K, 2 * f, gcat, NULL, r0 > lo);
-        if (k > 0)
-            linear_backward_input(cat, n, K, 2 * f, c->sc->wcat, c->sc->dcol + r0 * K, 0);
+        linear_backward_params(col, da, n, K, f, g1, NULL, r0 > lo);
+        linear_backward_params(col, dy, n, K, f, gr, NULL, r0 > lo);
+        if (k > 0) {
+            float *dcol = c->sc->dcol + r0 * K;
+            linear_backward_input(da, n, K, f, P + b->w1[tw], dcol, 0);
+            linear_backward_input(dy, n, K, f, P + b->wr[tw], dcol, 1);
+        }
     }
 }
 
@@ -563,17 +525,9 @@ int tower_backward(const tower_shape *s, const float *params, float *grads, int 
         add_partials(c, nt, 0, grads + b->w2[tower], (size_t)f * f);
         add_bias_partials(c, nt, f, grads + b->b2[tower]);
         if (bn_bwd_sums(&bc, nt, f, grads + b->scale[tower][0], NULL, coll, err) < 0) return -1;
-        pack_wcat(b, params, tower, sc->wcat);
         run(pool, bwd_conv, &bc);
-        for (int t = 0; t < nt; t++) { /* (K, 2F) partials: [residual | first branch] */
-            const float *p = pgrad_of(c, t, 0);
-            float *gr = grads + b->wr[tower], *g1 = grads + b->w1[tower];
-            for (int i = 0; i < K; i++)
-                for (int j = 0; j < f; j++) {
-                    gr[i * f + j] += p[(size_t)i * 2 * f + j];
-                    g1[i * f + j] += p[(size_t)i * 2 * f + f + j];
-                }
-        }
+        add_partials(c, nt, 0, grads + b->w1[tower], (size_t)K * f);
+        add_partials(c, nt, 1, grads + b->wr[tower], (size_t)K * f);
         add_bias_partials(c, nt, f, grads + b->b1[tower]);
         if (k > 0) run(pool, bwd_col2im, c);
     }

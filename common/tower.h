@@ -46,7 +46,6 @@ typedef struct {
     long max_rows_f;    /* max over blocks of px_out * f */
     long max_in;        /* max over blocks of h * w * cin */
     int max_kn;         /* max over layers of K * N + N */
-    int max_kcat;       /* max over blocks of kdim * 2 f */
 } tower_shape;
 
 typedef struct {
@@ -62,10 +61,8 @@ typedef struct {
 /* Shared scratch of a forward / backward pass for nb images. */
 typedef struct {
     float *col;         /* per thread: TOWER_COL_FLOATS of im2col rows */
-    float *cat;         /* per thread: TOWER_CAT_FLOATS, rows of both 3x3 convs */
-    float *wcat;        /* (kdim, 2 f): both 3x3 kernels side by side */
-    float *dh;          /* backward only: (nb * px_out, f) */
-    float *dy, *da;     /* backward only, per thread: TOWER_COL_FLOATS each */
+    float *dy, *dh;     /* backward only: (nb * px_out, f) */
+    float *da;          /* backward only, per thread: TOWER_COL_FLOATS */
     float *dcol;        /* backward only */
     float *dp;          /* backward only: gradient w.r.t. a block input */
     float *dfeat;       /* backward only: (nb, feat_dim) */
@@ -77,7 +74,7 @@ typedef struct {
 
 enum { TOWER_PSUM_STRIDE = 2 * 256 };
 /* Per-thread im2col rows (floats): at least one row of the largest kdim. */
-enum { TOWER_COL_FLOATS = 32768, TOWER_CAT_FLOATS = 65536 };
+enum { TOWER_COL_FLOATS = 32768 };
 
 int tower_shape_init(tower_shape *s, const param_table *t, int size, stl_error *err);
 /* Floats needed for an activation set of nb images; carve one from base. */
