@@ -16,17 +16,15 @@
 #include "modelfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic.h"
 #include "flaxmsg.h"
+#include "mapped_file.h"
 #include "mpk.h"
 
 enum { PATH_CAP = 160, MAX_DEPTH = 12 };
@@ -459,22 +457,10 @@ static int read_sidecar(const char *side, char **out, stl_error *err) {
 int modelfile_read(const char *path, model_state *m, char **metadata_json, stl_error *err) {
     memset(m, 0, sizeof *m);
     if (metadata_json) *metadata_json = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return stl_fail(err, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        return stl_fail(err, "%s: empty file", path);
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return stl_fail(err, "%s: cannot map: %s", path, strerror(errno));
-    int rc = modelfile_read_buffer(map, (size_t)st.st_size, path, m, err);
-    munmap(map, (size_t)st.st_size);
+    mapped_file mf;
+    if (mapped_file_open(&mf, path, err) != 0) return -1;
+    int rc = modelfile_read_buffer(mf.data, mf.size, path, m, err);
+    mapped_file_close(&mf);
     if (rc != 0) return -1;
     if (metadata_json) {
         char *side = modelfile_sidecar_path(path);

@@ -8,13 +8,11 @@
 #include "mpk.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "mapped_file.h"
 
 /* ---- writing ---- */
 
@@ -178,24 +176,10 @@ int mpk_file_open(mpk_file *f, const char *path, const char *expected_format, ui
     memset(f, 0, sizeof *f);
     msgpack_unpacked_init(&f->up);
     f->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return stl_fail(err, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        return stl_fail(err, "%s: empty file", path);
-    }
-    f->size = (size_t)st.st_size;
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        return stl_fail(err, "%s: cannot map: %s", path, strerror(errno));
-    }
+    mapped_file mf;
+    if (mapped_file_open(&mf, path, err) != 0) return -1;
+    f->map = mf.data;
+    f->size = mf.size;
     const unsigned char *b = f->map;
     if (!((b[0] >= 0x80 && b[0] <= 0x8f) || b[0] == 0xde || b[0] == 0xdf)) {
         mpk_file_close(f);
@@ -237,7 +221,8 @@ int mpk_file_open(mpk_file *f, const char *path, const char *expected_format, ui
 
 void mpk_file_close(mpk_file *f) {
     msgpack_unpacked_destroy(&f->up);
-    if (f->map) munmap(f->map, f->size);
+    mapped_file mf = {f->map, f->size};
+    mapped_file_close(&mf);
     f->map = NULL;
     f->root = NULL;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "device.h"
 #include "crops.h"
 #include "embeddings.h"
 #include "error.h"
@@ -137,10 +138,13 @@ int main(int argc, char **argv) {
         NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
-    if (strcmp(o.device, "cuda") == 0) {
-        log_errorf("--device cuda: this build has no CUDA path (build with CUDA=1 where it "
-                   "exists, or use --device cpu)");
-        return STL_EXIT_USAGE;
+    {
+        device_kind dev;
+        stl_error derr;
+        if (device_resolve(o.device, &dev, &derr) != 0) {
+            log_error(&derr);
+            return STL_EXIT_USAGE;
+        }
     }
 
     int rc = STL_EXIT_FAIL;

@@ -17,6 +17,7 @@
 #include "embeddings.h"
 #include "inspect_formats.h"
 #include "log.h"
+#include "mapped_file.h"
 #include "mpk.h"
 #include "mpk_json.h"
 
@@ -58,25 +59,11 @@ static void count_arrays(const msgpack_object *o, size_t *n, size_t *bytes) {
 
 /* Files without the stlrec header: Flax model files or plain msgpack. */
 static int inspect_plain(const char *path, int json, stl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (len <= 0) {
-        fclose(f);
-        return stl_fail(err, "%s: empty file", path);
-    }
-    char *buf = malloc((size_t)len);
-    size_t got = buf ? fread(buf, 1, (size_t)len, f) : 0;
-    fclose(f);
-    if (got != (size_t)len) {
-        free(buf);
-        return stl_fail(err, "%s: read error", path);
-    }
+    mapped_file mf;
+    if (mapped_file_open(&mf, path, err) != 0) return -1;
     msgpack_unpacked up;
-    if (mpk_unpack_buffer(buf, (size_t)len, &up, path, err) != 0) {
-        free(buf);
+    if (mpk_unpack_buffer(mf.data, mf.size, &up, path, err) != 0) {
+        mapped_file_close(&mf);
         return stl_fail_prefix(err, "not an stlrec file");
     }
     const msgpack_object *root = &up.data;
@@ -94,7 +81,7 @@ static int inspect_plain(const char *path, int json, stl_error *err) {
         if (root->type == MSGPACK_OBJECT_MAP) print_fields(root);
     }
     msgpack_unpacked_destroy(&up);
-    free(buf);
+    mapped_file_close(&mf);
     return 0;
 }
 

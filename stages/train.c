@@ -32,6 +32,7 @@
 #include "atomic.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "device.h"
 #include "coll.h"
 #include "crops.h"
 #include "error.h"
@@ -587,10 +588,13 @@ int main(int argc, char **argv) {
     static train_ctx x;
     int code;
     if (parse(&x.o, argc, argv, &code) != 0) return code;
-    if (strcmp(x.o.device, "cuda") == 0) {
-        log_errorf("--device cuda: this stl-train was not built with CUDA (build with CUDA=1 "
-                   "where the CUDA toolkit is, or use --device cpu)");
-        return STL_EXIT_USAGE;
+    {
+        device_kind dev;
+        stl_error derr;
+        if (device_resolve(x.o.device, &dev, &derr) != 0) {
+            log_error(&derr);
+            return STL_EXIT_USAGE;
+        }
     }
     stl_error err;
     if (coll_init(&x.c, COLL_BACKEND_AUTO, &argc, &argv, &err) != 0) {
