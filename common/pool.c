@@ -36,13 +36,26 @@ static inline void covering(int i, int pad, int nout, int *lo, int *hi) {
     *hi = b > nout ? nout : b;
 }
 
-INLINE void fwd_pixel(const float *img, int W, int C, int cn, int h0, int h1, int w0, int w1,
-                      float *d) {
+/* d[0..C) = (sum of the (h0..h1) x (w0..w1) window of the (rows, width, C)
+ * image src) / 9: one output pixel of the forward pass (src = x) and one
+ * input pixel of the backward pass (src = dy) alike. cn == C; the DISPATCH
+ * macro makes it a compile-time constant for the common channel counts. */
+INLINE void window_sum_div9(const float *src, int width, int C, int cn, int h0, int h1, int w0,
+                            int w1, float *d) {
+    if (cn > 256) {
+        for (int c = 0; c < cn; c++) {
+            float acc = 0.0f;
+            for (int h = h0; h < h1; h++)
+                for (int w = w0; w < w1; w++) acc += src[((long)h * width + w) * C + c];
+            d[c] = acc * (1.0f / 9.0f);
+        }
+        return;
+    }
     float acc[256];
     for (int c = 0; c < cn; c++) acc[c] = 0.0f;
-    for (int ih = h0; ih < h1; ih++)
-        for (int iw = w0; iw < w1; iw++) {
-            const float *s = img + ((long)ih * W + iw) * C;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            const float *s = src + ((long)h * width + w) * C;
             for (int c = 0; c < cn; c++) acc[c] += s[c];
         }
     for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
@@ -61,16 +74,7 @@ void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, flo
         window(ow, pl, W, &w0, &w1);
         const float *img = x + b * (long)H * W * C;
         float *d = y + (r - r0) * C;
-        if (C <= 256) {
-            DISPATCH(C, fwd_pixel(img, W, C, n_, h0, h1, w0, w1, d));
-        } else {
-            for (int c = 0; c < C; c++) {
-                float acc = 0.0f;
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) acc += img[((long)ih * W + iw) * C + c];
-                d[c] = acc * (1.0f / 9.0f);
-            }
-        }
+        DISPATCH(C, window_sum_div9(img, W, C, n_, h0, h1, w0, w1, d));
         if (++ow == wo) {
             ow = 0;
             if (++oh == ho) oh = 0, b++;
@@ -113,18 +117,6 @@ void pool_avg_forward_bn_add(const float *x, const float *a, const float *mul, c
     }
 }
 
-INLINE void bwd_pixel(const float *g, int wo, int C, int cn, int h0, int h1, int w0, int w1,
-                      float *d) {
-    float acc[256];
-    for (int c = 0; c < cn; c++) acc[c] = 0.0f;
-    for (int oh = h0; oh < h1; oh++)
-        for (int ow = w0; ow < w1; ow++) {
-            const float *s = g + ((long)oh * wo + ow) * C;
-            for (int c = 0; c < cn; c++) acc[c] += s[c];
-        }
-    for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
-}
-
 STL_HOT
 void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, float *dx) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
@@ -138,16 +130,7 @@ void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, f
         covering(iw, pl, wo, &w0, &w1);
         const float *g = dy + b * (long)ho * wo * C;
         float *d = dx + (p - p0) * C;
-        if (C <= 256) {
-            DISPATCH(C, bwd_pixel(g, wo, C, n_, h0, h1, w0, w1, d));
-        } else {
-            for (int c = 0; c < C; c++) {
-                float acc = 0.0f;
-                for (int oh = h0; oh < h1; oh++)
-                    for (int ow = w0; ow < w1; ow++) acc += g[((long)oh * wo + ow) * C + c];
-                d[c] = acc * (1.0f / 9.0f);
-            }
-        }
+        DISPATCH(C, window_sum_div9(g, wo, C, n_, h0, h1, w0, w1, d));
         if (++iw == W) {
             iw = 0;
             if (++ih == H) ih = 0, b++;
