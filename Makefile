@@ -137,4 +137,30 @@ deps:
 clean:
 	rm -rf build bin
 
+# ---- Fuzzing (added block; nothing above depends on it) ----
+# `make fuzz` builds one libFuzzer binary per tests/fuzz/fuzz_<name>.c as
+# build/fuzz/fuzz_<name>, with clang, libFuzzer, ASan and UBSan; common/*.c
+# is compiled again with clang (coverage-instrumented) into build/fuzz/obj/,
+# whatever SAN says. tests/stage/test_fuzz.sh runs `make fuzz` itself; how
+# to run a campaign: docs/formats.md "## Fuzzing".
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Wno-unknown-pragmas -MMD -MP -march=x86-64-v2 $(FUZZ_SAN)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJ := $(COMMON_SRC:%.c=build/fuzz/obj/%.o)
+
+.PHONY: fuzz
+fuzz: check-deps $(FUZZ_BINS)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/libstl.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h build/fuzz/libstl.a
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libstl.a $(LDLIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
