@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 export STL_QUIET=1
 : "${STL_BUILD:?STL_BUILD must point at the build dir (make test sets it)}"
-RUNS=${STL_FUZZ_RUNS:-2000}
+RUNS=${STL_FUZZ_RUNS:-5000}
 
 if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
     fail "clang not found: run scripts/install-deps --test"; finish; exit 1
@@ -60,6 +60,11 @@ for sh in "$S"/crops/part-00000-of-00001.shard-0000[01].mpk; do
       cat "$ix" "$sh"; } >"$C/crops/$(basename "$sh")"
 done
 
+# The targets' scratch files: tmpfs when there is one (fuzz_util.h), here
+# so that a crashed target leaves nothing behind.
+if [ -w /dev/shm ]; then STL_FUZZ_TMP=$(mktemp -d /dev/shm/stltest.XXXXXX); else STL_FUZZ_TMP=$T; fi
+export STL_FUZZ_TMP
+trap 'rm -rf "$T" "$STL_FUZZ_TMP"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for name in pairs catalog keylist mpk crops triplets embeddings topk modelfile flaxmsg; do
