@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "check_files.h"
 #include "embeddings.h"
 #include "rng.h"
 
@@ -42,22 +43,6 @@ static void write_text(const char *path, const char *text) {
     fclose(f);
 }
 
-static unsigned char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    if (fread(b, 1, *len, f) != *len) *len = 0;
-    fclose(f);
-    return b;
-}
-
-static void spill(const char *path, const void *b, size_t len) {
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, len, f);
-    fclose(f);
-}
 
 static int read_fails(const char *path, const char *want) {
     embeddings e;
@@ -102,7 +87,7 @@ static void test_round_trip_msgpack(void) {
     // byte-identical when written twice; no kind -> ""
     CHECK_EQ_INT(embeddings_write_kind(tmp("b.emb"), "scene", keys, n, d, x, &err), 0);
     size_t la, lb;
-    unsigned char *ba = slurp(tmp("a.emb"), &la), *bb = slurp(tmp("b.emb"), &lb);
+    unsigned char *ba = check_slurp(tmp("a.emb"), &la), *bb = check_slurp(tmp("b.emb"), &lb);
     CHECK(la == lb && memcmp(ba, bb, la) == 0);
     free(ba); free(bb);
     CHECK_EQ_INT(embeddings_write(tmp("c.emb"), keys, n, d, x, &err), 0);
@@ -252,10 +237,10 @@ static void test_corrupt_refused(void) {
     stl_error err = {{0}};
     CHECK_EQ_INT(embeddings_write(tmp("good.emb"), keys, n, d, x, &err), 0);
     size_t len;
-    unsigned char *b = slurp(tmp("good.emb"), &len);
+    unsigned char *b = check_slurp(tmp("good.emb"), &len);
     size_t refused = 0;
     for (size_t cut = 0; cut < len; cut++) {
-        spill(tmp("cut.emb"), b, cut);
+        check_spill(tmp("cut.emb"), b, cut);
         refused += read_fails(tmp("cut.emb"), cut ? "truncated" : "empty");
     }
     CHECK_EQ_INT(refused, len);
@@ -263,13 +248,13 @@ static void test_corrupt_refused(void) {
     unsigned char *c = malloc(len + 1);
     memcpy(c, b, len);
     c[len] = 0xc0;
-    spill(tmp("long.emb"), c, len + 1);
+    check_spill(tmp("long.emb"), c, len + 1);
     CHECK(read_fails(tmp("long.emb"), "unexpected bytes"));
     // NaN in the matrix (the last float of the file)
     memcpy(c, b, len);
     float nan = NAN;
     memcpy(c + len - 4, &nan, 4);
-    spill(tmp("nan.emb"), c, len);
+    check_spill(tmp("nan.emb"), c, len);
     CHECK(read_fails(tmp("nan.emb"), "row 5"));
     // n says 7 (fixint 6 -> 7 right after the "n" key)
     memcpy(c, b, len);
@@ -277,7 +262,7 @@ static void test_corrupt_refused(void) {
     CHECK(p != NULL);
     if (p) {
         p[2] = 7;
-        spill(tmp("n.emb"), c, len);
+        check_spill(tmp("n.emb"), c, len);
         CHECK(read_fails(tmp("n.emb"), "6 keys for 7 rows"));
     }
     // a bad key character
@@ -285,7 +270,7 @@ static void test_corrupt_refused(void) {
     p = memmem(c, len, keys[3].s, STL_KEY_LEN);
     if (p) {
         p[0] = 'Z';
-        spill(tmp("key.emb"), c, len);
+        check_spill(tmp("key.emb"), c, len);
         CHECK(read_fails(tmp("key.emb"), "keys[3] is not a valid key"));
     }
     // dtype other than float32
@@ -293,7 +278,7 @@ static void test_corrupt_refused(void) {
     p = memmem(c, len, "float32", 7);
     if (p) {
         memcpy(p, "float64", 7);
-        spill(tmp("dt.emb"), c, len);
+        check_spill(tmp("dt.emb"), c, len);
         CHECK(read_fails(tmp("dt.emb"), "dtype 'float64'"));
     }
     // newer version, other format
@@ -301,14 +286,14 @@ static void test_corrupt_refused(void) {
     p = memmem(c, len, "version\x01", 8);
     if (p) {
         p[7] = 2;
-        spill(tmp("v.emb"), c, len);
+        check_spill(tmp("v.emb"), c, len);
         CHECK(read_fails(tmp("v.emb"), "newer"));
     }
     memcpy(c, b, len);
     p = memmem(c, len, "stlrec-embeddings", 17);
     if (p) {
         memcpy(p, "stlrec-embeddingz", 17);
-        spill(tmp("f.emb"), c, len);
+        check_spill(tmp("f.emb"), c, len);
         CHECK(read_fails(tmp("f.emb"), "expected stlrec-embeddings"));
     }
     CHECK(read_fails(tmp("nonexistent.emb"), "cannot open"));
@@ -328,7 +313,7 @@ static void test_fuzz(void) {
     stl_error err = {{0}};
     CHECK_EQ_INT(embeddings_write(tmp("fz.emb"), keys, n, d, x, &err), 0);
     size_t len;
-    unsigned char *good = slurp(tmp("fz.emb"), &len), *buf = malloc(len);
+    unsigned char *good = check_slurp(tmp("fz.emb"), &len), *buf = malloc(len);
     // flips start after the header (format, version): the header checks are
     // mpk.c's, tested in test_mpk; here the fields this reader validates
     unsigned char *v = memmem(good, len, "version\x01", 8);
@@ -340,7 +325,7 @@ static void test_fuzz(void) {
         int flips = 1 + (int)rng_uniform(&r, 4);
         for (int k = 0; k < flips; k++)
             buf[hdr + rng_uniform(&r, len - hdr)] ^= (unsigned char)(1 + rng_uniform(&r, 255));
-        spill(tmp("fz2.emb"), buf, len);
+        check_spill(tmp("fz2.emb"), buf, len);
         embeddings e;
         if (embeddings_read(tmp("fz2.emb"), &e, &err) != 0) continue;
         accepted++;
@@ -368,7 +353,7 @@ static void test_inspect(void) {
     CHECK_EQ_INT(embeddings_inspect(tmp("i.emb"), 0, f, &err), 0);
     fclose(f);
     size_t len;
-    char *s = (char *)slurp(tmp("i.txt"), &len);
+    char *s = (char *)check_slurp(tmp("i.txt"), &len);
     s[len] = '\0';
     CHECK(strstr(s, "stlrec-embeddings version 1") && strstr(s, "product") && strstr(s, keys[0].s));
     free(s);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_files.h"
 #include "rng.h"
 #include "topk_file.h"
 
@@ -208,22 +209,6 @@ static void test_parts(void) {
     CHECK(read_fails(list, "different product tables"));
 }
 
-static unsigned char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    if (fread(b, 1, *len, f) != *len) *len = 0;
-    fclose(f);
-    return b;
-}
-
-static void spill(const char *path, const void *b, size_t len) {
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, len, f);
-    fclose(f);
-}
 
 static void test_corrupt_refused(void) {
     static fixture fx;
@@ -231,10 +216,10 @@ static void test_corrupt_refused(void) {
     stl_error err = {{0}};
     CHECK_EQ_INT(topk_file_write(tmp("g.topk"), &fx.t, &err), 0);
     size_t len;
-    unsigned char *b = slurp(tmp("g.topk"), &len);
+    unsigned char *b = check_slurp(tmp("g.topk"), &len);
     size_t refused = 0;
     for (size_t cut = 0; cut < len; cut++) {
-        spill(tmp("cut.topk"), b, cut);
+        check_spill(tmp("cut.topk"), b, cut);
         refused += read_fails(tmp("cut.topk"), NULL);
     }
     CHECK_EQ_INT(refused, len);
@@ -245,13 +230,13 @@ static void test_corrupt_refused(void) {
     float *sc = (float *)(c + len - cells * 4);
     float hi = 1e6f;
     memcpy(&sc[1], &hi, 4);
-    spill(tmp("order.topk"), c, len);
+    check_spill(tmp("order.topk"), c, len);
     CHECK(read_fails(tmp("order.topk"), "out of rank order"));
     // an index past the product table (indices blob precedes the scores' header)
     memcpy(c, b, len);
     uint32_t big = 6;
     memcpy(c + len - cells * 4 - 2 - 7 - cells * 4, &big, 4);
-    spill(tmp("index.topk"), c, len);
+    check_spill(tmp("index.topk"), c, len);
     CHECK(read_fails(tmp("index.topk"), "out of range"));
     // k inconsistent with k_requested and the products
     memcpy(c, b, len);
@@ -259,7 +244,7 @@ static void test_corrupt_refused(void) {
     CHECK(p != NULL);
     if (p) {
         p[2] = 2;
-        spill(tmp("k.topk"), c, len);
+        check_spill(tmp("k.topk"), c, len);
         CHECK(read_fails(tmp("k.topk"), "is not min"));
     }
     CHECK(read_fails(tmp("none.topk"), "cannot open"));
@@ -275,7 +260,7 @@ static void test_fuzz(void) {
     stl_error err = {{0}};
     CHECK_EQ_INT(topk_file_write(tmp("fz.topk"), &fx.t, &err), 0);
     size_t len;
-    unsigned char *good = slurp(tmp("fz.topk"), &len), *buf = malloc(len);
+    unsigned char *good = check_slurp(tmp("fz.topk"), &len), *buf = malloc(len);
     rng_state r;
     rng_seed(&r, 10);
     // flips start after the header (format, version): the header checks are
@@ -289,7 +274,7 @@ static void test_fuzz(void) {
         int flips = 1 + (int)rng_uniform(&r, 4);
         for (int k = 0; k < flips; k++)
             buf[hdr + rng_uniform(&r, len - hdr)] ^= (unsigned char)(1 + rng_uniform(&r, 255));
-        spill(tmp("fz2.topk"), buf, len);
+        check_spill(tmp("fz2.topk"), buf, len);
         topk_file t;
         if (topk_file_read(tmp("fz2.topk"), &t, &err) != 0) continue;
         accepted++;
@@ -317,7 +302,7 @@ static void test_inspect(void) {
     CHECK_EQ_INT(topk_inspect(tmp("i.topk"), 0, f, &err), 0);
     fclose(f);
     size_t len;
-    char *s = (char *)slurp(tmp("i.txt"), &len);
+    char *s = (char *)check_slurp(tmp("i.txt"), &len);
     s[len] = '\0';
     CHECK(strstr(s, "stlrec-topk version 1") && strstr(s, fx.scenes[0].s) && strstr(s, "k  "));
     free(s);
