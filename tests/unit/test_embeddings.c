@@ -16,20 +16,7 @@
 
 static char dir[] = "/tmp/test_embeddings.XXXXXX";
 
-static const char *tmp(const char *name) {
-    static char buf[4][256];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(buf[slot], sizeof buf[slot], "%s/%s", dir, name);
-    return buf[slot];
-}
-
-static void make_keys(rng_state *r, stl_key *k, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        for (int c = 0; c < STL_KEY_LEN; c++) k[i].s[c] = "0123456789abcdef"[rng_uniform(r, 16)];
-        k[i].s[STL_KEY_LEN] = '\0';
-    }
-}
+static const char *tmp(const char *name) { return check_path(dir, name); }
 
 static float *make_rows(rng_state *r, size_t n, size_t d) {
     float *x = malloc(n * d * sizeof *x + 1);
@@ -65,7 +52,7 @@ static void test_round_trip_msgpack(void) {
     rng_seed(&r, 1);
     size_t n = 37, d = 5;
     stl_key keys[37];
-    make_keys(&r, keys, n);
+    check_random_keys(&r, keys, n);
     float *x = make_rows(&r, n, d);
     stl_error err = {{0}};
     CHECK_EQ_INT(embeddings_write_kind(tmp("a.emb"), "scene", keys, n, d, x, &err), 0);
@@ -111,7 +98,7 @@ static void test_round_trip_json(void) {
     rng_seed(&r, 2);
     size_t n = 23, d = 64;
     stl_key keys[23];
-    make_keys(&r, keys, n);
+    check_random_keys(&r, keys, n);
     float *x = make_rows(&r, n, d);
     x[0] = 1e-30f; x[1] = -0.0f; x[2] = 3.4e38f; x[3] = 1.17549435e-38f; x[4] = 0.1f;
     stl_error err = {{0}};
@@ -173,7 +160,7 @@ static void test_parts(void) {
     rng_seed(&r, 3);
     size_t n = 30, d = 4;
     stl_key keys[30];
-    make_keys(&r, keys, n);
+    check_random_keys(&r, keys, n);
     float *x = make_rows(&r, n, d);
     stl_error err = {{0}};
     // three parts, one of them in JSON form and one empty
@@ -207,7 +194,7 @@ static void test_writer_refuses(void) {
     rng_state r;
     rng_seed(&r, 4);
     stl_key keys[3];
-    make_keys(&r, keys, 3);
+    check_random_keys(&r, keys, 3);
     float x[6] = {1, 2, 3, 4, 5, 6};
     stl_error err = {{0}};
     x[4] = NAN;
@@ -232,7 +219,7 @@ static void test_corrupt_refused(void) {
     rng_seed(&r, 5);
     size_t n = 6, d = 3;
     stl_key keys[6];
-    make_keys(&r, keys, n);
+    check_random_keys(&r, keys, n);
     float *x = make_rows(&r, n, d);
     stl_error err = {{0}};
     CHECK_EQ_INT(embeddings_write(tmp("good.emb"), keys, n, d, x, &err), 0);
@@ -308,7 +295,7 @@ static void test_fuzz(void) {
     rng_seed(&r, 7);
     size_t n = 5, d = 4;
     stl_key keys[5];
-    make_keys(&r, keys, n);
+    check_random_keys(&r, keys, n);
     float *x = make_rows(&r, n, d);
     stl_error err = {{0}};
     CHECK_EQ_INT(embeddings_write(tmp("fz.emb"), keys, n, d, x, &err), 0);
@@ -345,7 +332,7 @@ static void test_inspect(void) {
     rng_seed(&r, 6);
     size_t n = 5, d = 3;
     stl_key keys[5];
-    make_keys(&r, keys, n);
+    check_random_keys(&r, keys, n);
     float *x = make_rows(&r, n, d);
     stl_error err = {{0}};
     CHECK_EQ_INT(embeddings_write_kind(tmp("i.emb"), "product", keys, n, d, x, &err), 0);

@@ -14,20 +14,7 @@
 
 static char dir[] = "/tmp/test_topk_file.XXXXXX";
 
-static const char *tmp(const char *name) {
-    static char buf[4][256];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(buf[slot], sizeof buf[slot], "%s/%s", dir, name);
-    return buf[slot];
-}
-
-static void make_keys(rng_state *r, stl_key *k, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        for (int c = 0; c < STL_KEY_LEN; c++) k[i].s[c] = "0123456789abcdef"[rng_uniform(r, 16)];
-        k[i].s[STL_KEY_LEN] = '\0';
-    }
-}
+static const char *tmp(const char *name) { return check_path(dir, name); }
 
 /* A consistent file: n scenes, m products, lists in rank order. */
 typedef struct {
@@ -40,8 +27,8 @@ typedef struct {
 static void make_fixture(fixture *fx, size_t n, size_t m, size_t k, uint64_t seed) {
     rng_state r;
     rng_seed(&r, seed);
-    make_keys(&r, fx->scenes, n);
-    make_keys(&r, fx->products, m);
+    check_random_keys(&r, fx->scenes, n);
+    check_random_keys(&r, fx->products, m);
     size_t w = k < m ? k : m;
     for (size_t i = 0; i < n; i++) {
         uint32_t perm[20];
