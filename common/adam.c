@@ -6,9 +6,10 @@
 
 #include "simd.h"
 
-STL_HOT
-void adam_update(float *p, const float *g, float *mu, float *nu, size_t n, float lr, float b1,
-                 float b2, float eps, int64_t count) {
+STL_KERNEL(adam_update,
+           (float *p, const float *g, float *mu, float *nu, size_t n, float lr, float b1,
+            float b2, float eps, int64_t count),
+           (p, g, mu, nu, n, lr, b1, b2, eps, count)) {
     float c1 = 1.0f - powf(b1, (float)count), c2 = 1.0f - powf(b2, (float)count);
     float nlr = -lr;
     for (size_t i = 0; i < n; i++) {

@@ -43,8 +43,9 @@ INLINE void sums_kernel(const float *a, long rows, int C, int cn, double *s, dou
     }
 }
 
-STL_HOT
-void bn_sums(const float *a, long rows, int C, double *sums) {
+STL_KERNEL(bn_sums,
+           (const float *a, long rows, int C, double *sums),
+           (a, rows, C, sums)) {
     double s[CB], q[CB];
     for (int c0 = 0; c0 < C; c0 += CB) {
         int cn = C - c0 < CB ? C - c0 : CB;
@@ -112,15 +113,17 @@ INLINE void forward_any(const float *a, long rows, int C, const float *mean, con
     }
 }
 
-STL_HOT
-void bn_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
-                const float *scale, float *z) {
+STL_KERNEL(bn_forward,
+           (const float *a, long rows, int C, const float *mean, const float *invstd,
+            const float *scale, float *z),
+           (a, rows, C, mean, invstd, scale, z)) {
     forward_any(a, rows, C, mean, invstd, scale, NULL, 0, z);
 }
 
-STL_HOT
-void bn_forward_add(const float *a, long rows, int C, const float *mean, const float *invstd,
-                    const float *scale, const float *bias, float *y) {
+STL_KERNEL(bn_forward_add,
+           (const float *a, long rows, int C, const float *mean, const float *invstd,
+            const float *scale, const float *bias, float *y),
+           (a, rows, C, mean, invstd, scale, bias, y)) {
     forward_any(a, rows, C, mean, invstd, scale, bias, 1, y);
 }
 
@@ -146,9 +149,10 @@ INLINE void bsums_kernel(const float *dz, const float *a, long rows, int C, int 
     }
 }
 
-STL_HOT
-void bn_backward_sums(const float *dz, const float *a, long rows, int C, const float *mean,
-                      const float *invstd, double *sums) {
+STL_KERNEL(bn_backward_sums,
+           (const float *dz, const float *a, long rows, int C, const float *mean,
+            const float *invstd, double *sums),
+           (dz, a, rows, C, mean, invstd, sums)) {
     double s[CB], q[CB];
     float mu[CB], is[CB];
     for (int c0 = 0; c0 < C; c0 += CB) {
@@ -188,10 +192,11 @@ INLINE void bwd_kernel(const float *dz, const float *a, long rows, int C, int cn
     }
 }
 
-STL_HOT
-void bn_backward(const float *dz, const float *a, long rows, int C, const float *mean,
-                 const float *invstd, const float *scale, const float *s1, const float *s2,
-                 double count, float *da, double *dsum) {
+STL_KERNEL(bn_backward,
+           (const float *dz, const float *a, long rows, int C, const float *mean,
+            const float *invstd, const float *scale, const float *s1, const float *s2,
+            double count, float *da, double *dsum),
+           (dz, a, rows, C, mean, invstd, scale, s1, s2, count, da, dsum)) {
     float k[CB], m1[CB], m2[CB], mu[CB], is[CB];
     double ds[CB];
     for (int c0 = 0; c0 < C; c0 += CB) {

@@ -25,9 +25,10 @@ INLINE void fwd_kernel(const float *a, long rows, int C, int cn, const float *mu
     }
 }
 
-STL_HOT
-void bn_swish_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
-                      const float *scale, float *h) {
+STL_KERNEL(bn_swish_forward,
+           (const float *a, long rows, int C, const float *mean, const float *invstd,
+            const float *scale, float *h),
+           (a, rows, C, mean, invstd, scale, h)) {
     float mul[CB], sub[CB];
     for (int c0 = 0; c0 < C; c0 += CB) {
         int cn = C - c0 < CB ? C - c0 : CB;
@@ -72,9 +73,10 @@ INLINE void bwd_kernel(float *dh, const float *a, long rows, int C, int cn, cons
     }
 }
 
-STL_HOT
-void bn_swish_backward(float *dh, const float *a, long rows, int C, const float *mean,
-                       const float *invstd, const float *scale, double *sums) {
+STL_KERNEL(bn_swish_backward,
+           (float *dh, const float *a, long rows, int C, const float *mean, const float *invstd,
+            const float *scale, double *sums),
+           (dh, a, rows, C, mean, invstd, scale, sums)) {
     float mul[CB], sub[CB], is[CB];
     double s1[CB], s2[CB];
     for (int c0 = 0; c0 < C; c0 += CB) {

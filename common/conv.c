@@ -56,8 +56,9 @@ static inline __attribute__((always_inline)) void im2col_row(const conv_geom *g,
     }
 }
 
-STL_HOT
-void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *col) {
+STL_KERNEL(conv_im2col,
+           (const conv_geom *g, const float *x, long r0, long r1, float *col),
+           (g, x, r0, r1, col)) {
     const long howo = (long)g->ho * g->wo;
     long b = r0 / howo, rem = r0 % howo;
     int oh = (int)(rem / g->wo), ow = (int)(rem % g->wo);
@@ -82,8 +83,9 @@ void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *co
     }
 }
 
-STL_HOT
-void conv_col2im(const conv_geom *g, const float *dcol, long p0, long p1, float *dx) {
+STL_KERNEL(conv_col2im,
+           (const conv_geom *g, const float *dcol, long p0, long p1, float *dx),
+           (g, dcol, p0, p1, dx)) {
     const int k = g->k, cin = g->cin, H = g->h, W = g->w, s = g->stride;
     const long hw = (long)H * W;
     for (long p = p0; p < p1; p++) {

@@ -61,8 +61,9 @@ INLINE void window_sum_div9(const float *src, int width, int C, int cn, int h0, 
     for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
 }
 
-STL_HOT
-void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, float *y) {
+STL_KERNEL(pool_avg_forward,
+           (const float *x, int H, int W, int C, long r0, long r1, float *y),
+           (x, H, W, C, r0, r1, y)) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
     long howo = (long)ho * wo;
@@ -95,9 +96,10 @@ INLINE void fwd_pixel_bn_add(const float *img, const float *aimg, const float *m
     for (int c = 0; c < cn; c++) d[c] = acc[c] * (1.0f / 9.0f);
 }
 
-STL_HOT
-void pool_avg_forward_bn_add(const float *x, const float *a, const float *mul, const float *sub,
-                             const float *add, int H, int W, int C, long r0, long r1, float *y) {
+STL_KERNEL(pool_avg_forward_bn_add,
+           (const float *x, const float *a, const float *mul, const float *sub, const float *add,
+            int H, int W, int C, long r0, long r1, float *y),
+           (x, a, mul, sub, add, H, W, C, r0, r1, y)) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
     long howo = (long)ho * wo;
@@ -117,8 +119,9 @@ void pool_avg_forward_bn_add(const float *x, const float *a, const float *mul, c
     }
 }
 
-STL_HOT
-void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, float *dx) {
+STL_KERNEL(pool_avg_backward,
+           (const float *dy, int H, int W, int C, long p0, long p1, float *dx),
+           (dy, H, W, C, p0, p1, dx)) {
     int ho = conv_same_out(H, 2), wo = conv_same_out(W, 2);
     int pt = conv_same_pad_before(H, 3, 2), pl = conv_same_pad_before(W, 3, 2);
     long hw = (long)H * W;

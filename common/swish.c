@@ -4,13 +4,15 @@
 
 #include "simd.h"
 
-STL_HOT
-void swish_forward(const float *z, long n, float *h) {
+STL_KERNEL(swish_forward,
+           (const float *z, long n, float *h),
+           (z, n, h)) {
     for (long i = 0; i < n; i++) h[i] = z[i] * simd_sigmoidf(z[i]);
 }
 
-STL_HOT
-void swish_backward(const float *dh, const float *z, long n, float *dz) {
+STL_KERNEL(swish_backward,
+           (const float *dh, const float *z, long n, float *dz),
+           (dh, z, n, dz)) {
     for (long i = 0; i < n; i++) {
         float s = simd_sigmoidf(z[i]);
         dz[i] = dh[i] * (s + z[i] * s * (1.0f - s));

@@ -36,6 +36,7 @@
 #include "coll.h"
 #include "crops.h"
 #include "error.h"
+#include "isa.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -164,6 +165,7 @@ static void build_config(train_ctx *x) {
     json_object_set_new(j, "device", json_string("cpu"));
     json_object_set_new(j, "ranks", json_integer(x->c.size));
     json_object_set_new(j, "threads_per_rank", json_integer(x->threads));
+    json_object_set_new(j, "kernels", json_string(isa_name(isa_active())));
     json_object_set_new(j, "image_size", json_integer(x->size));
     json_object_set_new(j, "train_triplets", json_integer((json_int_t)x->t->n_train));
     json_object_set_new(j, "test_triplets", json_integer((json_int_t)x->t->n_test));
@@ -617,9 +619,9 @@ int main(int argc, char **argv) {
     else snprintf(x.metrics_path, sizeof x.metrics_path, "%s/metrics.jsonl", x.workdir);
     if (x.c.rank == 0 && make_dirs(x.workdir, &err) != 0) coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
     if (x.c.rank == 0)
-        log_info("%d rank%s (%s), %d thread%s per rank, global batch %ld (%d per rank)", x.c.size,
-                 x.c.size > 1 ? "s" : "", coll_backend_name(x.c.backend), x.threads,
-                 x.threads > 1 ? "s" : "", x.o.batch, x.local_batch);
+        log_info("%d rank%s (%s), %d thread%s per rank, %s kernels, global batch %ld (%d per rank)",
+                 x.c.size, x.c.size > 1 ? "s" : "", coll_backend_name(x.c.backend), x.threads,
+                 x.threads > 1 ? "s" : "", isa_name(isa_active()), x.o.batch, x.local_batch);
     /* run: 0 ok; -1 failed the same way on every rank (rank 0 says why);
      * -2 failed on this rank alone (end the job); -3 failed, already printed. */
     int rc = run(&x, &err);
