@@ -3,7 +3,10 @@
 #
 # Runs each unit-test binary ($STL_BUILD/tests/test_*) and each shell test
 # (tests/stage/test_*.sh), each under a time limit, with its output in
-# $STL_BUILD/test-logs/<name>.log. Every test prints its own "N passed,
+# $STL_BUILD/test-logs/<name>.log. The unit tests of the model's kernels
+# (ISA_TESTS) run once per kernel variant this machine executes, with
+# STL_ISA set (common/isa.h), as <name>.<variant>: an AVX-512 machine also
+# tests the AVX2 and baseline kernels. Every test prints its own "N passed,
 # N failed" line; those are summed. A test that exits non-zero without
 # reporting a failure, or prints no summary, counts as one failure.
 # Usage: tests/run.sh [NAME-PATTERN]   (make test-run sets STL_BIN/STL_BUILD)
@@ -24,21 +27,37 @@ limit=${STL_TEST_TIMEOUT:-600}
 logs=$STL_BUILD/test-logs
 mkdir -p "$logs"
 
+ISA_TESTS=" test_ops_grad test_model "
+variants=$("$STL_BUILD/tools/parity_step" isa) || { echo "run.sh: $STL_BUILD/tools/parity_step isa failed"; exit 1; }
+
+# Entries are PATH or PATH@VARIANT (run with STL_ISA=VARIANT).
 tests=()
-for t in "$STL_BUILD"/tests/test_*; do [ -x "$t" ] && tests+=("$t"); done
+for t in "$STL_BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    if [[ $ISA_TESTS == *" $(basename "$t") "* ]]; then
+        for v in $variants; do tests+=("$t@$v"); done
+    else
+        tests+=("$t")
+    fi
+done
 for t in tests/stage/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
 
 total_pass=0
 total_fail=0
 failed_names=()
 t0=$(date +%s)
-for t in "${tests[@]}"; do
+for entry in "${tests[@]}"; do
+    t=${entry%@*}
+    variant=
+    [[ $entry == *@* ]] && variant=${entry##*@}
     name=$(basename "$t")
-    name=${name%.sh}
+    name=${name%.sh}${variant:+.$variant}
     if [ -n "$pattern" ] && [[ $name != *$pattern* ]]; then continue; fi
     s=$(date +%s)
     if [[ $t == *.sh ]]; then
         timeout "$limit" bash "$t" >"$logs/$name.log" 2>&1
+    elif [ -n "$variant" ]; then
+        STL_ISA=$variant timeout "$limit" "$t" >"$logs/$name.log" 2>&1
     else
         timeout "$limit" "$t" >"$logs/$name.log" 2>&1
     fi

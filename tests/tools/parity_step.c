@@ -12,6 +12,9 @@
  *       product tower on "pos" and "neg".
  *   parity_step rewrite IN OUT
  *       reads a model file and writes it again (byte-identity check).
+ *   parity_step isa [--active]
+ *       the kernel variants (isa.h) this machine runs, one per line, best
+ *       first; with --active, the one this process runs (STL_ISA or best).
  *
  * BATCH is a msgpack map {"scene", "pos", "neg"} of uint8 (B, S, S, 3) Flax
  * arrays (ext type 1), normalised here with model_normalize_pixels. DUMP is
@@ -31,6 +34,7 @@
 
 #include "atomic.h"
 #include "flaxmsg.h"
+#include "isa.h"
 #include "log.h"
 #include "model.h"
 #include "modelfile.h"
@@ -283,6 +287,16 @@ static int cmd_rewrite(char **argv, stl_error *err) {
     return rc;
 }
 
+static int cmd_isa(int active_only) {
+    if (active_only) {
+        printf("%s\n", isa_name(isa_active()));
+        return 0;
+    }
+    for (int i = ISA_COUNT - 1; i >= 0; i--)
+        if (isa_supported((isa_level)i)) printf("%s\n", isa_name((isa_level)i));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     log_set_program("parity_step");
     stl_error err = {{0}};
@@ -296,12 +310,15 @@ int main(int argc, char **argv) {
         rc = cmd_embed(argv, &err);
     else if (strcmp(cmd, "rewrite") == 0 && argc == 4)
         rc = cmd_rewrite(argv, &err);
+    else if (strcmp(cmd, "isa") == 0 && (argc == 2 || (argc == 3 && !strcmp(argv[2], "--active"))))
+        return cmd_isa(argc == 3);
     else {
         fprintf(stderr,
                 "usage: parity_step init OUT OUTPUT_SIZE SEED\n"
                 "       parity_step train MODEL BATCH DUMP STEPS LR REG [OUT_MODEL]\n"
                 "       parity_step embed MODEL BATCH DUMP\n"
-                "       parity_step rewrite IN OUT\n");
+                "       parity_step rewrite IN OUT\n"
+                "       parity_step isa [--active]\n");
         return STL_EXIT_USAGE;
     }
     if (rc != 0) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_isa.h"
 #include "model.h"
 #include "params.h"
 #include "rng.h"
@@ -493,6 +494,7 @@ static void test_bad_inputs(void) {
 }
 
 int main(void) {
+    RUN(test_kernel_variant);
     RUN(test_param_table);
     RUN(test_init);
     RUN(test_loss_gradients);

@@ -16,6 +16,7 @@
 #include "batchnorm.h"
 #include "bn_swish.h"
 #include "check.h"
+#include "check_isa.h"
 #include "conv.h"
 #include "linear.h"
 #include "loss.h"
@@ -541,6 +542,7 @@ static void test_adam(void) {
 
 int main(void) {
     rng_seed(&rng, 1234);
+    RUN(test_kernel_variant);
     RUN(test_conv_same_padding);
     RUN(test_conv3x3_grad);
     RUN(test_linear_grad);
