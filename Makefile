@@ -134,6 +134,16 @@ bench:
 deps:
 	scripts/install-deps --test
 
+# What tests/stage/test_flax_parity.sh needs to build parity_step with one
+# file of common/ replaced (a planted bug): the compile command, and the
+# objects and libraries a tool links after that file's object.
+.PHONY: print-tool-build
+print-tool-build:
+	@echo 'COMPILE=$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)'
+	@echo 'LINK=$(CC) $(LDFLAGS)'
+	@echo 'TOOL_OBJ=$(abspath $(BUILD))/tests/tools'
+	@echo 'LIBS=$(abspath $(LIBSTLMPI) $(LIBSTL)) $(MPI_LIBS) $(LDLIBS)'
+
 clean:
 	rm -rf build bin
 

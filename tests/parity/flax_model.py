@@ -95,18 +95,29 @@ def loss_fn(params, apply_fn, scene, pos, neg, reg):
 def make_train_step(reg):
     """One step: grads w.r.t. the whole params tree (batch_stats grads are
     zero), optax.adam over it, then the new running averages replace
-    params['batch_stats'] (stlrec keeps them; the book did not)."""
+    params['batch_stats'] (stlrec keeps them; the book did not).
+
+    step(state, scene, pos, neg, noise=None): `noise`, a tree shaped like
+    the params, is added to the gradients before Adam sees them (the
+    parity test's perturbation ensemble); the returned grads are the
+    unperturbed ones. No noise is a tree of zeros (x + 0 is x), so both
+    kinds of call share one compiled step."""
     @jax.jit
-    def step(state, scene, pos, neg):
+    def step(state, scene, pos, neg, noise):
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
         (loss, (s, p, n, stats)), grads = grad_fn(state.params, state.apply_fn,
                                                   scene, pos, neg, reg)
-        state = state.apply_gradients(grads=grads)
+        state = state.apply_gradients(grads=jax.tree_util.tree_map(jnp.add, grads, noise))
         new_params = dict(state.params)
         new_params["batch_stats"] = stats
         state = state.replace(params=new_params)
         return state, loss, (s, p, n), grads
-    return step
+
+    def call(state, scene, pos, neg, noise=None):
+        if noise is None:
+            noise = jax.tree_util.tree_map(jnp.zeros_like, state.params)
+        return step(state, scene, pos, neg, noise)
+    return call
 
 
 def make_embed(output_size):
