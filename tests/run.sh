@@ -79,7 +79,7 @@ for entry in "${tests[@]}"; do
         failed_names+=("$name")
     fi
     [ "$rc" -eq 124 ] && status="FAIL (timed out after ${limit}s)"
-    printf '%-28s %3d passed %3d failed  %4ds  %s\n' "$name" "$p" "$f" $(( $(date +%s) - s )) "$status"
+    printf '%-28s %4d passed %3d failed  %4ds  %s\n' "$name" "$p" "$f" $(( $(date +%s) - s )) "$status"
     if [ "$f" -ne 0 ]; then
         echo "---- last lines of $logs/$name.log"
         grep -E 'FAIL|not ok|error|Error' "$logs/$name.log" | head -n 20
