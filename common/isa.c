@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "simd.h"
 
 static const char *const names[ISA_COUNT] = {"baseline", "avx2", "avx512"};
 

@@ -21,6 +21,14 @@
 extern "C" {
 #endif
 
+/* 1 when this compiler and target build the AVX-512 and AVX2 variants
+ * (GCC on x86-64, unless STL_NO_CLONES), 0 when only the baseline. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(STL_NO_CLONES)
+#define STL_KERNEL_CLONES 1
+#else
+#define STL_KERNEL_CLONES 0
+#endif
+
 typedef enum { ISA_BASELINE, ISA_AVX2, ISA_AVX512, ISA_COUNT } isa_level;
 
 /* "baseline", "avx2", "avx512" */

@@ -31,12 +31,6 @@
 
 #include "isa.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(STL_NO_CLONES)
-#define STL_KERNEL_CLONES 1
-#else
-#define STL_KERNEL_CLONES 0
-#endif
-
 #define STL_KERNEL_BODY static inline __attribute__((always_inline)) void
 
 #if STL_KERNEL_CLONES
