@@ -7,7 +7,7 @@
 #   SAN=1    sanitizers (objects and binaries under build/san/)
 #   CUDA=1   the GPU path (not yet: asking for it is an error, never a silent skip)
 #
-# Layout: common/*.c -> libstl.a, mpi/*.c -> libstlmpi.a (MPI stages only),
+# Layout: common/<layer>/*.c -> libstl.a (layers: common/README.md), mpi/*.c -> libstlmpi.a (MPI stages only),
 # stages/<name>.c -> bin/stl-<name>, tests/unit/test_*.c -> unit tests,
 # tests/tools/*.c and bench/*.c -> helper programs for tests and benchmarks.
 
@@ -47,7 +47,7 @@ LDLIBS = $(PKG_LIBS) -lpthread -lm
 # Stages that use the collective layer in mpi/ (linked with Open MPI).
 MPI_STAGES := train
 
-COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_SRC := $(sort $(wildcard common/*/*.c))
 MPI_SRC := $(sort $(wildcard mpi/*.c))
 STAGE_SRC := $(sort $(wildcard stages/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -64,7 +64,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LIBSTL := $(BUILD)/libstl.a
 LIBSTLMPI := $(BUILD)/libstlmpi.a
 
-.PHONY: all test test-run pipeline deps clean bench check-deps
+.PHONY: all test test-run pipeline deps clean bench check-deps check-layers
 .DEFAULT_GOAL := all
 
 all: check-deps $(STAGES) $(UNITS) $(TOOLS) $(BENCHES)
@@ -117,8 +117,12 @@ test:
 	$(MAKE) --no-print-directory -j$(JOBS) all
 	$(MAKE) --no-print-directory test-run
 
-test-run: all
+test-run: all check-layers
 	STL_BIN=$(abspath $(BIN)) STL_BUILD=$(abspath $(BUILD)) SAN=$(SAN) tests/run.sh
+
+# Every include in common/ stays within its layer or below (common/README.md).
+check-layers:
+	@scripts/check-layers
 
 # The README's main command: the pipeline on the embedded synthetic data set.
 pipeline:
@@ -149,7 +153,7 @@ clean:
 
 # ---- Fuzzing (added block; nothing above depends on it) ----
 # `make fuzz` builds one libFuzzer binary per tests/fuzz/fuzz_<name>.c as
-# build/fuzz/fuzz_<name>, with clang, libFuzzer, ASan and UBSan; common/*.c
+# build/fuzz/fuzz_<name>, with clang, libFuzzer, ASan and UBSan; common/*/*.c
 # is compiled again with clang (coverage-instrumented) into build/fuzz/obj/,
 # whatever SAN says. tests/stage/test_fuzz.sh runs `make fuzz` itself; how
 # to run a campaign: docs/formats.md "## Fuzzing".

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <turbojpeg.h>
 
-#include "jpeg_decode.h"
+#include "image/jpeg_decode.h"
 
 typedef struct {
     unsigned char *data;

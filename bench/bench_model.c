@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "model.h"
-#include "rng.h"
+#include "model/model.h"
+#include "base/rng.h"
 
 static double now(void) {
     struct timespec t;

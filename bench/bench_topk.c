@@ -1,4 +1,4 @@
-/* bench_topk.c — times the exact MIPS kernel (common/topk.c) on raw data.
+/* bench_topk.c — times the exact MIPS kernel (common/retrieval/topk.c) on raw data.
  *
  * Used by bench/bench_topk.sh, which runs it side by side with FAISS
  * IndexFlatIP on the same files. Reads queries and base as raw little-endian
@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "progress.h"
-#include "topk.h"
+#include "base/progress.h"
+#include "retrieval/topk.h"
 
 static float *read_f32(const char *path, size_t d, size_t *rows) {
     FILE *f = fopen(path, "rb");

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 
 /* Backend entry points (coll_single.c, coll_mpi.c). */
 int coll_single_init(coll *c, stl_error *err);

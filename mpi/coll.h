@@ -35,7 +35,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "base/error.h"
 
 typedef enum {
     COLL_BACKEND_AUTO = 0, /* coll_init only: pick from the environment */

@@ -3,8 +3,8 @@
  * Reads the keys (pairs JSONL: scenes and products; catalog JSON; or a plain
  * list), keeps this part's keys (--shard i/N: key positions p with
  * p mod N == i), decodes <images>/<key>.jpg on --threads workers
- * (common/jpeg_decode.h: TF-parity crop-or-pad, or --resize) and writes the
- * part's shards and index (common/crops_write.h; docs/formats.md "Crop
+ * (common/image/jpeg_decode.h: TF-parity crop-or-pad, or --resize) and writes the
+ * part's shards and index (common/formats/crops_write.h; docs/formats.md "Crop
  * shards"). Keys are cut into fixed batches of --images-per-shard in key
  * order and batch b becomes shard b: workers claim keys in order into up to
  * threads+1 batch buffers, and the worker that decodes a batch's last image
@@ -23,14 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "crops_write.h"
-#include "error.h"
-#include "jpeg_decode.h"
-#include "keylist.h"
-#include "keys.h"
-#include "log.h"
-#include "progress.h"
+#include "base/cli.h"
+#include "formats/crops_write.h"
+#include "base/error.h"
+#include "image/jpeg_decode.h"
+#include "dataset/keylist.h"
+#include "dataset/keys.h"
+#include "base/log.h"
+#include "base/progress.h"
 
 #define DETAIL_LEN 200
 #define DEFAULT_SHARD_BYTES ((size_t)64 << 20)

@@ -22,19 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "device.h"
-#include "crops.h"
-#include "embeddings.h"
-#include "error.h"
-#include "keylist.h"
-#include "keys.h"
-#include "log.h"
-#include "model.h"
-#include "modelfile.h"
-#include "par.h"
-#include "params.h"
-#include "progress.h"
+#include "base/cli.h"
+#include "base/device.h"
+#include "formats/crops.h"
+#include "formats/embeddings.h"
+#include "base/error.h"
+#include "dataset/keylist.h"
+#include "dataset/keys.h"
+#include "base/log.h"
+#include "model/model.h"
+#include "formats/modelfile.h"
+#include "base/par.h"
+#include "model/params.h"
+#include "base/progress.h"
 
 typedef struct {
     const char *model, *crops, *kind, *keys, *out, *json, *device;

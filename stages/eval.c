@@ -20,16 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic.h"
-#include "cli.h"
-#include "embeddings.h"
-#include "error.h"
-#include "keys.h"
-#include "log.h"
-#include "metrics_eval.h"
-#include "rng.h"
-#include "topk_file.h"
-#include "triplets.h"
+#include "io/atomic.h"
+#include "base/cli.h"
+#include "formats/embeddings.h"
+#include "base/error.h"
+#include "dataset/keys.h"
+#include "base/log.h"
+#include "retrieval/metrics_eval.h"
+#include "base/rng.h"
+#include "formats/topk_file.h"
+#include "formats/triplets.h"
 
 /* One scene to score: its embedding row, its held-out products (if it is a
  * held-out scene) and its test triplets. */

@@ -13,13 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "embeddings.h"
-#include "inspect_formats.h"
-#include "log.h"
-#include "mapped_file.h"
-#include "mpk.h"
-#include "mpk_json.h"
+#include "base/cli.h"
+#include "formats/embeddings.h"
+#include "formats/inspect_formats.h"
+#include "base/log.h"
+#include "io/mapped_file.h"
+#include "io/mpk.h"
+#include "io/mpk_json.h"
 
 static void describe(const msgpack_object *o) {
     switch (o->type) {

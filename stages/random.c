@@ -1,26 +1,26 @@
 /* random.c — stl-random: the random item recommender, stlrec's first baseline.
  *
- * Reads a catalog JSON (fashion-cat.json format, common/catalog.h), draws
+ * Reads a catalog JSON (fashion-cat.json format, common/dataset/catalog.h), draws
  * --n distinct products uniformly at random from --seed (Floyd's algorithm:
  * n draws whatever the catalog size, then shown in the order drawn) and
  * writes an HTML page with each product's key, category and image. Images
  * come from the Pinterest CDN URL built from the key (DESIGN §1) or, with
  * --images DIR, from DIR/<key>.jpg through a link relative to the page, so
  * the page works offline and when the two are moved together. Every string
- * from the data is HTML-escaped (common/html.h). Exit codes: 0 ok, 1 bad
+ * from the data is HTML-escaped (common/report/html.h). Exit codes: 0 ok, 1 bad
  * catalog or more items asked for than it holds, 2 usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "cli.h"
-#include "error.h"
-#include "html.h"
-#include "keys.h"
-#include "log.h"
-#include "rng.h"
+#include "dataset/catalog.h"
+#include "base/cli.h"
+#include "base/error.h"
+#include "report/html.h"
+#include "dataset/keys.h"
+#include "base/log.h"
+#include "base/rng.h"
 
 typedef struct {
     const char *catalog, *out, *images;

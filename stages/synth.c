@@ -19,17 +19,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "cli.h"
-#include "error.h"
-#include "jpeg_encode.h"
-#include "keys.h"
-#include "log.h"
-#include "progress.h"
-#include "rng.h"
-#include "synth_draw.h"
-#include "synth_product.h"
-#include "synth_scene.h"
+#include "io/atomic.h"
+#include "base/cli.h"
+#include "base/error.h"
+#include "image/jpeg_encode.h"
+#include "dataset/keys.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "base/rng.h"
+#include "synth/synth_draw.h"
+#include "synth/synth_product.h"
+#include "synth/synth_scene.h"
 
 /* RNG stream ids: products 0.., scenes SCENE_STREAM.., popularity one stream. */
 #define SCENE_STREAM (1ULL << 40)

@@ -16,15 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic.h"
-#include "cli.h"
-#include "device.h"
-#include "embeddings.h"
-#include "error.h"
-#include "log.h"
-#include "progress.h"
-#include "topk.h"
-#include "topk_file.h"
+#include "io/atomic.h"
+#include "base/cli.h"
+#include "base/device.h"
+#include "formats/embeddings.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "retrieval/topk.h"
+#include "formats/topk_file.h"
 
 typedef struct {
     const char *scenes, *products, *out, *json, *device;

@@ -6,12 +6,12 @@
  * crops and map every key to its crop (a missing key is an error naming it);
  * start from the newest valid checkpoint in the work directory when there is
  * one (else from --init, else a fresh seeded model); then loop: the loader's
- * next batch (common/loader.h, this rank's slice of the global batch), the
+ * next batch (common/train/loader.h, this rank's slice of the global batch), the
  * forward/backward pass with synchronised BatchNorm, one all-reduce of the
  * gradient buffer (plus one float for the loss), Adam. Every log interval a
  * metrics line and a progress line, every eval interval the test triplet
- * loss and accuracy (common/train_eval.h), every checkpoint interval a
- * checkpoint (common/checkpoint.h); at the end the model file with the
+ * loss and accuracy (common/train/train_eval.h), every checkpoint interval a
+ * checkpoint (common/train/checkpoint.h); at the end the model file with the
  * configuration as metadata. Rank 0 alone writes files.
  *
  * Ranks stay in step by construction: every rank runs the same loop on the
@@ -29,24 +29,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "checkpoint.h"
-#include "cli.h"
-#include "device.h"
+#include "io/atomic.h"
+#include "train/checkpoint.h"
+#include "base/cli.h"
+#include "base/device.h"
 #include "coll.h"
-#include "crops.h"
-#include "error.h"
-#include "isa.h"
-#include "loader.h"
-#include "log.h"
-#include "metrics.h"
-#include "model.h"
-#include "modelfile.h"
-#include "progress.h"
-#include "rng.h"
-#include "testhook.h"
-#include "train_eval.h"
-#include "triplets.h"
+#include "formats/crops.h"
+#include "base/error.h"
+#include "base/isa.h"
+#include "train/loader.h"
+#include "base/log.h"
+#include "formats/metrics.h"
+#include "model/model.h"
+#include "formats/modelfile.h"
+#include "base/progress.h"
+#include "base/rng.h"
+#include "base/testhook.h"
+#include "train/train_eval.h"
+#include "formats/triplets.h"
 
 typedef struct {
     const char *triplets, *crops, *model, *workdir, *metrics, *init, *device;

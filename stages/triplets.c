@@ -3,7 +3,7 @@
  * Reads the pairs JSONL (malformed lines are counted and skipped) and the crop
  * index from stl-decode (or, when --crops names a regular file, a plain list
  * of the keys that have crops: for tests and runs without shards), keeps the pairs whose scene and product both decoded, and
- * writes one triplets file (common/triplets.h; docs/formats.md "## Triplets"):
+ * writes one triplets file (common/formats/triplets.h; docs/formats.md "## Triplets"):
  * the split by scene (or the book's every10), num-neg negatives per positive
  * that are never a product of the same scene, a seeded permutation of the
  * training triplets and the held-out test pairs. Same inputs and flags give a
@@ -14,14 +14,14 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "crops.h"
-#include "error.h"
-#include "keylist.h"
-#include "keys.h"
-#include "log.h"
-#include "pairs.h"
-#include "triplets.h"
+#include "base/cli.h"
+#include "formats/crops.h"
+#include "base/error.h"
+#include "dataset/keylist.h"
+#include "dataset/keys.h"
+#include "base/log.h"
+#include "dataset/pairs.h"
+#include "formats/triplets.h"
 
 static int decoded_crops(void *ctx, const char *key) {
     return crops_find((const crops_set *)ctx, key) >= 0;

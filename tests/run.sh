@@ -5,7 +5,7 @@
 # (tests/stage/test_*.sh), each under a time limit, with its output in
 # $STL_BUILD/test-logs/<name>.log. The unit tests of the model's kernels
 # (ISA_TESTS) run once per kernel variant this machine executes, with
-# STL_ISA set (common/isa.h), as <name>.<variant>: an AVX-512 machine also
+# STL_ISA set (common/base/isa.h), as <name>.<variant>: an AVX-512 machine also
 # tests the AVX2 and baseline kernels. Every test prints its own "N passed,
 # N failed" line; those are summed. A test that exits non-zero without
 # reporting a failure, or prints no summary, counts as one failure.

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "dataset/catalog.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

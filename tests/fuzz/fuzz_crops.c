@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crops.h"
+#include "formats/crops.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

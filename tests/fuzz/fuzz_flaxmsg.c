@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "flaxmsg.h"
+#include "io/flaxmsg.h"
 #include "fuzz_util.h"
-#include "mpk.h"
+#include "io/mpk.h"
 
 static void walk(const msgpack_object *o, int depth) {
     stl_error err;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
-#include "keylist.h"
+#include "dataset/keylist.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[256];

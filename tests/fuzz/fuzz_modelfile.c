@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
-#include "modelfile.h"
-#include "params.h"
+#include "formats/modelfile.h"
+#include "model/params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     model_state m;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "mpk.h"
+#include "io/mpk.h"
 
 static void lookups(const mpk_file *f, const msgpack_object *map, const char *key) {
     stl_error err;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "pairs.h"
+#include "dataset/pairs.h"
 
 static void same_or_abort(const char *line, size_t len) {
     stl_pair a, b;

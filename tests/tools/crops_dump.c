@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic.h"
-#include "crops.h"
-#include "crops_write.h"
-#include "log.h"
-#include "mpk.h"
+#include "io/atomic.h"
+#include "formats/crops.h"
+#include "formats/crops_write.h"
+#include "base/log.h"
+#include "io/mpk.h"
 
 static int name_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -13,7 +13,7 @@ Runs with Debian's /usr/bin/python3 (numpy) and libjpeg-turbo-progs (cjpeg, djpe
                      tf.image.resize_with_crop_or_pad: every pixel.
   resize IMGS DUMP S stored --resize crops against a float64 reference: the same DCT
                      scale factor through `djpeg -scale`, then exact area / bilinear
-                     resampling of the centred square (common/resize.h); |diff| <= 1.
+                     resampling of the centred square (common/image/resize.h); |diff| <= 1.
 Each check prints "checked N images, M mismatches" and exits 1 on any mismatch.
 """
 import hashlib

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "embeddings.h"
+#include "formats/embeddings.h"
 
 int main(int argc, char **argv) {
     int json = 0, a = 1;

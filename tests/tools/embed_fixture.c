@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crops.h"
-#include "embeddings.h"
-#include "error.h"
-#include "model.h"
-#include "modelfile.h"
-#include "rng.h"
+#include "formats/crops.h"
+#include "formats/embeddings.h"
+#include "base/error.h"
+#include "model/model.h"
+#include "formats/modelfile.h"
+#include "base/rng.h"
 
 static int make_model(const char *out, long seed, int output_size, stl_error *err) {
     model_state m;

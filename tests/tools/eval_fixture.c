@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "triplets.h"
+#include "formats/triplets.h"
 
 static void key(stl_key *k, char c, int i) {
     memset(k->s, c, STL_KEY_LEN);

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modelfile.h"
+#include "formats/modelfile.h"
 
 /* A bias of a conv feeding a BatchNorm, or a BatchNorm running mean. */
 static int is_noise(const param_entry *e) {

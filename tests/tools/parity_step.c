@@ -32,13 +32,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "flaxmsg.h"
-#include "isa.h"
-#include "log.h"
-#include "model.h"
-#include "modelfile.h"
-#include "mpk.h"
+#include "io/atomic.h"
+#include "io/flaxmsg.h"
+#include "base/isa.h"
+#include "base/log.h"
+#include "model/model.h"
+#include "formats/modelfile.h"
+#include "io/mpk.h"
 
 /* ---- the dump: named float32 arrays ---- */
 

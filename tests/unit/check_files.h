@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "keys.h"
-#include "rng.h"
+#include "dataset/keys.h"
+#include "base/rng.h"
 
 static inline unsigned char *check_slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");

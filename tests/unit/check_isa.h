@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "isa.h"
+#include "base/isa.h"
 
 static void test_kernel_variant(void) {
     const char *want = getenv("STL_ISA");

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "atomic.h"
+#include "io/atomic.h"
 #include "check.h"
 
 static char dir[256];

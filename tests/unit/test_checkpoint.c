@@ -1,5 +1,5 @@
-/* test_checkpoint.c — checkpoints (common/checkpoint.h) and the metrics log
- * (common/metrics.h): a checkpoint reads back bit-identical (model buffers
+/* test_checkpoint.c — checkpoints (common/train/checkpoint.h) and the metrics log
+ * (common/formats/metrics.h): a checkpoint reads back bit-identical (model buffers
  * and training state), keep-K pruning, the newest *valid* checkpoint is the
  * one resumed (a corrupt model file, a truncated state file and a model file
  * without its state are all skipped), none valid is an error, and a resumed
@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "checkpoint.h"
-#include "metrics.h"
-#include "rng.h"
+#include "train/checkpoint.h"
+#include "formats/metrics.h"
+#include "base/rng.h"
 
 static char dir[256];
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cli.h"
+#include "base/cli.h"
 
 typedef struct {
     const char *out, *mode;

@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "coll.h"
-#include "rng.h"
+#include "base/rng.h"
 
 static coll C;
 

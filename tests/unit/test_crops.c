@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "crops.h"
-#include "crops_inspect.h"
-#include "crops_write.h"
-#include "jpeg_decode.h"
-#include "resize.h"
+#include "formats/crops.h"
+#include "formats/crops_inspect.h"
+#include "formats/crops_write.h"
+#include "image/jpeg_decode.h"
+#include "image/resize.h"
 
 static char g_dir[256];
 

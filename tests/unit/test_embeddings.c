@@ -1,4 +1,4 @@
-/* test_embeddings.c — embeddings files (common/embeddings.c): round trips of
+/* test_embeddings.c — embeddings files (common/formats/embeddings.c): round trips of
  * both forms, the aligned zero-copy matrix, lists of parts, the book's JSON
  * as people write it, and refusal of every truncated, corrupt or
  * inconsistent file with an error that names it.
@@ -11,8 +11,8 @@
 
 #include "check.h"
 #include "check_files.h"
-#include "embeddings.h"
-#include "rng.h"
+#include "formats/embeddings.h"
+#include "base/rng.h"
 
 static char dir[] = "/tmp/test_embeddings.XXXXXX";
 

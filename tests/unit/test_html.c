@@ -1,11 +1,11 @@
-/* test_html.c — HTML escaping, links and the atomic page writer (common/html.h). */
+/* test_html.c — HTML escaping, links and the atomic page writer (common/report/html.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "html.h"
+#include "report/html.h"
 
 static void test_escape(void) {
     char *e = html_escape_dup("<a href=\"x\">Tom & Jerry's</a>");

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
+#include "dataset/catalog.h"
 #include "check.h"
-#include "keylist.h"
-#include "keys.h"
-#include "pairs.h"
+#include "dataset/keylist.h"
+#include "dataset/keys.h"
+#include "dataset/pairs.h"
 
 static char path[256];
 

@@ -1,4 +1,4 @@
-/* test_loader.c — the background batch loader (common/loader.h) on a fake
+/* test_loader.c — the background batch loader (common/train/loader.h) on a fake
  * pixel source where image i is filled with the byte i, so every batch slot
  * says which triplet it holds. Checks: each epoch uses every triplet once
  * (a batch may straddle epochs), pixels are normalised p/255 - 0.5, the
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "loader.h"
+#include "train/loader.h"
 
 enum { S = 4, N_ITEMS = 13, IMG = S * S * 3 };
 static uint8_t pix[N_ITEMS * 3][IMG];

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "metrics_eval.h"
-#include "rng.h"
+#include "retrieval/metrics_eval.h"
+#include "base/rng.h"
 
 /* Scores 0.9 0.1 0.5 0.5 0.3 0.0: the order is 0, 2, 3 (tie with 2: lower
  * index first), 4, 1, 5. Ground truth {3, 2}: ranks 3 and 2. */

@@ -12,9 +12,9 @@
 
 #include "check.h"
 #include "check_isa.h"
-#include "model.h"
-#include "params.h"
-#include "rng.h"
+#include "model/model.h"
+#include "model/params.h"
+#include "base/rng.h"
 
 static float *random_images(int n, int S, uint64_t seed) {
     size_t len = (size_t)n * S * S * 3;

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "rng.h"
-#include "flaxmsg.h"
-#include "modelfile.h"
-#include "mpk.h"
+#include "base/rng.h"
+#include "io/flaxmsg.h"
+#include "formats/modelfile.h"
+#include "io/mpk.h"
 
 static char dir[256];
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "mpk.h"
+#include "io/mpk.h"
 
 static char path[256];
 

@@ -12,18 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
-#include "batchnorm.h"
-#include "bn_swish.h"
+#include "model/adam.h"
+#include "model/batchnorm.h"
+#include "model/bn_swish.h"
 #include "check.h"
 #include "check_isa.h"
-#include "conv.h"
-#include "linear.h"
-#include "loss.h"
-#include "pool.h"
-#include "rng.h"
-#include "simd.h"
-#include "swish.h"
+#include "model/conv.h"
+#include "model/linear.h"
+#include "model/loss.h"
+#include "model/pool.h"
+#include "base/rng.h"
+#include "model/simd.h"
+#include "model/swish.h"
 
 #define FD_H 1e-5
 #define ATOL 1e-4

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "rng.h"
+#include "base/rng.h"
 
 /* xoshiro256** from state {1,2,3,4}: the first outputs of the authors'
  * reference C code (prng.di.unimi.it), also reproduced by an independent

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "svg_plot.h"
+#include "report/svg_plot.h"
 
 static char *render(const svg_chart *c, int *rc) {
     char path[] = "/tmp/test_svg_plot.XXXXXX";

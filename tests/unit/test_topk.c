@@ -1,4 +1,4 @@
-/* test_topk.c — the exact MIPS kernel (common/topk.c) against brute force.
+/* test_topk.c — the exact MIPS kernel (common/retrieval/topk.c) against brute force.
  *
  * Two kinds of data. Small-integer vectors make every dot product an exact
  * float whatever the summation order, so sgemm and the reference agree bit for
@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "rng.h"
-#include "topk.h"
+#include "base/rng.h"
+#include "retrieval/topk.h"
 
 typedef struct {
     double s;

@@ -1,4 +1,4 @@
-/* test_topk_file.c — top-k lists files (common/topk_file.c): round trip,
+/* test_topk_file.c — top-k lists files (common/formats/topk_file.c): round trip,
  * merging shard parts (any order gives the unsharded rows; missing,
  * duplicated or foreign parts refused), refusal of truncated and corrupt
  * files, and the inspector's output.
@@ -9,8 +9,8 @@
 
 #include "check.h"
 #include "check_files.h"
-#include "rng.h"
-#include "topk_file.h"
+#include "base/rng.h"
+#include "formats/topk_file.h"
 
 static char dir[] = "/tmp/test_topk_file.XXXXXX";
 

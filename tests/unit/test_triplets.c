@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "keys.h"
-#include "mpk.h"
-#include "pairs.h"
-#include "rng.h"
-#include "triplets.h"
+#include "dataset/keys.h"
+#include "io/mpk.h"
+#include "dataset/pairs.h"
+#include "base/rng.h"
+#include "formats/triplets.h"
 
 static char tmpdir[] = "/tmp/test_triplets.XXXXXX";
 

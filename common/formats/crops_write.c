@@ -1,0 +1,230 @@
+/* crops_write.c — the writer side of the crop shard format (crops_write.h,
+ * docs/formats.md "Crop shards"): one mpk file per shard, then the index. */
+#include "formats/crops_write.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/mpk.h"
+
+typedef struct {
+    stl_key key;
+    char reason[16];
+    char *detail;
+} crops_reject;
+
+struct crops_writer {
+    char *dir;
+    int size;
+    char mode[16];
+    long part, parts;
+    stl_key *keys;          /* stored keys, shard-major */
+    size_t n_keys, cap_keys;
+    size_t *shard_counts;   /* images per shard */
+    size_t n_shards, cap_shards;
+    crops_reject *rejects;
+    size_t n_rejects, cap_rejects;
+};
+
+void crops_index_name(char *buf, size_t cap, long part, long parts) {
+    snprintf(buf, cap, "part-%05ld-of-%05ld.index.mpk", part, parts);
+}
+
+void crops_shard_name(char *buf, size_t cap, long part, long parts, long shard) {
+    snprintf(buf, cap, "part-%05ld-of-%05ld.shard-%05ld.mpk", part, parts, shard);
+}
+
+static int reserve(void **p, size_t *cap, size_t need, size_t elem, stl_error *err) {
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap * 2 : 64;
+    while (nc < need) nc *= 2;
+    void *q = realloc(*p, nc * elem);
+    if (!q) return stl_fail(err, "out of memory");
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+static char *path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int crops_writer_open(crops_writer **out, const char *dir, int size, const char *mode,
+                      long part, long parts, stl_error *err) {
+    *out = NULL;
+    if (size <= 0 || parts <= 0 || part < 0 || part >= parts || strlen(mode) >= 16)
+        return stl_fail(err, "crops writer: bad arguments");
+    if (make_dirs(dir, err) != 0) return -1;
+    crops_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->dir = strdup(dir))) {
+        free(w);
+        return stl_fail(err, "out of memory");
+    }
+    w->size = size;
+    snprintf(w->mode, sizeof w->mode, "%s", mode);
+    w->part = part;
+    w->parts = parts;
+    *out = w;
+    return 0;
+}
+
+int crops_shard_write(const char *dir, int size, long part, long parts, long shard,
+                      const stl_key *keys, const uint8_t *pixels, size_t n, stl_error *err) {
+    size_t img = (size_t)size * size * 3;
+    if (n * img > CROPS_MAX_SHARD_BYTES)
+        return stl_fail(err, "crops writer: shard of %zu images exceeds %zu bytes", n,
+                        CROPS_MAX_SHARD_BYTES);
+    char name[96];
+    crops_shard_name(name, sizeof name, part, parts, shard);
+    char *path = path_join(dir, name);
+    if (!path) return stl_fail(err, "out of memory");
+    mpk_writer mw;
+    if (mpk_writer_open(&mw, path, CROPS_SHARD_FORMAT, CROPS_VERSION, 8, err) != 0) {
+        free(path);
+        return -1;
+    }
+    msgpack_packer *pk = &mw.pk;
+    mpk_pack_cstr(pk, "size");
+    msgpack_pack_uint32(pk, (uint32_t)size);
+    mpk_pack_cstr(pk, "channels");
+    msgpack_pack_uint32(pk, 3);
+    mpk_pack_cstr(pk, "part");
+    msgpack_pack_uint64(pk, (uint64_t)part);
+    mpk_pack_cstr(pk, "parts");
+    msgpack_pack_uint64(pk, (uint64_t)parts);
+    mpk_pack_cstr(pk, "shard");
+    msgpack_pack_uint64(pk, (uint64_t)shard);
+    mpk_pack_cstr(pk, "count");
+    msgpack_pack_uint64(pk, (uint64_t)n);
+    mpk_pack_cstr(pk, "keys");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_str(pk, STL_KEY_LEN);
+        msgpack_pack_str_body(pk, keys[i].s, STL_KEY_LEN);
+    }
+    mpk_pack_cstr(pk, "pixels");
+    mpk_pack_bin(pk, pixels, n * img);
+    int rc = mpk_writer_commit(&mw, err);
+    free(path);
+    return rc;
+}
+
+int crops_writer_record_shard(crops_writer *w, const stl_key *keys, size_t n, stl_error *err) {
+    if (reserve((void **)&w->keys, &w->cap_keys, w->n_keys + n, sizeof *w->keys, err) ||
+        reserve((void **)&w->shard_counts, &w->cap_shards, w->n_shards + 1,
+                sizeof *w->shard_counts, err))
+        return -1;
+    if (n) memcpy(w->keys + w->n_keys, keys, n * sizeof *keys);
+    w->n_keys += n;
+    w->shard_counts[w->n_shards++] = n;
+    return 0;
+}
+
+int crops_writer_add_shard(crops_writer *w, const stl_key *keys, const uint8_t *pixels,
+                           size_t n, stl_error *err) {
+    if (crops_shard_write(w->dir, w->size, w->part, w->parts, (long)w->n_shards, keys, pixels,
+                          n, err) != 0)
+        return -1;
+    return crops_writer_record_shard(w, keys, n, err);
+}
+
+int crops_writer_reject(crops_writer *w, const char *key, const char *reason,
+                        const char *detail, stl_error *err) {
+    if (reserve((void **)&w->rejects, &w->cap_rejects, w->n_rejects + 1, sizeof *w->rejects,
+                err))
+        return -1;
+    crops_reject *r = &w->rejects[w->n_rejects];
+    memset(r, 0, sizeof *r);
+    snprintf(r->key.s, sizeof r->key.s, "%s", key);
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+    r->detail = strdup(detail ? detail : "");
+    if (!r->detail) return stl_fail(err, "out of memory");
+    w->n_rejects++;
+    return 0;
+}
+
+int crops_writer_commit(crops_writer *w, stl_error *err) {
+    char name[96];
+    crops_index_name(name, sizeof name, w->part, w->parts);
+    char *path = path_join(w->dir, name);
+    if (!path) return stl_fail(err, "out of memory");
+    mpk_writer mw;
+    if (mpk_writer_open(&mw, path, CROPS_INDEX_FORMAT, CROPS_VERSION, 9, err) != 0) {
+        free(path);
+        return -1;
+    }
+    msgpack_packer *pk = &mw.pk;
+    mpk_pack_cstr(pk, "size");
+    msgpack_pack_uint32(pk, (uint32_t)w->size);
+    mpk_pack_cstr(pk, "channels");
+    msgpack_pack_uint32(pk, 3);
+    mpk_pack_cstr(pk, "mode");
+    mpk_pack_cstr(pk, w->mode);
+    mpk_pack_cstr(pk, "part");
+    msgpack_pack_uint64(pk, (uint64_t)w->part);
+    mpk_pack_cstr(pk, "parts");
+    msgpack_pack_uint64(pk, (uint64_t)w->parts);
+    mpk_pack_cstr(pk, "requested");
+    msgpack_pack_uint64(pk, (uint64_t)(w->n_keys + w->n_rejects));
+    mpk_pack_cstr(pk, "shards");
+    msgpack_pack_array(pk, w->n_shards);
+    for (size_t s = 0; s < w->n_shards; s++) {
+        char sn[96];
+        crops_shard_name(sn, sizeof sn, w->part, w->parts, (long)s);
+        msgpack_pack_map(pk, 2);
+        mpk_pack_cstr(pk, "file");
+        mpk_pack_cstr(pk, sn);
+        mpk_pack_cstr(pk, "count");
+        msgpack_pack_uint64(pk, (uint64_t)w->shard_counts[s]);
+    }
+    mpk_pack_cstr(pk, "keys");
+    msgpack_pack_array(pk, w->n_keys);
+    for (size_t i = 0; i < w->n_keys; i++) {
+        msgpack_pack_str(pk, STL_KEY_LEN);
+        msgpack_pack_str_body(pk, w->keys[i].s, STL_KEY_LEN);
+    }
+    mpk_pack_cstr(pk, "rejects");
+    msgpack_pack_array(pk, w->n_rejects);
+    for (size_t i = 0; i < w->n_rejects; i++) {
+        msgpack_pack_map(pk, 3);
+        mpk_pack_cstr(pk, "key");
+        mpk_pack_cstr(pk, w->rejects[i].key.s);
+        mpk_pack_cstr(pk, "reason");
+        mpk_pack_cstr(pk, w->rejects[i].reason);
+        mpk_pack_cstr(pk, "detail");
+        mpk_pack_cstr(pk, w->rejects[i].detail);
+    }
+    int rc = mpk_writer_commit(&mw, err);
+    free(path);
+    if (rc != 0) return -1;
+    /* Shards numbered >= n_shards belong to an earlier, larger run of this
+     * part; the new index no longer names them. */
+    for (long s = (long)w->n_shards;; s++) {
+        crops_shard_name(name, sizeof name, w->part, w->parts, s);
+        char *old = path_join(w->dir, name);
+        if (!old) break;
+        int gone = unlink(old) != 0;
+        free(old);
+        if (gone) break;
+    }
+    return 0;
+}
+
+void crops_writer_free(crops_writer *w) {
+    if (!w) return;
+    for (size_t i = 0; i < w->n_rejects; i++) free(w->rejects[i].detail);
+    free(w->rejects);
+    free(w->keys);
+    free(w->shard_counts);
+    free(w->dir);
+    free(w);
+}
+
+size_t crops_writer_stored(const crops_writer *w) { return w->n_keys; }
+size_t crops_writer_rejected(const crops_writer *w) { return w->n_rejects; }

@@ -1,0 +1,326 @@
+/* embeddings.c — reading and writing embeddings files (see embeddings.h and
+ * docs/formats.md "## Embeddings"): the stlrec msgpack form with its aligned
+ * float32 blob, the book's JSON form, and lists of shard parts.
+ */
+#include "formats/embeddings.h"
+
+#include <errno.h>
+#include <float.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/atomic.h"
+#include "io/path_list.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "embeddings.c stores float32 little-endian and assumes a little-endian host"
+#endif
+
+/* ---- shared checks ---- */
+
+static int check_rows(const char *path, const stl_key *keys, size_t n, size_t dim,
+                      const float *data, stl_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        if (!key_valid(keys[i].s, strlen(keys[i].s)))
+            return stl_fail(err, "%s: row %zu: invalid key '%.40s'", path, i, keys[i].s);
+        for (size_t c = 0; c < dim; c++)
+            if (!isfinite(data[i * dim + c]))
+                return stl_fail(err, "%s: row %zu (%s): component %zu is not finite", path, i,
+                                keys[i].s, c);
+    }
+    return 0;
+}
+
+/* Adds keys to e->index, refusing duplicates. */
+static int index_keys(embeddings *e, const char *path, const stl_key *keys, size_t n,
+                      size_t row0, stl_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        int added = 0;
+        if (key_index_add(&e->index, keys[i].s, &added, err) < 0) return -1;
+        if (!added)
+            return stl_fail(err, "%s: row %zu: key %s appears twice", path, row0 + i, keys[i].s);
+    }
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static size_t bin_header_len(size_t n) { return n < 256 ? 2 : n < 65536 ? 3 : 5; }
+
+int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys, size_t n,
+                          size_t dim, const float *data, stl_error *err) {
+    if (dim == 0) return stl_fail(err, "%s: embeddings need a dimension of at least 1", path);
+    if (n > SIZE_MAX / dim / sizeof(float)) return stl_fail(err, "%s: %zu x %zu is too large", path, n, dim);
+    if (check_rows(path, keys, n, dim, data, err) != 0) return -1;
+    embeddings dup = {0};
+    key_index_init(&dup.index);
+    int rc = index_keys(&dup, path, keys, n, 0, err);
+    key_index_free(&dup.index);
+    if (rc != 0) return -1;
+
+    size_t bytes = n * dim * sizeof(float);
+    mpk_writer w;
+    if (mpk_writer_open(&w, path, EMBEDDINGS_FORMAT, EMBEDDINGS_VERSION, kind ? 7 : 6, err) != 0)
+        return -1;
+    msgpack_packer *pk = &w.pk;
+    mpk_pack_cstr(pk, "n");
+    msgpack_pack_uint64(pk, n);
+    mpk_pack_cstr(pk, "dim");
+    msgpack_pack_uint64(pk, dim);
+    mpk_pack_cstr(pk, "dtype");
+    mpk_pack_cstr(pk, "float32");
+    if (kind) {
+        mpk_pack_cstr(pk, "kind");
+        mpk_pack_cstr(pk, kind);
+    }
+    mpk_pack_cstr(pk, "keys");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_str(pk, STL_KEY_LEN);
+        msgpack_pack_str_body(pk, keys[i].s, STL_KEY_LEN);
+    }
+    // "pad": 0..63 zero bytes so that the matrix payload starts at a multiple
+    // of EMBEDDINGS_ALIGN in the file (and so in the reader's mapping).
+    long pos = ftell(w.af.f);
+    size_t pad = 0;
+    if (pos >= 0) {
+        size_t off = (size_t)pos + 4 + 2 + 7 + bin_header_len(bytes);
+        pad = (EMBEDDINGS_ALIGN - off % EMBEDDINGS_ALIGN) % EMBEDDINGS_ALIGN;
+    }
+    static const char zeros[EMBEDDINGS_ALIGN];
+    mpk_pack_cstr(pk, "pad");
+    mpk_pack_bin(pk, zeros, pad);
+    mpk_pack_cstr(pk, "matrix"); // (n, dim) float32 little-endian, row-major
+    mpk_pack_bin(pk, data, bytes);
+    return mpk_writer_commit(&w, err);
+}
+
+int embeddings_write(const char *path, const stl_key *keys, size_t n, size_t dim,
+                     const float *data, stl_error *err) {
+    return embeddings_write_kind(path, NULL, keys, n, dim, data, err);
+}
+
+int embeddings_write_json(const char *path, const stl_key *keys, size_t n, size_t dim,
+                          const float *data, stl_error *err) {
+    if (check_rows(path, keys, n, dim, data, err) != 0) return -1;
+    atomic_file af;
+    if (atomic_open(&af, path, err) != 0) return -1;
+    atomic_printf(&af, "{");
+    for (size_t i = 0; i < n; i++) {
+        atomic_printf(&af, "%s\n\"%s\": [", i ? "," : "", keys[i].s);
+        for (size_t c = 0; c < dim; c++) {
+            float v = data[i * dim + c];
+            // "-0" would parse as the integer 0: keep the sign of zero
+            if (v == 0 && signbit(v)) atomic_printf(&af, "%s-0.0", c ? ", " : "");
+            else atomic_printf(&af, "%s%.9g", c ? ", " : "", (double)v);
+        }
+        atomic_printf(&af, "]");
+    }
+    atomic_printf(&af, "\n}\n");
+    return atomic_commit(&af, err);
+}
+
+/* ---- reading ---- */
+
+void embeddings_free(embeddings *e) {
+    key_index_free(&e->index);
+    free(e->owned);
+    if (e->mapped) mpk_file_close(&e->file);
+    memset(e, 0, sizeof *e);
+}
+
+long embeddings_find(const embeddings *e, const char *key) {
+    return key_index_find(&e->index, key);
+}
+
+static int read_msgpack(const char *path, embeddings *e, stl_error *err) {
+    if (mpk_file_open(&e->file, path, EMBEDDINGS_FORMAT, EMBEDDINGS_VERSION, err) != 0) return -1;
+    e->mapped = 1;
+    const mpk_file *f = &e->file;
+    uint64_t n, dim;
+    char dtype[16];
+    const msgpack_object_array *keys;
+    const void *blob;
+    if (mpk_get_u64(f, f->root, "n", &n, err) || mpk_get_u64(f, f->root, "dim", &dim, err) ||
+        mpk_get_strcpy(f, f->root, "dtype", dtype, sizeof dtype, err) ||
+        mpk_get_array(f, f->root, "keys", &keys, err))
+        return stl_fail_prefix(err, "rerun stl-embed");
+    if (strcmp(dtype, "float32") != 0)
+        return stl_fail(err, "%s: dtype '%s', this stlrec reads float32", path, dtype);
+    if (dim == 0 || dim > (1u << 20))
+        return stl_fail(err, "%s: dimension %llu out of range", path, (unsigned long long)dim);
+    if (n > f->size / dim / sizeof(float))
+        return stl_fail(err, "%s: %llu x %llu floats cannot fit in a %zu-byte file: corrupt",
+                        path, (unsigned long long)n, (unsigned long long)dim, f->size);
+    if (keys->size != n)
+        return stl_fail(err, "%s: %u keys for %llu rows: corrupt, rerun stl-embed", path,
+                        keys->size, (unsigned long long)n);
+    if (mpk_get_bin(f, f->root, "matrix", &blob, NULL, (size_t)(n * dim * sizeof(float)), err))
+        return stl_fail_prefix(err, "corrupt, rerun stl-embed");
+    const msgpack_object *kind = mpk_get(f->root, "kind");
+    if (kind && kind->type == MSGPACK_OBJECT_STR && kind->via.str.size < sizeof e->kind) {
+        memcpy(e->kind, kind->via.str.ptr, kind->via.str.size);
+        e->kind[kind->via.str.size] = '\0';
+    }
+    e->n = (size_t)n;
+    e->dim = (size_t)dim;
+    for (size_t i = 0; i < e->n; i++) {
+        const msgpack_object *k = &keys->ptr[i];
+        if (k->type != MSGPACK_OBJECT_STR || !key_valid(k->via.str.ptr, k->via.str.size))
+            return stl_fail(err, "%s: keys[%zu] is not a valid key", path, i);
+        char key[STL_KEY_LEN + 1];
+        memcpy(key, k->via.str.ptr, STL_KEY_LEN);
+        key[STL_KEY_LEN] = '\0';
+        int added = 0;
+        if (key_index_add(&e->index, key, &added, err) < 0) return -1;
+        if (!added) return stl_fail(err, "%s: row %zu: key %s appears twice", path, i, key);
+    }
+    if ((uintptr_t)blob % sizeof(float) == 0) {
+        e->data = blob;
+    } else { // written by another tool without the pad: copy to aligned memory
+        e->owned = malloc(e->n * e->dim * sizeof(float) + 1);
+        if (!e->owned) return stl_fail(err, "%s: out of memory", path);
+        memcpy(e->owned, blob, e->n * e->dim * sizeof(float));
+        e->data = e->owned;
+    }
+    for (size_t i = 0; i < e->n * e->dim; i++)
+        if (!isfinite(e->data[i]))
+            return stl_fail(err, "%s: row %zu (%s): component %zu is not finite", path,
+                            i / e->dim, e->index.keys[i / e->dim].s, i % e->dim);
+    return 0;
+}
+
+static int read_json(const char *path, embeddings *e, stl_error *err) {
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) return stl_fail(err, "%s:%d: invalid JSON embeddings: %s", path, je.line, je.text);
+    int rc = -1;
+    if (!json_is_object(root)) {
+        stl_fail(err, "%s: JSON embeddings must be an object {key: [floats]}", path);
+        goto done;
+    }
+    size_t n = json_object_size(root), dim = 0, i = 0;
+    const char *key;
+    json_t *row;
+    json_object_foreach(root, key, row) {
+        if (!key_valid_str(key)) {
+            stl_fail(err, "%s: entry %zu: invalid key '%.40s'", path, i, key);
+            goto done;
+        }
+        if (!json_is_array(row) || json_array_size(row) == 0) {
+            stl_fail(err, "%s: %s: value is not a non-empty array of numbers", path, key);
+            goto done;
+        }
+        if (i == 0) {
+            dim = json_array_size(row);
+            if (n > SIZE_MAX / dim / sizeof(float)) {
+                stl_fail(err, "%s: too large", path);
+                goto done;
+            }
+            e->owned = malloc(n * dim * sizeof(float));
+            if (!e->owned) {
+                stl_fail(err, "%s: out of memory for %zu x %zu floats", path, n, dim);
+                goto done;
+            }
+        } else if (json_array_size(row) != dim) {
+            stl_fail(err, "%s: %s: %zu numbers, the first entry has %zu", path, key,
+                     json_array_size(row), dim);
+            goto done;
+        }
+        for (size_t c = 0; c < dim; c++) {
+            json_t *v = json_array_get(row, c);
+            double x = json_is_number(v) ? json_number_value(v) : NAN;
+            if (!isfinite(x) || fabs(x) > FLT_MAX) {
+                stl_fail(err, "%s: %s: component %zu is not a finite float32 number", path, key, c);
+                goto done;
+            }
+            e->owned[i * dim + c] = (float)x;
+        }
+        int added = 0;
+        if (key_index_add(&e->index, key, &added, err) < 0) goto done;
+        i++;
+    }
+    e->n = n;
+    e->dim = dim;
+    e->data = e->owned;
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* 1 when the file's first non-blank byte is '{' (the JSON form). */
+static int looks_like_json(const char *path, stl_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\n' || c == '\r') {}
+    fclose(f);
+    return c == '{';
+}
+
+static int read_one(const char *path, embeddings *e, stl_error *err) {
+    memset(e, 0, sizeof *e);
+    key_index_init(&e->index);
+    int json = looks_like_json(path, err);
+    int rc = json < 0 ? -1 : json ? read_json(path, e, err) : read_msgpack(path, e, err);
+    if (rc != 0) {
+        embeddings_free(e);
+        return -1;
+    }
+    e->keys = e->index.keys;
+    return 0;
+}
+
+int embeddings_read_parts(const char *const *paths, size_t n_paths, embeddings *e,
+                          stl_error *err) {
+    if (n_paths == 1) return read_one(paths[0], e, err);
+    memset(e, 0, sizeof *e);
+    key_index_init(&e->index);
+    embeddings part;
+    for (size_t p = 0; p < n_paths; p++) {
+        if (read_one(paths[p], &part, err) != 0) goto fail;
+        if (p == 0) memcpy(e->kind, part.kind, sizeof e->kind);
+        if (e->n == 0) {
+            e->dim = part.dim;
+        } else if (part.dim != e->dim && part.n > 0) {
+            stl_fail(err, "%s: dimension %zu, but %s has %zu: parts of different runs?",
+                     paths[p], part.dim, paths[0], e->dim);
+            goto fail_part;
+        }
+        if (strcmp(part.kind, e->kind) != 0) e->kind[0] = '\0';
+        float *grown = realloc(e->owned, ((e->n + part.n) * e->dim + 1) * sizeof(float));
+        if (!grown) {
+            stl_fail(err, "%s: out of memory", paths[p]);
+            goto fail_part;
+        }
+        e->owned = grown;
+        memcpy(e->owned + e->n * e->dim, part.data, part.n * part.dim * sizeof(float));
+        if (index_keys(e, paths[p], part.keys, part.n, 0, err) != 0) goto fail_part;
+        e->n += part.n;
+        embeddings_free(&part);
+    }
+    e->data = e->owned;
+    e->keys = e->index.keys;
+    return 0;
+fail_part:
+    embeddings_free(&part);
+fail:
+    embeddings_free(e);
+    return -1;
+}
+
+int embeddings_read(const char *path, embeddings *e, stl_error *err) {
+    char **paths;
+    size_t n;
+    if (path_list_split(path, &paths, &n, err) != 0) {
+        memset(e, 0, sizeof *e);
+        return -1;
+    }
+    int rc = embeddings_read_parts((const char *const *)paths, n, e, err);
+    path_list_free(paths, n);
+    return rc;
+}

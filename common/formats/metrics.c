@@ -1,0 +1,133 @@
+/* metrics.c — JSON-lines metrics log with crash-safe resume (metrics.h). */
+#include "formats/metrics.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/atomic.h"
+#include "base/testhook.h"
+
+static void ml_add(metrics_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ml_add(metrics_line *l, const char *fmt, ...) {
+    if (l->overflow) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(l->buf + l->n, sizeof l->buf - l->n, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= sizeof l->buf - l->n) l->overflow = 1;
+    else l->n += (size_t)k;
+}
+
+void metrics_line_begin(metrics_line *l, int64_t step) {
+    l->n = 0;
+    l->overflow = 0;
+    ml_add(l, "{\"step\": %lld", (long long)step);
+}
+
+void metrics_line_int(metrics_line *l, const char *key, int64_t v) {
+    ml_add(l, ", \"%s\": %lld", key, (long long)v);
+}
+
+void metrics_line_num(metrics_line *l, const char *key, double v) {
+    if (isfinite(v)) ml_add(l, ", \"%s\": %.9g", key, v);
+    else ml_add(l, ", \"%s\": null", key);
+}
+
+void metrics_line_str(metrics_line *l, const char *key, const char *v) {
+    ml_add(l, ", \"%s\": \"", key);
+    for (const char *p = v; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') ml_add(l, "\\%c", c);
+        else if (c < 0x20) ml_add(l, "\\u%04x", c);
+        else ml_add(l, "%c", c);
+    }
+    ml_add(l, "\"");
+}
+
+/* The whole lines of the existing file with step <= keep, into *out. */
+static int metrics_filter(const char *path, int64_t keep, char **out, size_t *out_n,
+                          stl_error *err) {
+    *out = NULL;
+    *out_n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    }
+    char *line = NULL, *buf = NULL;
+    size_t cap = 0, n = 0, bcap = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n') break; /* a torn last line */
+        json_error_t je;
+        json_t *j = json_loadb(line, (size_t)len, 0, &je);
+        json_t *s = j ? json_object_get(j, "step") : NULL;
+        int keep_it = s && json_is_integer(s) && json_integer_value(s) <= keep;
+        json_decref(j);
+        if (!keep_it) continue;
+        if (n + (size_t)len > bcap) {
+            bcap = (n + (size_t)len) * 2;
+            char *nb = realloc(buf, bcap);
+            if (!nb) {
+                rc = stl_fail(err, "%s: out of memory", path);
+                break;
+            }
+            buf = nb;
+        }
+        memcpy(buf + n, line, (size_t)len);
+        n += (size_t)len;
+    }
+    if (rc == 0 && ferror(f)) rc = stl_fail(err, "%s: read error", path);
+    free(line);
+    fclose(f);
+    if (rc != 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *out_n = n;
+    return 0;
+}
+
+int metrics_open(metrics_log *ml, const char *path, int64_t keep_up_to_step, stl_error *err) {
+    memset(ml, 0, sizeof *ml);
+    char *kept = NULL;
+    size_t n = 0;
+    if (keep_up_to_step >= 0 && metrics_filter(path, keep_up_to_step, &kept, &n, err) != 0)
+        return -1;
+    int rc = atomic_write_file(path, kept ? kept : "", n, err);
+    free(kept);
+    if (rc != 0) return -1;
+    ml->path = strdup(path);
+    ml->f = fopen(path, "ab");
+    if (!ml->path || !ml->f) {
+        int e = errno;
+        metrics_close(ml);
+        return stl_fail(err, "%s: cannot open for appending: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+void metrics_close(metrics_log *ml) {
+    if (ml->f) fclose(ml->f);
+    free(ml->path);
+    memset(ml, 0, sizeof *ml);
+}
+
+int metrics_append(metrics_log *ml, metrics_line *l, int64_t step, stl_error *err) {
+    ml_add(l, "}\n");
+    if (l->overflow) return stl_fail(err, "%s: metrics line too long", ml->path);
+    if (testhook_armed("metrics", step)) {
+        fwrite(l->buf, 1, l->n / 2, ml->f);
+        fflush(ml->f);
+        testhook_point("metrics", step);
+    }
+    if (fwrite(l->buf, 1, l->n, ml->f) != l->n || fflush(ml->f) != 0)
+        return stl_fail(err, "%s: write failed: %s", ml->path, strerror(errno));
+    return 0;
+}

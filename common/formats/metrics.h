@@ -1,0 +1,50 @@
+/* metrics.h — the training metrics log: JSON lines (metrics.jsonl).
+ *
+ * One JSON object per line, each with an integer "step" (stl-train writes
+ * train loss, throughput and wall time every log interval, test loss and
+ * accuracy every eval interval; docs/training.md lists the fields). Lines are
+ * appended and flushed one at a time, so after a crash the file holds whole
+ * lines plus at most one torn last line. Opening for a resumed run rewrites
+ * the file atomically keeping only the whole lines whose step is at most the
+ * checkpoint's step, so the log after a resume reads as if the run had never
+ * stopped: every line valid JSON, steps never repeated.
+ * A metrics_line is built in a fixed buffer (no allocation) and appended.
+ */
+#ifndef STL_METRICS_H
+#define STL_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+
+typedef struct {
+    FILE *f;
+    char *path; /* owned */
+} metrics_log;
+
+/* keep_up_to_step < 0: a fresh run, the file starts empty. Otherwise the
+ * existing file (if any) keeps its whole lines with step <= keep_up_to_step.
+ * Then opens it for appending. */
+int metrics_open(metrics_log *ml, const char *path, int64_t keep_up_to_step, stl_error *err);
+void metrics_close(metrics_log *ml);
+
+typedef struct {
+    char buf[2048];
+    size_t n;
+    int overflow;
+} metrics_line;
+
+/* {"step": step, ... */
+void metrics_line_begin(metrics_line *l, int64_t step);
+void metrics_line_int(metrics_line *l, const char *key, int64_t v);
+/* Non-finite values are written as null (JSON has no NaN). */
+void metrics_line_num(metrics_line *l, const char *key, double v);
+void metrics_line_str(metrics_line *l, const char *key, const char *v);
+
+/* Closes the object and appends it with a newline, flushed. step is only for
+ * the "metrics" test hook (testhook.h). */
+int metrics_append(metrics_log *ml, metrics_line *l, int64_t step, stl_error *err);
+
+#endif

@@ -1,0 +1,113 @@
+/* model.h — the two-tower CNN of DESIGN §3 on the CPU: init, training step,
+ * Adam, and embedding (inference).
+ *
+ * The parameters, gradients, Adam moments and BatchNorm running averages live
+ * in a model_state (params.h), laid out by its param_table. Everything a step
+ * needs besides that (activations, im2col buffers, per-channel statistics)
+ * lives in a model_ws, created once for a (batch, image size) pair: a step
+ * allocates nothing. Images are NHWC float32 (B, S, S, 3), already normalised
+ * (model_normalize_pixels), S a multiple of 32.
+ *
+ * Threads: a workspace computes with `threads` threads (model_ws_set_threads;
+ * the default is $STL_THREADS, else 1), its own fork-join pool (par.h). Each
+ * layer's rows are split between them; every thread runs its rows' matrix
+ * products through OpenBLAS cblas_sgemm and its elementwise work itself.
+ * OpenBLAS is set to one thread (openblas_set_num_threads(1), process-wide),
+ * so OpenBLAS starts no threads of its own and the process uses `threads`
+ * cores, never more: stages map --threads to it. The same seed, inputs and
+ * thread count give bit-identical results; embeddings are bit-identical for
+ * any thread count.
+ *
+ * Data parallelism (MPI, one process per rank with B/N triplets each): set a
+ * collective with model_ws_set_allreduce. Every BatchNorm then all-reduces its
+ * per-channel sums (and the element count) in the forward pass and its
+ * per-channel gradient sums in the backward pass ("synchronised BatchNorm"),
+ * so N ranks compute the same step as one process with the whole batch. The
+ * loss is divided by the global batch passed to the step. The parameter
+ * gradients in m->grads stay local: the caller all-reduces them (one call
+ * over m->grads, n_params floats) before model_adam_step.
+ */
+#ifndef STL_MODEL_H
+#define STL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "model/params.h"
+
+/* Filters per block, and the defaults of DESIGN §3. */
+#define MODEL_FILTERS {16, 32, 64, 128}
+#define MODEL_DEFAULT_OUTPUT 64
+#define MODEL_BN_EPS 1e-5f
+#define MODEL_BN_MOMENTUM 0.99f
+#define MODEL_ADAM_B1 0.9f
+#define MODEL_ADAM_B2 0.999f
+#define MODEL_ADAM_EPS 1e-8f
+
+/* Allocates m (model_state_alloc) and initialises it as Flax does: conv and
+ * dense kernels LeCun normal truncated at 2 sigma, biases 0, BatchNorm scale
+ * 1, running mean 0 / var 1, step 0, Adam moments 0. Deterministic in seed. */
+int model_init(model_state *m, int output_size, uint64_t seed, stl_error *err);
+
+/* Only the random part of model_init, on an allocated state: redraws every
+ * kernel from seed (tower by tower, tensor by tensor in table order). */
+void model_init_params(model_state *m, uint64_t seed);
+
+/* Per-(batch, size) scratch: created once, reused by every step. */
+typedef struct model_ws model_ws;
+
+/* batch: the most images one tower call sees (a training step's B, or the
+ * largest embed batch); size: S, a multiple of 32. */
+model_ws *model_ws_create(const param_table *t, int batch, int size, stl_error *err);
+void model_ws_free(model_ws *ws);
+int model_ws_batch(const model_ws *ws);
+int model_ws_size(const model_ws *ws);
+
+/* Threads for this workspace's computations (n <= 0: $STL_THREADS, else 1);
+ * (re)allocates the per-thread scratch, so call it before the steps. */
+int model_ws_set_threads(model_ws *ws, int n, stl_error *err);
+int model_ws_threads(const model_ws *ws);
+
+/* Sums buf[0..n) across ranks in place; returns 0, or -1 on failure. */
+typedef int (*model_allreduce_fn)(void *ctx, float *buf, size_t n);
+/* fn NULL: single process (the default). */
+void model_ws_set_allreduce(model_ws *ws, model_allreduce_fn fn, void *ctx);
+
+/* One training step's forward and backward on B = model_ws_batch(ws) triplets
+ * (scene, pos, neg each (B, S, S, 3) NHWC). Computes
+ *   loss = (sum_b relu(1 + s_b.n_b - s_b.p_b)
+ *           + reg * sum_{e in s,p,n} relu(||e|| - 1)) / global_batch
+ * (global_batch = B in a single process), zeroes and fills m->grads with
+ * d loss / d params (local: see the data-parallel note above), and updates the
+ * running averages in m->stats (scene tower once; product tower twice:
+ * positives first, then negatives). emb_* (B, output_size) may be NULL. Does
+ * not touch m->params or m->step. */
+int model_train_step_grads(model_state *m, model_ws *ws, const float *scene,
+                           const float *pos, const float *neg, float reg,
+                           int global_batch, float *loss_out, float *emb_scene,
+                           float *emb_pos, float *emb_neg, stl_error *err);
+
+/* Adam as optax.adam(lr) (b1 0.9, b2 0.999, eps 1e-8, eps_root 0) on
+ * m->params from m->grads, bias-corrected with count = m->step + 1; then
+ * m->step++. */
+void model_adam_step(model_state *m, float lr);
+
+/* Inference (BatchNorm with running averages) of one tower
+ * (MODEL_TOWER_SCENE or MODEL_TOWER_PRODUCT) on n <= model_ws_batch(ws) images
+ * x (n, S, S, 3); out (n, output_size). Each image is computed on its own, so
+ * a row is bit-identical whatever n and whichever other images share the
+ * call. */
+int model_embed(const model_state *m, model_ws *ws, int tower, const float *x,
+                int n, float *out, stl_error *err);
+
+/* dst[i] = src[i] / 255 - 0.5 (the model's pixel normalisation). */
+void model_normalize_pixels(const uint8_t *src, size_t n, float *dst);
+
+/* Floating-point operations (multiply-adds counted as 2) of the matrix work
+ * of one training step (3 tower forwards + backwards) and of one image's
+ * forward pass: for GFLOP/s figures. */
+double model_flops_train_step(int batch, int size, int output_size);
+double model_flops_forward_image(int size, int output_size);
+
+#endif

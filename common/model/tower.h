@@ -1,0 +1,104 @@
+/* tower.h — one tower of the model (DESIGN §3) over a batch: the layer
+ * geometry, the activation buffers of one tower call, and the forward and
+ * backward passes, run as fork-join phases on a par_pool (or serially).
+ * Internal to the model (model.c); its public face is model.h.
+ *
+ * A tower call keeps, per block, the tensors its backward pass needs:
+ * r (the residual conv output: the block output r + BN_2(a3) is pooled
+ * on the fly and never stored),
+ * a1, a2, a3 (the outputs of the branch's three convs, before their
+ * BatchNorms; the swish outputs between are recomputed from them), the
+ * pooled output, and each BatchNorm's mean / var / invstd; then the
+ * global mean `feat` and the embedding. Buffers are carved from one
+ * allocation owned by the workspace.
+ */
+#ifndef STL_TOWER_H
+#define STL_TOWER_H
+
+#include <stddef.h>
+
+#include "model/conv.h"
+#include "model/model.h"
+#include "base/par.h"
+#include "model/params.h"
+
+typedef struct {
+    int h, w, cin, f;   /* block input size and filters */
+    conv_geom g;        /* the 3x3 stride-2 convs */
+    int hp, wp;         /* pooled output */
+    long px_out;        /* g.ho * g.wo: conv output pixels per image */
+    long px_pool;       /* hp * wp */
+    /* offsets into params / grads, per tower */
+    size_t wr[MODEL_N_TOWERS], br[MODEL_N_TOWERS], w1[MODEL_N_TOWERS], b1[MODEL_N_TOWERS],
+        w2[MODEL_N_TOWERS], b2[MODEL_N_TOWERS], w3[MODEL_N_TOWERS], b3[MODEL_N_TOWERS];
+    size_t scale[MODEL_N_TOWERS][3];
+    /* offsets into stats */
+    size_t mean[MODEL_N_TOWERS][3], var[MODEL_N_TOWERS][3];
+} tower_block;
+
+typedef struct {
+    int size, out;      /* S and output size */
+    tower_block blk[MODEL_N_BLOCKS];
+    int feat_dim;       /* filters of the last block */
+    long feat_hw;       /* pixels per image after the last pool */
+    size_t wd[MODEL_N_TOWERS], bd[MODEL_N_TOWERS];
+    long max_rows_k;    /* max over blocks of px_out * kdim (per image) */
+    long max_rows_f;    /* max over blocks of px_out * f */
+    long max_in;        /* max over blocks of h * w * cin */
+    int max_kn;         /* max over layers of K * N + N */
+} tower_shape;
+
+typedef struct {
+    int nb;             /* images this set holds */
+    const float *x0;    /* input images of the current call */
+    float *r[MODEL_N_BLOCKS], *a1[MODEL_N_BLOCKS], *a2[MODEL_N_BLOCKS], *a3[MODEL_N_BLOCKS],
+        *pooled[MODEL_N_BLOCKS];
+    float *mean[MODEL_N_BLOCKS][3], *var[MODEL_N_BLOCKS][3], *invstd[MODEL_N_BLOCKS][3];
+    float *feat;        /* (nb, feat_dim) */
+    float *emb;         /* (nb, out) */
+} tower_acts;
+
+/* Shared scratch of a forward / backward pass for nb images. */
+typedef struct {
+    float *col;         /* per thread: TOWER_COL_FLOATS of im2col rows */
+    float *dy, *dh;     /* backward only: (nb * px_out, f) */
+    float *da;          /* backward only, per thread: TOWER_COL_FLOATS */
+    float *dcol;        /* backward only */
+    float *dp;          /* backward only: gradient w.r.t. a block input */
+    float *dfeat;       /* backward only: (nb, feat_dim) */
+    /* per thread: partial BN sums (2 * 2 * 128 doubles) and weight grads */
+    double *psum;       /* threads * PSUM_STRIDE */
+    float *pgrad;       /* threads * 2 * max_kn */
+    int threads;
+} tower_scratch;
+
+enum { TOWER_PSUM_STRIDE = 2 * 256 };
+/* Per-thread im2col rows (floats): at least one row of the largest kdim. */
+enum { TOWER_COL_FLOATS = 32768 };
+
+int tower_shape_init(tower_shape *s, const param_table *t, int size, stl_error *err);
+/* Floats needed for an activation set of nb images; carve one from base. */
+size_t tower_acts_size(const tower_shape *s, int nb);
+void tower_acts_carve(const tower_shape *s, int nb, float *base, tower_acts *a);
+/* Floats / doubles for scratch (backward 0: forward only). */
+size_t tower_scratch_floats(const tower_shape *s, int nb, int threads, int backward);
+void tower_scratch_carve(const tower_shape *s, int nb, int threads, int backward, float *base,
+                         double *psum, tower_scratch *sc);
+
+typedef struct {
+    model_allreduce_fn fn;
+    void *ctx;
+} tower_collective;
+
+/* Forward of `tower` on a->nb images a->x0. train 1: batch statistics (summed
+ * through coll when set), running averages in stats updated; train 0: the
+ * running averages. pool NULL: serial. Fills a->emb. */
+int tower_forward(const tower_shape *s, const float *params, float *stats, int tower, int train,
+                  tower_acts *a, tower_scratch *sc, par_pool *pool, const tower_collective *coll,
+                  stl_error *err);
+/* Backward of a training forward: demb (nb, out) -> grads (accumulated). */
+int tower_backward(const tower_shape *s, const float *params, float *grads, int tower,
+                   tower_acts *a, const float *demb, tower_scratch *sc, par_pool *pool,
+                   const tower_collective *coll, stl_error *err);
+
+#endif

@@ -1,0 +1,88 @@
+/* report_ctx.h — the state of one stl-report run, shared by its parts.
+ *
+ * stl-report (stages/report.c) fills a `report` from its options and input
+ * files and hands it to the parts that write the site: report_thumbs (the
+ * thumbnails in DIR/img/ and their markup), report_index (the index page's
+ * metrics, curves and configuration), report_scene (the sampled scene pages)
+ * and report_random (the rewritten stl-random page). Everything the struct
+ * points to is owned by stages/report.c's main, which frees it; the parts
+ * only read it, except for the thumbnail cache, the decoder/encoder scratch
+ * and the counters, which report_thumbs updates.
+ */
+#ifndef STL_REPORT_CTX_H
+#define STL_REPORT_CTX_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <turbojpeg.h>
+
+#include "dataset/catalog.h"
+#include "formats/embeddings.h"
+#include "base/error.h"
+#include "image/jpeg_decode.h"
+#include "image/jpeg_encode.h"
+#include "dataset/keys.h"
+#include "formats/topk_file.h"
+#include "formats/triplets.h"
+
+/* Display sizes in CSS pixels; a thumbnail is written at the display size,
+ * or at the source's short side when the source is smaller (never upscaled:
+ * the browser shows it at its natural size). */
+#define SCENE_THUMB 320
+#define PRODUCT_THUMB 160
+#define RANDOM_THUMB 200
+#define THUMB_SIZES 4
+
+typedef struct {
+    const char *out, *metrics, *train_metrics, *topk, *triplets, *images, *random, *model,
+        *catalog, *scenes, *products;
+    long max_scenes;
+} report_opts;
+
+/* What is known of one source image (a product in many top-K lists is read
+ * once): its short side (0 when missing or undecodable) and the thumbnail
+ * sizes already written. */
+typedef struct {
+    int short_side;
+    int n_sizes, sizes[THUMB_SIZES];
+} thumb_entry;
+
+typedef struct {
+    key_index done; /* key -> entry */
+    thumb_entry *e;
+    size_t cap;
+} thumb_cache;
+
+typedef struct {
+    report_opts o;
+    json_t *metrics;            /* stl-eval JSON, or NULL */
+    triplets_file *t;           /* or NULL */
+    topk_file tk;
+    int have_tk;
+    catalog cat;
+    int have_cat;
+    key_index cat_index;        /* catalog key -> entry */
+    embeddings se, pe;          /* --scenes / --products, when have_emb */
+    int have_emb;
+    double *scores;             /* (pe.n): one scene's scores */
+    char *model_meta;           /* sidecar JSON text, or NULL */
+    jpeg_decoder dec;
+    jpeg_encoder enc;
+    tjhandle tj;                /* header reads */
+    unsigned char *file;        /* a source file's bytes */
+    size_t file_cap;
+    size_t thumbs, images, images_failed;
+    uint8_t *pix;               /* SCENE_THUMB^2 * 3 */
+    thumb_cache cache;
+} report;
+
+/* The site's stylesheet (every page links the same rules inline). */
+extern const char report_css[];
+
+/* The whole of the text file at path, NUL-terminated, in *out (malloc'ed,
+ * the caller frees it). */
+int report_read_text(const char *path, char **out, stl_error *err);
+
+#endif

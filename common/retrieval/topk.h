@@ -1,0 +1,68 @@
+/* topk.h — exact maximum inner product search: for each query row, the K base
+ * rows with the highest dot product.
+ *
+ * The order of a result row is a total order: higher score first, and among
+ * equal scores the lower base index first. Because that order is total, the
+ * top K of a row is one well-defined set, whatever the tiling or threading.
+ * A row has min(K, M) entries (topk_width): asking for more products than
+ * there are returns all of them, ranked.
+ *
+ * How: queries are cut into blocks of TOPK_QUERY_BLOCK rows and the base into
+ * tiles of TOPK_BASE_TILE rows; one cblas_sgemm (OpenBLAS) per (block, tile)
+ * fills a small score tile (QUERY_BLOCK x BASE_TILE floats, 512 KiB: it stays
+ * in L2) that is scanned at once against a per-row binary heap of the K best
+ * so far. A work item is a group of TOPK_GROUP_BLOCKS query blocks: for each
+ * base tile, all the group's blocks, so a tile comes from memory once per
+ * group (a 1M-product base does not fit in any cache). Memory is
+ * O(threads x (tile + group x K) + N x K), never N x M.
+ *
+ * Threads: `threads` pthreads (the caller's thread included) take work items
+ * (a group of query blocks x a range of base tiles) from a shared counter;
+ * OpenBLAS is set to one thread for the duration of the call
+ * (openblas_set_num_threads, a process-wide setting, restored afterwards), so
+ * T threads use T cores and no more. When there are few query groups the base is split into ranges of
+ * tiles so that every thread has work; the partial top-K lists are merged.
+ *
+ * Determinism: block and tile boundaries are fixed constants, independent of
+ * the thread count and the base split, so each score is computed by the same
+ * sgemm call shape and comes out bit-identical; with the total order above,
+ * the output is byte-identical for any thread count. A caller that runs a
+ * subset of the queries starting at a multiple of TOPK_QUERY_BLOCK (as
+ * stl-topk --shard does) gets exactly the rows of the full run.
+ *
+ * Scores are float32 sums as sgemm computes them (FMA order of the kernel);
+ * they can differ from a naive float loop in the last bits, which can swap two
+ * products whose true scores are within a few ulps. Inputs must be finite.
+ */
+#ifndef STL_TOPK_H
+#define STL_TOPK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+#define TOPK_QUERY_BLOCK 128
+#define TOPK_BASE_TILE 1024
+/* Query blocks per work item: each base tile is reused from cache this often. */
+#define TOPK_GROUP_BLOCKS 4
+
+typedef struct {
+    int threads; /* >= 1: threads to use, the caller's included */
+    /* Optional: called (under a lock, from any worker) after each work item
+     * with the items done so far and the total. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+} topk_options;
+
+/* Entries per result row: min(k, m). */
+size_t topk_width(size_t k, size_t m);
+
+/* queries (n, d) and base (m, d) are row-major float32. index and score are
+ * (n, topk_width(k, m)) row-major, filled best first. m must be < 2^32.
+ * Fails (-1, err) on non-finite input or allocation failure. */
+int topk_search(const float *queries, size_t n, const float *base, size_t m,
+                size_t d, size_t k, const topk_options *opt, uint32_t *index,
+                float *score, stl_error *err);
+
+#endif

@@ -1,0 +1,326 @@
+/* checkpoint.c — write, prune and load stl-train checkpoints (checkpoint.h). */
+#include "train/checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/atomic.h"
+#include "base/log.h"
+#include "formats/modelfile.h"
+#include "io/mpk.h"
+#include "base/rng.h"
+#include "base/testhook.h"
+
+#define CKPT_HASH_SEED 0x636b7074u /* "ckpt" */
+
+void ckpt_model_path(const char *dir, int64_t step, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/ckpt-%010lld.msgpack", dir, (long long)step);
+}
+
+void ckpt_state_path(const char *dir, int64_t step, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/ckpt-%010lld.state", dir, (long long)step);
+}
+
+void ckpt_state_free(ckpt_state *s) {
+    free(s->config_json);
+    s->config_json = NULL;
+}
+
+static void pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v) {
+    mpk_pack_cstr(pk, k);
+    msgpack_pack_uint64(pk, v);
+}
+
+static void pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v) {
+    mpk_pack_cstr(pk, k);
+    msgpack_pack_int64(pk, v);
+}
+
+static int write_model(const char *path, const void *buf, size_t len, int64_t step,
+                       stl_error *err) {
+    atomic_file af;
+    if (atomic_open(&af, path, err) != 0) return -1;
+    if (testhook_armed("checkpoint-write", step)) {
+        atomic_write(&af, buf, len / 2, err);
+        fflush(af.f);
+        testhook_point("checkpoint-write", step);
+    }
+    if (atomic_write(&af, buf, len, err) != 0) {
+        atomic_abort(&af);
+        return -1;
+    }
+    return atomic_commit(&af, err);
+}
+
+static int write_state(const char *path, const ckpt_state *s, const char *model_name,
+                       size_t model_len, uint64_t model_hash, stl_error *err) {
+    mpk_writer w;
+    if (mpk_writer_open(&w, path, CKPT_STATE_FORMAT, CKPT_STATE_VERSION, 17, err) != 0) return -1;
+    msgpack_packer *pk = &w.pk;
+    pack_kv_i64(pk, "step", s->step);
+    mpk_pack_cstr(pk, "model");
+    mpk_pack_cstr(pk, model_name);
+    pack_kv_u64(pk, "model_bytes", model_len);
+    pack_kv_u64(pk, "model_hash", model_hash);
+    pack_kv_u64(pk, "epoch", s->pos.epoch);
+    pack_kv_u64(pk, "offset", s->pos.offset);
+    mpk_pack_cstr(pk, "rng");
+    msgpack_pack_array(pk, 4);
+    for (int i = 0; i < 4; i++) msgpack_pack_uint64(pk, s->pos.rng.s[i]);
+    pack_kv_u64(pk, "seed", s->seed);
+    mpk_pack_cstr(pk, "elapsed_s");
+    msgpack_pack_double(pk, s->elapsed_s);
+    pack_kv_i64(pk, "output_size", s->output_size);
+    pack_kv_i64(pk, "image_size", s->image_size);
+    pack_kv_i64(pk, "global_batch", s->global_batch);
+    pack_kv_i64(pk, "ranks", s->ranks);
+    pack_kv_i64(pk, "threads", s->threads);
+    pack_kv_u64(pk, "n_train", s->n_train);
+    mpk_pack_cstr(pk, "hash_seed");
+    msgpack_pack_uint64(pk, CKPT_HASH_SEED);
+    mpk_pack_cstr(pk, "config");
+    mpk_pack_cstr(pk, s->config_json ? s->config_json : "{}");
+    return mpk_writer_commit(&w, err);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Steps named "ckpt-<digits><suffix>" in dir, ascending. */
+static int list_suffix(const char *dir, const char *suffix, int64_t **steps, size_t *n,
+                       stl_error *err) {
+    *steps = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return stl_fail(err, "%s: cannot list: %s", dir, strerror(errno));
+    }
+    size_t cap = 0;
+    struct dirent *de;
+    size_t sl = strlen(suffix);
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t l = strlen(nm);
+        if (l != 5 + 10 + sl || strncmp(nm, "ckpt-", 5) != 0 || strcmp(nm + 15, suffix) != 0)
+            continue;
+        int digits = 1;
+        for (int i = 5; i < 15; i++) digits &= nm[i] >= '0' && nm[i] <= '9';
+        if (!digits) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *ns = realloc(*steps, cap * sizeof *ns);
+            if (!ns) {
+                closedir(d);
+                free(*steps);
+                *steps = NULL;
+                *n = 0;
+                return stl_fail(err, "%s: out of memory", dir);
+            }
+            *steps = ns;
+        }
+        (*steps)[(*n)++] = strtoll(nm + 5, NULL, 10);
+    }
+    closedir(d);
+    if (*n) qsort(*steps, *n, sizeof **steps, cmp_i64);
+    return 0;
+}
+
+int ckpt_list(const char *dir, int64_t **steps, size_t *n, stl_error *err) {
+    return list_suffix(dir, ".state", steps, n, err);
+}
+
+/* Removes all but the newest `keep` checkpoints, model files without a state
+ * file older than the newest checkpoint, and leftover temporaries. */
+static void ckpt_prune(const char *dir, int keep) {
+    int64_t *st = NULL, *md = NULL;
+    size_t ns = 0, nm = 0;
+    if (ckpt_list(dir, &st, &ns, NULL) != 0) return;
+    char p[4096];
+    for (size_t i = 0; i + (size_t)keep < ns; i++) {
+        ckpt_state_path(dir, st[i], p, sizeof p); /* the commit record goes first */
+        unlink(p);
+        ckpt_model_path(dir, st[i], p, sizeof p);
+        unlink(p);
+    }
+    int64_t newest = ns ? st[ns - 1] : -1;
+    if (list_suffix(dir, ".msgpack", &md, &nm, NULL) == 0) {
+        for (size_t i = 0; i < nm; i++) {
+            if (md[i] >= newest) continue;
+            int has_state = 0;
+            for (size_t j = 0; j < ns; j++) has_state |= st[j] == md[i];
+            if (!has_state) {
+                ckpt_model_path(dir, md[i], p, sizeof p);
+                unlink(p);
+            }
+        }
+    }
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL)
+            if (strncmp(de->d_name, ".ckpt-", 6) == 0 && strstr(de->d_name, ".tmp.")) {
+                snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                unlink(p);
+            }
+        closedir(d);
+    }
+    free(st);
+    free(md);
+}
+
+int ckpt_save(const char *dir, const model_state *m, const ckpt_state *s, int keep,
+              stl_error *err) {
+    if (make_dirs(dir, err) != 0) return -1;
+    void *buf = NULL;
+    size_t len = 0;
+    if (modelfile_pack(m, &buf, &len, err) != 0) return stl_fail_prefix(err, "checkpoint");
+    char mp[4096], sp[4096];
+    ckpt_model_path(dir, s->step, mp, sizeof mp);
+    ckpt_state_path(dir, s->step, sp, sizeof sp);
+    uint64_t h = rng_hash(CKPT_HASH_SEED, buf, len);
+    int rc = write_model(mp, buf, len, s->step, err);
+    free(buf);
+    if (rc != 0) return -1;
+    testhook_point("checkpoint-commit", s->step);
+    const char *base = strrchr(mp, '/');
+    if (write_state(sp, s, base ? base + 1 : mp, len, h, err) != 0) return -1;
+    ckpt_prune(dir, keep < 1 ? 1 : keep);
+    return 0;
+}
+
+static int get_int(const mpk_file *f, const char *key, int *out, stl_error *err) {
+    int64_t v;
+    if (mpk_get_i64(f, f->root, key, &v, err) != 0) return -1;
+    if (v < 0 || v > 1 << 30) return stl_fail(err, "%s: field '%s' out of range", f->path, key);
+    *out = (int)v;
+    return 0;
+}
+
+/* Reads the state file; fills s (config_json owned) and the model file's
+ * expected length and hash. */
+static int read_state(const char *path, ckpt_state *s, uint64_t *model_len, uint64_t *model_hash,
+                      stl_error *err) {
+    memset(s, 0, sizeof *s);
+    mpk_file f;
+    if (mpk_file_open(&f, path, CKPT_STATE_FORMAT, CKPT_STATE_VERSION, err) != 0) return -1;
+    const msgpack_object_array *rng = NULL;
+    const char *cfg = NULL;
+    size_t cfg_len = 0;
+    int rc = -1;
+    if (mpk_get_i64(&f, f.root, "step", &s->step, err) || mpk_get_u64(&f, f.root, "model_bytes", model_len, err) ||
+        mpk_get_u64(&f, f.root, "model_hash", model_hash, err) ||
+        mpk_get_u64(&f, f.root, "epoch", &s->pos.epoch, err) ||
+        mpk_get_u64(&f, f.root, "offset", &s->pos.offset, err) ||
+        mpk_get_array(&f, f.root, "rng", &rng, err) || mpk_get_u64(&f, f.root, "seed", &s->seed, err) ||
+        mpk_get_f64(&f, f.root, "elapsed_s", &s->elapsed_s, err) ||
+        get_int(&f, "output_size", &s->output_size, err) || get_int(&f, "image_size", &s->image_size, err) ||
+        get_int(&f, "global_batch", &s->global_batch, err) || get_int(&f, "ranks", &s->ranks, err) ||
+        get_int(&f, "threads", &s->threads, err) || mpk_get_u64(&f, f.root, "n_train", &s->n_train, err) ||
+        mpk_get_str(&f, f.root, "config", &cfg, &cfg_len, err))
+        goto out;
+    if (rng->size != 4) {
+        stl_fail(err, "%s: field 'rng': expected 4 words", path);
+        goto out;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (rng->ptr[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            stl_fail(err, "%s: field 'rng': not an unsigned integer", path);
+            goto out;
+        }
+        s->pos.rng.s[i] = rng->ptr[i].via.u64;
+    }
+    s->config_json = malloc(cfg_len + 1);
+    if (!s->config_json) {
+        stl_fail(err, "%s: out of memory", path);
+        goto out;
+    }
+    memcpy(s->config_json, cfg, cfg_len);
+    s->config_json[cfg_len] = '\0';
+    rc = 0;
+out:
+    mpk_file_close(&f);
+    if (rc != 0) ckpt_state_free(s);
+    return rc;
+}
+
+static int read_whole(const char *path, void **buf, size_t *len, stl_error *err) {
+    *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        fclose(f);
+        return stl_fail(err, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    *len = (size_t)st.st_size;
+    *buf = malloc(*len ? *len : 1);
+    if (!*buf || fread(*buf, 1, *len, f) != *len) {
+        fclose(f);
+        free(*buf);
+        *buf = NULL;
+        return stl_fail(err, "%s: cannot read", path);
+    }
+    fclose(f);
+    return 0;
+}
+
+int ckpt_load(const char *dir, int64_t step, model_state *m, ckpt_state *s, stl_error *err) {
+    char mp[4096], sp[4096];
+    ckpt_model_path(dir, step, mp, sizeof mp);
+    ckpt_state_path(dir, step, sp, sizeof sp);
+    uint64_t want_len = 0, want_hash = 0;
+    if (read_state(sp, s, &want_len, &want_hash, err) != 0) return -1;
+    if (s->step != step) {
+        ckpt_state_free(s);
+        return stl_fail(err, "%s: records step %lld", sp, (long long)s->step);
+    }
+    void *buf = NULL;
+    size_t len = 0;
+    if (read_whole(mp, &buf, &len, err) != 0) {
+        ckpt_state_free(s);
+        return -1;
+    }
+    int rc = 0;
+    if (len != want_len)
+        rc = stl_fail(err, "%s: %zu bytes, the state file records %llu", mp, len,
+                      (unsigned long long)want_len);
+    else if (rng_hash(CKPT_HASH_SEED, buf, len) != want_hash)
+        rc = stl_fail(err, "%s: contents do not match the hash in the state file", mp);
+    else if (modelfile_read_buffer(buf, len, mp, m, err) != 0)
+        rc = -1;
+    else if (m->step != s->step) {
+        model_state_free(m);
+        rc = stl_fail(err, "%s: model step %lld, state step %lld", mp, (long long)m->step,
+                      (long long)s->step);
+    }
+    free(buf);
+    if (rc != 0) ckpt_state_free(s);
+    return rc;
+}
+
+int ckpt_load_newest(const char *dir, model_state *m, ckpt_state *s, stl_error *err) {
+    int64_t *steps;
+    size_t n;
+    if (ckpt_list(dir, &steps, &n, err) != 0) return -1;
+    if (n == 0) return 0;
+    stl_error e;
+    for (size_t i = n; i-- > 0;) {
+        if (ckpt_load(dir, steps[i], m, s, &e) == 0) {
+            free(steps);
+            return 1;
+        }
+        log_warn("checkpoint of step %lld is unusable: %s%s", (long long)steps[i], e.msg,
+                 i ? "; trying the previous one" : "");
+    }
+    free(steps);
+    return stl_fail(err, "%s: none of the %zu checkpoints is valid (last error: %s); remove the "
+                         "directory to start over", dir, n, e.msg);
+}
