@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "base/progress.h"
+#include "base/timer.h"
 #include "retrieval/topk.h"
 
 static float *read_f32(const char *path, size_t d, size_t *rows) {
@@ -48,12 +49,12 @@ int main(int argc, char **argv) {
     stl_error err;
     double best = 1e30, sum = 0;
     for (int r = 0; r <= reps; r++) {
-        double t0 = now_seconds();
+        double t0 = timer_now();
         if (topk_search(q, n, p, m, d, k, &opt, idx, sc, &err) != 0) {
             fprintf(stderr, "bench_topk: %s\n", err.msg);
             return 1;
         }
-        double t = now_seconds() - t0;
+        double t = timer_now() - t0;
         if (r == 0) continue; // warm-up: page faults, OpenBLAS buffers
         sum += t;
         if (t < best) best = t;

@@ -31,6 +31,7 @@
 #include "dataset/keys.h"
 #include "base/log.h"
 #include "base/progress.h"
+#include "base/timer.h"
 
 #define DETAIL_LEN 200
 #define DEFAULT_SHARD_BYTES ((size_t)64 << 20)
@@ -379,7 +380,7 @@ int main(int argc, char **argv) {
     int rc = STL_EXIT_OK;
     crops_writer *w = NULL;
     size_t by_reason[JPEG_STATUS_COUNT] = {0};
-    double t0 = now_seconds();
+    double t0 = timer_now();
     if (crops_writer_open(&w, out, (int)size, resize ? "resize" : "crop", shard.index,
                           shard.count, &err) != 0 ||
         run(&c, (int)threads, w, by_reason, &err) != 0 || crops_writer_commit(w, &err) != 0) {
@@ -387,7 +388,7 @@ int main(int argc, char **argv) {
         rc = STL_EXIT_FAIL;
     } else {
         size_t stored = crops_writer_stored(w);
-        summary(&c, stored, by_reason, now_seconds() - t0, out);
+        summary(&c, stored, by_reason, timer_now() - t0, out);
         if (n_part == 0) {
             log_warn("part %ld/%ld has no keys (%zu keys in %s): wrote an empty index",
                      shard.index, shard.count, all.n, keys_path);

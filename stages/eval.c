@@ -26,7 +26,7 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 #include "base/log.h"
-#include "retrieval/metrics_eval.h"
+#include "retrieval/eval_metrics.h"
 #include "base/rng.h"
 #include "formats/topk_file.h"
 #include "formats/triplets.h"

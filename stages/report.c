@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "io/atomic.h"
+#include "io/dirs.h"
 #include "dataset/catalog.h"
 #include "base/cli.h"
 #include "formats/embeddings.h"
@@ -117,7 +118,7 @@ static int load_inputs(report *r, stl_error *err) {
 static int write_site(report *r, stl_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/img", r->o.out);
-    if (make_dirs(path, err) != 0) return -1;
+    if (dirs_create(path, err) != 0) return -1;
     if (r->o.random && report_random_copy(r, r->o.random, err) != 0) return -1;
     snprintf(path, sizeof path, "%s/index.html", r->o.out);
     html_doc page, *d = &page;
@@ -202,7 +203,7 @@ int main(int argc, char **argv) {
         stl_fail(&err, "libjpeg-turbo: %s", tjGetErrorStr());
         goto done;
     }
-    if (make_dirs(r.o.out, &err) != 0) goto done;
+    if (dirs_create(r.o.out, &err) != 0) goto done;
     if (load_inputs(&r, &err) != 0) goto done;
     if (write_site(&r, &err) != 0) goto done;
     if (r.images_failed)

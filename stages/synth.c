@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "io/atomic.h"
+#include "io/dirs.h"
 #include "base/cli.h"
 #include "base/error.h"
 #include "image/jpeg_encode.h"
 #include "dataset/keys.h"
 #include "base/log.h"
 #include "base/progress.h"
+#include "base/timer.h"
 #include "base/rng.h"
 #include "synth/synth_draw.h"
 #include "synth/synth_product.h"
@@ -232,7 +234,7 @@ static int synth_run(const synth_options *o, stl_error *err) {
     key_index ki;
     key_index_init(&ki);
     int rc = -1;
-    double t0 = now_seconds();
+    double t0 = timer_now();
     if (!pkeys || !skeys || !products || !scenes || !cdf || !in_scene) {
         stl_fail(err, "%ld products, %ld scenes: out of memory", o->products, o->scenes);
         goto done;
@@ -260,7 +262,7 @@ static int synth_run(const synth_options *o, stl_error *err) {
     }
     char images[4096];
     snprintf(images, sizeof images, "%s/images", o->out);
-    if (make_dirs(images, err) != 0) goto done;
+    if (dirs_create(images, err) != 0) goto done;
 
     synth_job job = {.o = o, .product_keys = pkeys, .scene_keys = skeys,
                      .products = products, .scenes = scenes};
@@ -274,7 +276,7 @@ static int synth_run(const synth_options *o, stl_error *err) {
     if (write_catalog(o, pkeys, products, err) != 0) goto done;
     if (write_pairs(o, pkeys, skeys, scenes, err) != 0) goto done;
     log_info("wrote %zu products (%zu in scenes), %zu scenes, %zu pairs to %s in %.1f s", np,
-             n_used, ns, n_pairs, o->out, now_seconds() - t0);
+             n_used, ns, n_pairs, o->out, timer_now() - t0);
     rc = 0;
 done:
     key_index_free(&ki);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "io/atomic.h"
+#include "io/dirs.h"
 #include "train/checkpoint.h"
 #include "base/cli.h"
 #include "base/device.h"
@@ -39,10 +40,11 @@
 #include "base/isa.h"
 #include "train/loader.h"
 #include "base/log.h"
-#include "formats/metrics.h"
+#include "formats/train_log.h"
 #include "model/model.h"
 #include "formats/modelfile.h"
 #include "base/progress.h"
+#include "base/timer.h"
 #include "base/rng.h"
 #include "base/testhook.h"
 #include "train/train_eval.h"
@@ -70,7 +72,7 @@ typedef struct {
     loader *ld;
     loader_pos pos;
     train_eval ev;
-    metrics_log ml;
+    train_log ml;
     json_t *config;
     char *config_json;
     double elapsed_before; /* training wall time of earlier runs (from the checkpoint) */
@@ -187,8 +189,8 @@ typedef struct {
 /* Rank 0 decides where training starts and loads it. On failure x->m may be
  * allocated (have_model says so) for cleanup. */
 static int start_rank0(train_ctx *x, start_header *h, stl_error *err) {
-    ckpt_state st;
-    int r = ckpt_load_newest(x->ckpt_dir, &x->m, &st, err);
+    checkpoint_state st;
+    int r = checkpoint_load_newest(x->ckpt_dir, &x->m, &st, err);
     if (r < 0) return -1;
     loader_pos_start(&h->pos, (uint64_t)x->o.seed);
     if (r == 1) {
@@ -224,7 +226,7 @@ static int start_rank0(train_ctx *x, start_header *h, stl_error *err) {
             log_info("resuming from the checkpoint of step %" PRId64 " in %s", st.step,
                      x->ckpt_dir);
         }
-        ckpt_state_free(&st);
+        checkpoint_state_free(&st);
         if (bad) return -1;
     } else if (x->o.resume) {
         return stl_fail(err, "--resume: no checkpoint in %s", x->ckpt_dir);
@@ -305,12 +307,12 @@ static void test_perturb(train_ctx *x, int64_t step) {
 /* ---- output ---- */
 
 static int write_checkpoint(train_ctx *x, const loader_pos *pos, stl_error *err) {
-    ckpt_state s;
+    checkpoint_state s;
     memset(&s, 0, sizeof s);
     s.step = x->m.step;
     s.pos = *pos;
     s.seed = (uint64_t)x->o.seed;
-    s.elapsed_s = x->elapsed_before + (now_seconds() - x->t_start);
+    s.elapsed_s = x->elapsed_before + (timer_now() - x->t_start);
     s.output_size = (int)x->o.output_size;
     s.image_size = x->size;
     s.global_batch = (int)x->o.batch;
@@ -318,7 +320,7 @@ static int write_checkpoint(train_ctx *x, const loader_pos *pos, stl_error *err)
     s.threads = x->threads;
     s.n_train = x->t->n_train;
     s.config_json = x->config_json;
-    return ckpt_save(x->ckpt_dir, &x->m, &s, (int)x->o.keep, err);
+    return checkpoint_save(x->ckpt_dir, &x->m, &s, (int)x->o.keep, err);
 }
 
 static int write_model(train_ctx *x, stl_error *err) {
@@ -337,7 +339,7 @@ static int write_model(train_ctx *x, stl_error *err) {
 static void print_progress(train_ctx *x, int64_t step, double loss, double rate, double *last) {
     if (x->c.rank != 0 || log_quiet()) return;
     int tty = isatty(STDERR_FILENO);
-    double now = now_seconds();
+    double now = timer_now();
     const char *iv = getenv("STL_PROGRESS_INTERVAL");
     double interval = tty ? 0.1 : (iv && atof(iv) > 0 ? atof(iv) : 10.0);
     if (step != x->o.max_steps && now - *last < interval) return;
@@ -355,22 +357,22 @@ static void print_progress(train_ctx *x, int64_t step, double loss, double rate,
 
 static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
     train_eval_result r;
-    double t0 = now_seconds();
+    double t0 = timer_now();
     if (train_eval_run(&x->ev, &x->m, x->ws, crop_pixels, x->crops, x->c.rank, x->c.size,
                        coll_allreduce_hook, &x->c, &r, err) != 0)
         return -1;
     if (x->c.rank != 0 || r.n == 0) return 0;
-    metrics_line l;
-    metrics_line_begin(&l, step);
-    metrics_line_str(&l, "kind", "eval");
-    metrics_line_num(&l, "wall_s", x->elapsed_before + (now_seconds() - x->t_start));
-    metrics_line_num(&l, "test_loss", r.loss);
-    metrics_line_num(&l, "test_accuracy", r.accuracy);
-    metrics_line_int(&l, "test_triplets", (int64_t)r.n);
-    metrics_line_num(&l, "eval_s", now_seconds() - t0);
+    train_log_line l;
+    train_log_line_begin(&l, step);
+    train_log_line_str(&l, "kind", "eval");
+    train_log_line_num(&l, "wall_s", x->elapsed_before + (timer_now() - x->t_start));
+    train_log_line_num(&l, "test_loss", r.loss);
+    train_log_line_num(&l, "test_accuracy", r.accuracy);
+    train_log_line_int(&l, "test_triplets", (int64_t)r.n);
+    train_log_line_num(&l, "eval_s", timer_now() - t0);
     log_info("step %" PRId64 ": test loss %.4f, test accuracy %.4f (%zu triplets)", step, r.loss,
              r.accuracy, r.n);
-    return metrics_append(&x->ml, &l, step, err);
+    return train_log_append(&x->ml, &l, step, err);
 }
 
 /* NULL when every gradient is finite, else a phrase naming the first
@@ -401,7 +403,7 @@ static int train_loop(train_ctx *x, stl_error *err) {
     loader_config lc = {x->train_items, x->t->n_train, crop_pixels, x->crops, x->size,
                         (int)x->o.batch, x->c.rank, x->c.size, (int)x->o.prefetch};
     if (loader_create(&lc, &x->pos, &x->ld, err) != 0) return -2;
-    double log_loss = 0, last_print = 0, t_log = now_seconds();
+    double log_loss = 0, last_print = 0, t_log = timer_now();
     long log_n = 0;
     int64_t last_ckpt = x->m.step;
     loader_pos pos = x->pos;
@@ -437,25 +439,25 @@ static int train_loop(train_ctx *x, stl_error *err) {
         log_n++;
         double rate = 0;
         if (x->o.log_every > 0 && (step % x->o.log_every == 0 || step == x->o.max_steps)) {
-            double now = now_seconds();
+            double now = timer_now();
             rate = (double)log_n * (double)x->o.batch / (now - t_log);
             if (x->c.rank == 0) {
-                metrics_line l;
-                metrics_line_begin(&l, step);
-                metrics_line_str(&l, "kind", "train");
-                metrics_line_num(&l, "wall_s", x->elapsed_before + (now - x->t_start));
-                metrics_line_num(&l, "epoch", ((double)pos.epoch * (double)x->t->n_train +
+                train_log_line l;
+                train_log_line_begin(&l, step);
+                train_log_line_str(&l, "kind", "train");
+                train_log_line_num(&l, "wall_s", x->elapsed_before + (now - x->t_start));
+                train_log_line_num(&l, "epoch", ((double)pos.epoch * (double)x->t->n_train +
                                                (double)pos.offset) / (double)x->t->n_train);
-                metrics_line_num(&l, "train_loss", log_loss / (double)log_n);
-                metrics_line_num(&l, "triplets_per_s", rate);
-                if (metrics_append(&x->ml, &l, step, err) != 0) return -2;
+                train_log_line_num(&l, "train_loss", log_loss / (double)log_n);
+                train_log_line_num(&l, "triplets_per_s", rate);
+                if (train_log_append(&x->ml, &l, step, err) != 0) return -2;
             }
             print_progress(x, step, log_loss / (double)log_n, rate, &last_print);
             log_loss = 0;
             log_n = 0;
             t_log = now;
         }
-        double t_aside = now_seconds(); /* eval and checkpoint time stays out of triplets/s */
+        double t_aside = timer_now(); /* eval and checkpoint time stays out of triplets/s */
         if (x->o.eval_every > 0 && (step % x->o.eval_every == 0 || step == x->o.max_steps) &&
             evaluate(x, step, err) != 0)
             return -2;
@@ -465,7 +467,7 @@ static int train_loop(train_ctx *x, stl_error *err) {
             if (x->c.rank == 0 && write_checkpoint(x, &pos, err) != 0) return -2;
             last_ckpt = step;
         }
-        t_log += now_seconds() - t_aside;
+        t_log += timer_now() - t_aside;
     }
     return 0;
 }
@@ -550,14 +552,14 @@ static int run(train_ctx *x, stl_error *err) {
     if (x->c.rank == 0) log_info("config: %s", x->config_json);
     int started = start_model(x, err);
     if (started < 0) return started;
-    if (x->c.rank == 0 && metrics_open(&x->ml, x->metrics_path, started ? x->m.step : -1, err) != 0)
+    if (x->c.rank == 0 && train_log_open(&x->ml, x->metrics_path, started ? x->m.step : -1, err) != 0)
         return -2;
     x->ws = model_ws_create(&x->m.table, x->local_batch, x->size, err);
     if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
     if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0)
         return -2;
-    x->t_start = now_seconds();
+    x->t_start = timer_now();
     if (x->m.step >= o->max_steps)
         log_info("the model has already taken %" PRId64 " steps (--max-steps %ld)", x->m.step,
                  o->max_steps);
@@ -566,7 +568,7 @@ static int run(train_ctx *x, stl_error *err) {
     if (x->c.rank == 0) {
         if (write_model(x, err) != 0) return -2;
         log_info("wrote %s (step %" PRId64 "); %.1f s of training", o->model, x->m.step,
-                 x->elapsed_before + (now_seconds() - x->t_start));
+                 x->elapsed_before + (timer_now() - x->t_start));
     }
     return 0;
 }
@@ -576,7 +578,7 @@ static void cleanup(train_ctx *x) {
     model_ws_free(x->ws);
     train_eval_free(&x->ev);
     if (x->have_model) model_state_free(&x->m);
-    metrics_close(&x->ml);
+    train_log_close(&x->ml);
     free(x->train_items);
     free(x->test_items);
     triplets_free(x->t);
@@ -617,7 +619,7 @@ int main(int argc, char **argv) {
     snprintf(x.ckpt_dir, sizeof x.ckpt_dir, "%s/checkpoints", x.workdir);
     if (x.o.metrics) snprintf(x.metrics_path, sizeof x.metrics_path, "%s", x.o.metrics);
     else snprintf(x.metrics_path, sizeof x.metrics_path, "%s/metrics.jsonl", x.workdir);
-    if (x.c.rank == 0 && make_dirs(x.workdir, &err) != 0) coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
+    if (x.c.rank == 0 && dirs_create(x.workdir, &err) != 0) coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
     if (x.c.rank == 0)
         log_info("%d rank%s (%s), %d thread%s per rank, %s kernels, global batch %ld (%d per rank)",
                  x.c.size, x.c.size > 1 ? "s" : "", coll_backend_name(x.c.backend), x.threads,

@@ -7,19 +7,14 @@
 #include <unistd.h>
 
 #include "base/log.h"
-
-double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "base/timer.h"
 
 void progress_start(progress *p, const char *label, const char *unit, uint64_t total) {
     p->label = label;
     p->unit = unit;
     p->total = total;
     p->done = 0;
-    p->t_start = p->t_last_print = now_seconds();
+    p->t_start = p->t_last_print = timer_now();
     p->tty = isatty(STDERR_FILENO);
     p->printed = 0;
     const char *iv = getenv("STL_PROGRESS_INTERVAL");
@@ -47,7 +42,7 @@ static void progress_print(progress *p, double now, int final) {
 void progress_update(progress *p, uint64_t done) {
     p->done = done;
     if (log_quiet()) return;
-    double now = now_seconds();
+    double now = timer_now();
     if (now - p->t_last_print < p->interval) return;
     p->t_last_print = now;
     progress_print(p, now, 0);
@@ -55,5 +50,5 @@ void progress_update(progress *p, uint64_t done) {
 
 void progress_finish(progress *p) {
     if (log_quiet()) return;
-    if (p->tty || p->printed) progress_print(p, now_seconds(), 1);
+    if (p->tty || p->printed) progress_print(p, timer_now(), 1);
 }

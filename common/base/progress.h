@@ -25,7 +25,4 @@ void progress_start(progress *p, const char *label, const char *unit, uint64_t t
 void progress_update(progress *p, uint64_t done);
 void progress_finish(progress *p);
 
-/* Monotonic seconds. */
-double now_seconds(void);
-
 #endif

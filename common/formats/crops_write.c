@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/dirs.h"
 #include "io/mpk.h"
 
 typedef struct {
@@ -60,7 +61,7 @@ int crops_writer_open(crops_writer **out, const char *dir, int size, const char 
     *out = NULL;
     if (size <= 0 || parts <= 0 || part < 0 || part >= parts || strlen(mode) >= 16)
         return stl_fail(err, "crops writer: bad arguments");
-    if (make_dirs(dir, err) != 0) return -1;
+    if (dirs_create(dir, err) != 0) return -1;
     crops_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir))) {
         free(w);

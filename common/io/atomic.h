@@ -36,7 +36,4 @@ void atomic_abort(atomic_file *af);
 /* Writes a whole buffer to path atomically. */
 int atomic_write_file(const char *path, const void *buf, size_t n, stl_error *err);
 
-/* mkdir -p. */
-int make_dirs(const char *path, stl_error *err);
-
 #endif

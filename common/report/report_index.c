@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "retrieval/metrics_eval.h"
+#include "retrieval/eval_metrics.h"
 #include "report/report_index.h"
 #include "report/svg_plot.h"
 

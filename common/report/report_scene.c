@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "retrieval/metrics_eval.h"
+#include "retrieval/eval_metrics.h"
 #include "report/report_scene.h"
 #include "report/report_thumbs.h"
 #include "base/rng.h"
+#include "io/dirs.h"
 
 typedef struct {
     size_t tk_row;     /* row in the top-k file */
@@ -180,7 +181,7 @@ int report_scene_section(html_doc *d, report *r, stl_error *err) {
     if (n > (size_t)r->o.max_scenes) n = (size_t)r->o.max_scenes;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/scene", r->o.out);
-    if (make_dirs(dir, err) != 0) goto out;
+    if (dirs_create(dir, err) != 0) goto out;
     html_raw(d, "<h2>Test scenes</h2>\n<p>%zu scenes%s, each with its top %zu products.</p>\n"
                "<div class=\"grid\" id=\"scenes\">\n", n,
              r->t ? " sampled from the held-out test scenes" : "", tk->width);

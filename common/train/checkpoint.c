@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "io/atomic.h"
+#include "io/dirs.h"
 #include "base/log.h"
 #include "formats/modelfile.h"
 #include "io/mpk.h"
@@ -18,15 +19,15 @@
 
 #define CKPT_HASH_SEED 0x636b7074u /* "ckpt" */
 
-void ckpt_model_path(const char *dir, int64_t step, char *buf, size_t cap) {
+void checkpoint_model_path(const char *dir, int64_t step, char *buf, size_t cap) {
     snprintf(buf, cap, "%s/ckpt-%010lld.msgpack", dir, (long long)step);
 }
 
-void ckpt_state_path(const char *dir, int64_t step, char *buf, size_t cap) {
+void checkpoint_state_path(const char *dir, int64_t step, char *buf, size_t cap) {
     snprintf(buf, cap, "%s/ckpt-%010lld.state", dir, (long long)step);
 }
 
-void ckpt_state_free(ckpt_state *s) {
+void checkpoint_state_free(checkpoint_state *s) {
     free(s->config_json);
     s->config_json = NULL;
 }
@@ -57,7 +58,7 @@ static int write_model(const char *path, const void *buf, size_t len, int64_t st
     return atomic_commit(&af, err);
 }
 
-static int write_state(const char *path, const ckpt_state *s, const char *model_name,
+static int write_state(const char *path, const checkpoint_state *s, const char *model_name,
                        size_t model_len, uint64_t model_hash, stl_error *err) {
     mpk_writer w;
     if (mpk_writer_open(&w, path, CKPT_STATE_FORMAT, CKPT_STATE_VERSION, 17, err) != 0) return -1;
@@ -133,21 +134,21 @@ static int list_suffix(const char *dir, const char *suffix, int64_t **steps, siz
     return 0;
 }
 
-int ckpt_list(const char *dir, int64_t **steps, size_t *n, stl_error *err) {
+int checkpoint_list(const char *dir, int64_t **steps, size_t *n, stl_error *err) {
     return list_suffix(dir, ".state", steps, n, err);
 }
 
 /* Removes all but the newest `keep` checkpoints, model files without a state
  * file older than the newest checkpoint, and leftover temporaries. */
-static void ckpt_prune(const char *dir, int keep) {
+static void checkpoint_prune(const char *dir, int keep) {
     int64_t *st = NULL, *md = NULL;
     size_t ns = 0, nm = 0;
-    if (ckpt_list(dir, &st, &ns, NULL) != 0) return;
+    if (checkpoint_list(dir, &st, &ns, NULL) != 0) return;
     char p[4096];
     for (size_t i = 0; i + (size_t)keep < ns; i++) {
-        ckpt_state_path(dir, st[i], p, sizeof p); /* the commit record goes first */
+        checkpoint_state_path(dir, st[i], p, sizeof p); /* the commit record goes first */
         unlink(p);
-        ckpt_model_path(dir, st[i], p, sizeof p);
+        checkpoint_model_path(dir, st[i], p, sizeof p);
         unlink(p);
     }
     int64_t newest = ns ? st[ns - 1] : -1;
@@ -157,7 +158,7 @@ static void ckpt_prune(const char *dir, int keep) {
             int has_state = 0;
             for (size_t j = 0; j < ns; j++) has_state |= st[j] == md[i];
             if (!has_state) {
-                ckpt_model_path(dir, md[i], p, sizeof p);
+                checkpoint_model_path(dir, md[i], p, sizeof p);
                 unlink(p);
             }
         }
@@ -176,15 +177,15 @@ static void ckpt_prune(const char *dir, int keep) {
     free(md);
 }
 
-int ckpt_save(const char *dir, const model_state *m, const ckpt_state *s, int keep,
+int checkpoint_save(const char *dir, const model_state *m, const checkpoint_state *s, int keep,
               stl_error *err) {
-    if (make_dirs(dir, err) != 0) return -1;
+    if (dirs_create(dir, err) != 0) return -1;
     void *buf = NULL;
     size_t len = 0;
     if (modelfile_pack(m, &buf, &len, err) != 0) return stl_fail_prefix(err, "checkpoint");
     char mp[4096], sp[4096];
-    ckpt_model_path(dir, s->step, mp, sizeof mp);
-    ckpt_state_path(dir, s->step, sp, sizeof sp);
+    checkpoint_model_path(dir, s->step, mp, sizeof mp);
+    checkpoint_state_path(dir, s->step, sp, sizeof sp);
     uint64_t h = rng_hash(CKPT_HASH_SEED, buf, len);
     int rc = write_model(mp, buf, len, s->step, err);
     free(buf);
@@ -192,7 +193,7 @@ int ckpt_save(const char *dir, const model_state *m, const ckpt_state *s, int ke
     testhook_point("checkpoint-commit", s->step);
     const char *base = strrchr(mp, '/');
     if (write_state(sp, s, base ? base + 1 : mp, len, h, err) != 0) return -1;
-    ckpt_prune(dir, keep < 1 ? 1 : keep);
+    checkpoint_prune(dir, keep < 1 ? 1 : keep);
     return 0;
 }
 
@@ -206,7 +207,7 @@ static int get_int(const mpk_file *f, const char *key, int *out, stl_error *err)
 
 /* Reads the state file; fills s (config_json owned) and the model file's
  * expected length and hash. */
-static int read_state(const char *path, ckpt_state *s, uint64_t *model_len, uint64_t *model_hash,
+static int read_state(const char *path, checkpoint_state *s, uint64_t *model_len, uint64_t *model_hash,
                       stl_error *err) {
     memset(s, 0, sizeof *s);
     mpk_file f;
@@ -247,7 +248,7 @@ static int read_state(const char *path, ckpt_state *s, uint64_t *model_len, uint
     rc = 0;
 out:
     mpk_file_close(&f);
-    if (rc != 0) ckpt_state_free(s);
+    if (rc != 0) checkpoint_state_free(s);
     return rc;
 }
 
@@ -272,20 +273,20 @@ static int read_whole(const char *path, void **buf, size_t *len, stl_error *err)
     return 0;
 }
 
-int ckpt_load(const char *dir, int64_t step, model_state *m, ckpt_state *s, stl_error *err) {
+int checkpoint_load(const char *dir, int64_t step, model_state *m, checkpoint_state *s, stl_error *err) {
     char mp[4096], sp[4096];
-    ckpt_model_path(dir, step, mp, sizeof mp);
-    ckpt_state_path(dir, step, sp, sizeof sp);
+    checkpoint_model_path(dir, step, mp, sizeof mp);
+    checkpoint_state_path(dir, step, sp, sizeof sp);
     uint64_t want_len = 0, want_hash = 0;
     if (read_state(sp, s, &want_len, &want_hash, err) != 0) return -1;
     if (s->step != step) {
-        ckpt_state_free(s);
+        checkpoint_state_free(s);
         return stl_fail(err, "%s: records step %lld", sp, (long long)s->step);
     }
     void *buf = NULL;
     size_t len = 0;
     if (read_whole(mp, &buf, &len, err) != 0) {
-        ckpt_state_free(s);
+        checkpoint_state_free(s);
         return -1;
     }
     int rc = 0;
@@ -302,18 +303,18 @@ int ckpt_load(const char *dir, int64_t step, model_state *m, ckpt_state *s, stl_
                       (long long)s->step);
     }
     free(buf);
-    if (rc != 0) ckpt_state_free(s);
+    if (rc != 0) checkpoint_state_free(s);
     return rc;
 }
 
-int ckpt_load_newest(const char *dir, model_state *m, ckpt_state *s, stl_error *err) {
+int checkpoint_load_newest(const char *dir, model_state *m, checkpoint_state *s, stl_error *err) {
     int64_t *steps;
     size_t n;
-    if (ckpt_list(dir, &steps, &n, err) != 0) return -1;
+    if (checkpoint_list(dir, &steps, &n, err) != 0) return -1;
     if (n == 0) return 0;
     stl_error e;
     for (size_t i = n; i-- > 0;) {
-        if (ckpt_load(dir, steps[i], m, s, &e) == 0) {
+        if (checkpoint_load(dir, steps[i], m, s, &e) == 0) {
             free(steps);
             return 1;
         }

@@ -15,7 +15,7 @@
  * state file parses and the model file has the recorded length and hash and
  * reads back. A crash at any moment leaves the previous checkpoints intact and
  * at most a temporary file or a model file without its state (both removed by
- * the next prune). ckpt_save keeps the newest `keep` checkpoints.
+ * the next prune). checkpoint_save keeps the newest `keep` checkpoints.
  */
 #ifndef STL_CHECKPOINT_H
 #define STL_CHECKPOINT_H
@@ -38,30 +38,30 @@ typedef struct {
     int output_size, image_size, global_batch, ranks, threads;
     uint64_t n_train;   /* training triplets of the run */
     char *config_json;  /* the run's configuration (owned; may be NULL) */
-} ckpt_state;
+} checkpoint_state;
 
-void ckpt_state_free(ckpt_state *s);
+void checkpoint_state_free(checkpoint_state *s);
 
 /* Writes checkpoint s->step of m into dir (created if needed), then keeps
  * only the newest `keep` (>= 1) checkpoints. */
-int ckpt_save(const char *dir, const model_state *m, const ckpt_state *s, int keep,
+int checkpoint_save(const char *dir, const model_state *m, const checkpoint_state *s, int keep,
               stl_error *err);
 
 /* Loads checkpoint `step` (m allocated by the reader, like modelfile_read). */
-int ckpt_load(const char *dir, int64_t step, model_state *m, ckpt_state *s, stl_error *err);
+int checkpoint_load(const char *dir, int64_t step, model_state *m, checkpoint_state *s, stl_error *err);
 
 /* Steps of the checkpoints in dir (those with a state file), ascending
  * (malloc'd; *n 0 and *steps NULL when none or dir is absent). */
-int ckpt_list(const char *dir, int64_t **steps, size_t *n, stl_error *err);
+int checkpoint_list(const char *dir, int64_t **steps, size_t *n, stl_error *err);
 
 /* Loads the newest valid checkpoint. Each newer one that fails to load is
  * reported with log_warn ("checkpoint …: <why>; using an older one").
  * Returns 1 when one was loaded (its step in s->step), 0 when dir holds no
  * checkpoint, -1 when it holds some but none is valid (err says why). */
-int ckpt_load_newest(const char *dir, model_state *m, ckpt_state *s, stl_error *err);
+int checkpoint_load_newest(const char *dir, model_state *m, checkpoint_state *s, stl_error *err);
 
 /* "<dir>/ckpt-NNNNNNNNNN.msgpack" / ".state" into buf. */
-void ckpt_model_path(const char *dir, int64_t step, char *buf, size_t cap);
-void ckpt_state_path(const char *dir, int64_t step, char *buf, size_t cap);
+void checkpoint_model_path(const char *dir, int64_t step, char *buf, size_t cap);
+void checkpoint_state_path(const char *dir, int64_t step, char *buf, size_t cap);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/atomic.h"
+#include "io/dirs.h"
 #include "formats/crops.h"
 #include "formats/crops_write.h"
 #include "base/log.h"
@@ -74,7 +75,7 @@ int main(int argc, char **argv) {
     }
     stl_error err;
     crops_set *c;
-    if (crops_open(argv[1], &c, &err) != 0 || make_dirs(argv[2], &err) != 0) {
+    if (crops_open(argv[1], &c, &err) != 0 || dirs_create(argv[2], &err) != 0) {
         log_error(&err);
         return 1;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "io/atomic.h"
+#include "io/dirs.h"
 #include "check.h"
 
 static char dir[256];
@@ -126,9 +127,9 @@ static void test_errors_reported(void) {
     CHECK(strstr(e.msg, "/nonexistent-dir-stl/x.txt") != NULL);
     char p[300];
     snprintf(p, sizeof p, "%s/sub/deeper", dir);
-    CHECK_EQ_INT(make_dirs(p, &e), 0);
+    CHECK_EQ_INT(dirs_create(p, &e), 0);
     CHECK(exists(p));
-    CHECK_EQ_INT(make_dirs(p, &e), 0); /* idempotent */
+    CHECK_EQ_INT(dirs_create(p, &e), 0); /* idempotent */
     rmdir(p);
     snprintf(p, sizeof p, "%s/sub", dir);
     rmdir(p);

@@ -1,5 +1,5 @@
 /* test_checkpoint.c — checkpoints (common/train/checkpoint.h) and the metrics log
- * (common/formats/metrics.h): a checkpoint reads back bit-identical (model buffers
+ * (common/formats/train_log.h): a checkpoint reads back bit-identical (model buffers
  * and training state), keep-K pruning, the newest *valid* checkpoint is the
  * one resumed (a corrupt model file, a truncated state file and a model file
  * without its state are all skipped), none valid is an error, and a resumed
@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "train/checkpoint.h"
-#include "formats/metrics.h"
+#include "formats/train_log.h"
 #include "base/rng.h"
 
 static char dir[256];
@@ -29,7 +29,7 @@ static void fill_state(model_state *m, int64_t step) {
     m->step = step;
 }
 
-static void make_st(ckpt_state *s, int64_t step) {
+static void make_st(checkpoint_state *s, int64_t step) {
     memset(s, 0, sizeof *s);
     s->step = step;
     s->pos.epoch = (uint64_t)step / 3;
@@ -55,11 +55,11 @@ static int same_model(const model_state *a, const model_state *b) {
 }
 
 static void save_step(model_state *m, int64_t step, int keep) {
-    ckpt_state s;
+    checkpoint_state s;
     fill_state(m, step);
     make_st(&s, step);
     stl_error err;
-    int rc = ckpt_save(dir, m, &s, keep, &err);
+    int rc = checkpoint_save(dir, m, &s, keep, &err);
     if (rc) fprintf(stderr, "%s\n", err.msg);
     CHECK_EQ_INT(rc, 0);
 }
@@ -71,15 +71,15 @@ static void test_roundtrip_and_keep(void) {
     for (int64_t k = 1; k <= 4; k++) save_step(&m, k * 10, 2);
     int64_t *steps;
     size_t n;
-    CHECK_EQ_INT(ckpt_list(dir, &steps, &n, &err), 0);
+    CHECK_EQ_INT(checkpoint_list(dir, &steps, &n, &err), 0);
     CHECK_EQ_INT(n, 2);
     if (n == 2) {
         CHECK_EQ_INT(steps[0], 30);
         CHECK_EQ_INT(steps[1], 40);
     }
     free(steps);
-    ckpt_state s, want;
-    CHECK_EQ_INT(ckpt_load_newest(dir, &r, &s, &err), 1);
+    checkpoint_state s, want;
+    CHECK_EQ_INT(checkpoint_load_newest(dir, &r, &s, &err), 1);
     make_st(&want, 40);
     CHECK(same_model(&m, &r));
     CHECK_EQ_INT(s.step, 40);
@@ -88,7 +88,7 @@ static void test_roundtrip_and_keep(void) {
     CHECK_EQ_INT(s.output_size, 8);
     CHECK(s.elapsed_s == 60.0);
     CHECK_STR_EQ(s.config_json, want.config_json);
-    ckpt_state_free(&s);
+    checkpoint_state_free(&s);
     model_state_free(&r);
     model_state_free(&m);
 }
@@ -107,64 +107,64 @@ static void corrupt_byte(const char *path, long off) {
 static void test_newest_valid(void) {
     model_state m, r;
     stl_error err;
-    ckpt_state s;
+    checkpoint_state s;
     char p[512];
     CHECK_EQ_INT(model_state_alloc(&m, 8, &err), 0);
     save_step(&m, 50, 10);
     save_step(&m, 60, 10);
     save_step(&m, 70, 10);
     /* 70: a flipped byte in the model file; 60: a truncated state file. */
-    ckpt_model_path(dir, 70, p, sizeof p);
+    checkpoint_model_path(dir, 70, p, sizeof p);
     corrupt_byte(p, 5000);
-    ckpt_state_path(dir, 60, p, sizeof p);
+    checkpoint_state_path(dir, 60, p, sizeof p);
     CHECK_EQ_INT(truncate(p, 20), 0);
     /* 80: a model file whose state record was never written (crash). */
     fill_state(&m, 80);
     save_step(&m, 80, 10);
-    ckpt_state_path(dir, 80, p, sizeof p);
+    checkpoint_state_path(dir, 80, p, sizeof p);
     unlink(p);
-    CHECK_EQ_INT(ckpt_load_newest(dir, &r, &s, &err), 1);
+    CHECK_EQ_INT(checkpoint_load_newest(dir, &r, &s, &err), 1);
     CHECK_EQ_INT(s.step, 50);
     fill_state(&m, 50);
     CHECK(same_model(&m, &r));
-    ckpt_state_free(&s);
+    checkpoint_state_free(&s);
     model_state_free(&r);
     /* Nothing valid left: an error that says so. */
-    ckpt_model_path(dir, 50, p, sizeof p);
+    checkpoint_model_path(dir, 50, p, sizeof p);
     CHECK_EQ_INT(truncate(p, 100), 0);
     for (int64_t k = 10; k <= 40; k += 10) {
-        ckpt_state_path(dir, k, p, sizeof p);
+        checkpoint_state_path(dir, k, p, sizeof p);
         unlink(p);
     }
-    CHECK_EQ_INT(ckpt_load_newest(dir, &r, &s, &err), -1);
+    CHECK_EQ_INT(checkpoint_load_newest(dir, &r, &s, &err), -1);
     CHECK(strstr(err.msg, "none of the") != NULL);
     char empty[300];
     snprintf(empty, sizeof empty, "%s/nothing-here", dir);
-    CHECK_EQ_INT(ckpt_load_newest(empty, &r, &s, &err), 0);
+    CHECK_EQ_INT(checkpoint_load_newest(empty, &r, &s, &err), 0);
     model_state_free(&m);
 }
 
 static void test_metrics_resume(void) {
     char path[300];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    metrics_log ml;
+    train_log ml;
     stl_error err;
-    CHECK_EQ_INT(metrics_open(&ml, path, -1, &err), 0);
+    CHECK_EQ_INT(train_log_open(&ml, path, -1, &err), 0);
     for (int s = 1; s <= 5; s++) {
-        metrics_line l;
-        metrics_line_begin(&l, s);
-        metrics_line_num(&l, "loss", 1.0 / s);
-        metrics_line_num(&l, "bad", 0.0 / 0.0);
-        metrics_line_str(&l, "note", "a \"quoted\"\\ text");
-        CHECK_EQ_INT(metrics_append(&ml, &l, s, &err), 0);
+        train_log_line l;
+        train_log_line_begin(&l, s);
+        train_log_line_num(&l, "loss", 1.0 / s);
+        train_log_line_num(&l, "bad", 0.0 / 0.0);
+        train_log_line_str(&l, "note", "a \"quoted\"\\ text");
+        CHECK_EQ_INT(train_log_append(&ml, &l, s, &err), 0);
     }
     fputs("{\"step\": 6, \"loss\": 0.1", ml.f); /* torn by a crash */
-    metrics_close(&ml);
-    CHECK_EQ_INT(metrics_open(&ml, path, 3, &err), 0);
-    metrics_line l;
-    metrics_line_begin(&l, 4);
-    CHECK_EQ_INT(metrics_append(&ml, &l, 4, &err), 0);
-    metrics_close(&ml);
+    train_log_close(&ml);
+    CHECK_EQ_INT(train_log_open(&ml, path, 3, &err), 0);
+    train_log_line l;
+    train_log_line_begin(&l, 4);
+    CHECK_EQ_INT(train_log_append(&ml, &l, 4, &err), 0);
+    train_log_close(&ml);
     FILE *f = fopen(path, "r");
     char line[512];
     int n = 0, steps[8];
@@ -177,8 +177,8 @@ static void test_metrics_resume(void) {
     CHECK_EQ_INT(n, 4);
     for (int i = 0; i < n; i++) CHECK_EQ_INT(steps[i], i + 1);
     /* A fresh run starts the log empty. */
-    CHECK_EQ_INT(metrics_open(&ml, path, -1, &err), 0);
-    metrics_close(&ml);
+    CHECK_EQ_INT(train_log_open(&ml, path, -1, &err), 0);
+    train_log_close(&ml);
     f = fopen(path, "r");
     CHECK(f && fgetc(f) == EOF);
     if (f) fclose(f);

@@ -1,4 +1,4 @@
-/* metrics.h — the training metrics log: JSON lines (metrics.jsonl).
+/* train_log.h — the training metrics log: JSON lines (metrics.jsonl).
  *
  * One JSON object per line, each with an integer "step" (stl-train writes
  * train loss, throughput and wall time every log interval, test loss and
@@ -8,10 +8,10 @@
  * the file atomically keeping only the whole lines whose step is at most the
  * checkpoint's step, so the log after a resume reads as if the run had never
  * stopped: every line valid JSON, steps never repeated.
- * A metrics_line is built in a fixed buffer (no allocation) and appended.
+ * A train_log_line is built in a fixed buffer (no allocation) and appended.
  */
-#ifndef STL_METRICS_H
-#define STL_METRICS_H
+#ifndef STL_TRAIN_LOG_H
+#define STL_TRAIN_LOG_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,29 +22,29 @@
 typedef struct {
     FILE *f;
     char *path; /* owned */
-} metrics_log;
+} train_log;
 
 /* keep_up_to_step < 0: a fresh run, the file starts empty. Otherwise the
  * existing file (if any) keeps its whole lines with step <= keep_up_to_step.
  * Then opens it for appending. */
-int metrics_open(metrics_log *ml, const char *path, int64_t keep_up_to_step, stl_error *err);
-void metrics_close(metrics_log *ml);
+int train_log_open(train_log *ml, const char *path, int64_t keep_up_to_step, stl_error *err);
+void train_log_close(train_log *ml);
 
 typedef struct {
     char buf[2048];
     size_t n;
     int overflow;
-} metrics_line;
+} train_log_line;
 
 /* {"step": step, ... */
-void metrics_line_begin(metrics_line *l, int64_t step);
-void metrics_line_int(metrics_line *l, const char *key, int64_t v);
+void train_log_line_begin(train_log_line *l, int64_t step);
+void train_log_line_int(train_log_line *l, const char *key, int64_t v);
 /* Non-finite values are written as null (JSON has no NaN). */
-void metrics_line_num(metrics_line *l, const char *key, double v);
-void metrics_line_str(metrics_line *l, const char *key, const char *v);
+void train_log_line_num(train_log_line *l, const char *key, double v);
+void train_log_line_str(train_log_line *l, const char *key, const char *v);
 
 /* Closes the object and appends it with a newline, flushed. step is only for
  * the "metrics" test hook (testhook.h). */
-int metrics_append(metrics_log *ml, metrics_line *l, int64_t step, stl_error *err);
+int train_log_append(train_log *ml, train_log_line *l, int64_t step, stl_error *err);
 
 #endif

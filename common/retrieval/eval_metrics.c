@@ -1,7 +1,7 @@
-/* metrics_eval.c — ranking metrics and the random recommender's exact
- * expectation (see metrics_eval.h). Ranks are counted, not sorted: for each
+/* eval_metrics.c — ranking metrics and the random recommender's exact
+ * expectation (see eval_metrics.h). Ranks are counted, not sorted: for each
  * ground-truth product one pass over the scene's scores, O(M g) per scene. */
-#include "retrieval/metrics_eval.h"
+#include "retrieval/eval_metrics.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
-/* test_metrics_eval.c — the ranking metrics on hand-worked scenes, the random
+/* test_eval_metrics.c — the ranking metrics on hand-worked scenes, the random
  * recommender's exact expectation against brute-force enumeration of every
- * ranking, and against a seeded simulation (metrics_eval.h). */
+ * ranking, and against a seeded simulation (eval_metrics.h). */
 #include <stdlib.h>
 
 #include "check.h"
-#include "retrieval/metrics_eval.h"
+#include "retrieval/eval_metrics.h"
 #include "base/rng.h"
 
 /* Scores 0.9 0.1 0.5 0.5 0.3 0.0: the order is 0, 2, 3 (tie with 2: lower

@@ -1,4 +1,4 @@
-/* metrics_eval.h — ranking metrics of a recommender on held-out scenes, and
+/* eval_metrics.h — ranking metrics of a recommender on held-out scenes, and
  * the random recommender's expectation of the same metrics (stl-eval's core).
  *
  * A scene is scored against all M products (one score per product); the
@@ -18,8 +18,8 @@
  *   E[RR]        = sum_r P(first hit at r) / r, P(first hit > r) = C(M-r, g) / C(M, g)
  * and its AUC is 1/2. An eval_acc accumulates sums; it owns nothing.
  */
-#ifndef STL_METRICS_EVAL_H
-#define STL_METRICS_EVAL_H
+#ifndef STL_EVAL_METRICS_H
+#define STL_EVAL_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* metrics.c — JSON-lines metrics log with crash-safe resume (metrics.h). */
-#include "formats/metrics.h"
+/* train_log.c — JSON-lines metrics log with crash-safe resume (train_log.h). */
+#include "formats/train_log.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -11,8 +11,8 @@
 #include "io/atomic.h"
 #include "base/testhook.h"
 
-static void ml_add(metrics_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ml_add(metrics_line *l, const char *fmt, ...) {
+static void ml_add(train_log_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ml_add(train_log_line *l, const char *fmt, ...) {
     if (l->overflow) return;
     va_list ap;
     va_start(ap, fmt);
@@ -22,22 +22,22 @@ static void ml_add(metrics_line *l, const char *fmt, ...) {
     else l->n += (size_t)k;
 }
 
-void metrics_line_begin(metrics_line *l, int64_t step) {
+void train_log_line_begin(train_log_line *l, int64_t step) {
     l->n = 0;
     l->overflow = 0;
     ml_add(l, "{\"step\": %lld", (long long)step);
 }
 
-void metrics_line_int(metrics_line *l, const char *key, int64_t v) {
+void train_log_line_int(train_log_line *l, const char *key, int64_t v) {
     ml_add(l, ", \"%s\": %lld", key, (long long)v);
 }
 
-void metrics_line_num(metrics_line *l, const char *key, double v) {
+void train_log_line_num(train_log_line *l, const char *key, double v) {
     if (isfinite(v)) ml_add(l, ", \"%s\": %.9g", key, v);
     else ml_add(l, ", \"%s\": null", key);
 }
 
-void metrics_line_str(metrics_line *l, const char *key, const char *v) {
+void train_log_line_str(train_log_line *l, const char *key, const char *v) {
     ml_add(l, ", \"%s\": \"", key);
     for (const char *p = v; *p; p++) {
         unsigned char c = (unsigned char)*p;
@@ -49,7 +49,7 @@ void metrics_line_str(metrics_line *l, const char *key, const char *v) {
 }
 
 /* The whole lines of the existing file with step <= keep, into *out. */
-static int metrics_filter(const char *path, int64_t keep, char **out, size_t *out_n,
+static int train_log_filter(const char *path, int64_t keep, char **out, size_t *out_n,
                           stl_error *err) {
     *out = NULL;
     *out_n = 0;
@@ -94,11 +94,11 @@ static int metrics_filter(const char *path, int64_t keep, char **out, size_t *ou
     return 0;
 }
 
-int metrics_open(metrics_log *ml, const char *path, int64_t keep_up_to_step, stl_error *err) {
+int train_log_open(train_log *ml, const char *path, int64_t keep_up_to_step, stl_error *err) {
     memset(ml, 0, sizeof *ml);
     char *kept = NULL;
     size_t n = 0;
-    if (keep_up_to_step >= 0 && metrics_filter(path, keep_up_to_step, &kept, &n, err) != 0)
+    if (keep_up_to_step >= 0 && train_log_filter(path, keep_up_to_step, &kept, &n, err) != 0)
         return -1;
     int rc = atomic_write_file(path, kept ? kept : "", n, err);
     free(kept);
@@ -107,19 +107,19 @@ int metrics_open(metrics_log *ml, const char *path, int64_t keep_up_to_step, stl
     ml->f = fopen(path, "ab");
     if (!ml->path || !ml->f) {
         int e = errno;
-        metrics_close(ml);
+        train_log_close(ml);
         return stl_fail(err, "%s: cannot open for appending: %s", path, strerror(e));
     }
     return 0;
 }
 
-void metrics_close(metrics_log *ml) {
+void train_log_close(train_log *ml) {
     if (ml->f) fclose(ml->f);
     free(ml->path);
     memset(ml, 0, sizeof *ml);
 }
 
-int metrics_append(metrics_log *ml, metrics_line *l, int64_t step, stl_error *err) {
+int train_log_append(train_log *ml, train_log_line *l, int64_t step, stl_error *err) {
     ml_add(l, "}\n");
     if (l->overflow) return stl_fail(err, "%s: metrics line too long", ml->path);
     if (testhook_armed("metrics", step)) {

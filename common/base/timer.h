@@ -1,0 +1,10 @@
+/* timer.h — seconds on the monotonic clock, for rates, ETAs and the
+ * timings stages report: timer_now() - t0 is elapsed wall time, immune to
+ * changes of the system clock.
+ */
+#ifndef STL_TIMER_H
+#define STL_TIMER_H
+
+double timer_now(void);
+
+#endif
