@@ -2,6 +2,7 @@
  * whole with jansson (object order preserved); errors about one entry name
  * the key and the line it is on. */
 #include "dataset/catalog.h"
+#include "io/file_read.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -22,48 +23,11 @@ static size_t line_of_key(const char *text, size_t len, const char *key) {
     return 0;
 }
 
-static char *read_all(const char *path, size_t *len, stl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0 && ferror(f)) break;
-        n += r;
-        if (n < cap) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int rerr = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!buf) {
-        stl_fail(err, "%s: out of memory", path);
-        return NULL;
-    }
-    if (rerr) {
-        free(buf);
-        stl_fail(err, "%s: read error: %s", path, strerror(rerr));
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 int catalog_read(const char *path, catalog *out, stl_error *err) {
     memset(out, 0, sizeof *out);
     size_t len;
-    char *text = read_all(path, &len, err);
-    if (!text) return -1;
+    char *text;
+    if (file_read_all(path, 0, &text, &len, err) != 0) return -1;
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "io/atomic.h"
+#include "io/file_read.h"
 #include "io/flaxmsg.h"
 #include "io/mapped_file.h"
 #include "io/mpk.h"
@@ -408,39 +409,12 @@ int modelfile_read_buffer(const void *buf, size_t len, const char *what, model_s
     return rc;
 }
 
-/* Reads a whole (small) text file; *out NULL when it does not exist. */
+/* Reads a sidecar (at most 16 MiB); *out NULL when it does not exist. */
 static int read_sidecar(const char *side, char **out, stl_error *err) {
     *out = NULL;
-    FILE *f = fopen(side, "rb");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        return stl_fail(err, "%s: cannot open: %s", side, strerror(errno));
-    }
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    while (s) {
-        if (cap - n < 2) {
-            if (cap >= ((size_t)1 << 24)) {
-                free(s);
-                fclose(f);
-                return stl_fail(err, "%s: metadata larger than 16 MiB", side);
-            }
-            char *ns = realloc(s, cap * 2);
-            if (!ns) break;
-            s = ns;
-            cap *= 2;
-        }
-        size_t r = fread(s + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = !s || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(s);
-        return stl_fail(err, "%s: cannot read", side);
-    }
-    s[n] = '\0';
+    char *s;
+    size_t n;
+    if (file_read_all(side, (size_t)1 << 24, &s, &n, err) != 0) return errno == ENOENT ? 0 : -1;
     json_error_t je;
     json_t *j = json_loads(s, 0, &je);
     int is_obj = j && json_is_object(j);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "report/report_ctx.h"
+#include "io/file_read.h"
 
 const char report_css[] =
     "body{font-family:sans-serif;margin:24px;color:#222}"
@@ -18,22 +19,6 @@ const char report_css[] =
     "margin-top:4px}.note{color:#555;font-size:13px}.sc{white-space:nowrap}";
 
 int report_read_text(const char *path, char **out, stl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open", path);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
-    }
-    int bad = ferror(f) || !buf;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return stl_fail(err, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    return 0;
+    size_t len;
+    return file_read_all(path, 0, out, &len, err);
 }

@@ -8,30 +8,20 @@
 
 #include "image/jpeg_decode.h"
 #include "image/jpeg_encode.h"
+#include "io/file_read.h"
 #include "base/log.h"
 #include "report/report_thumbs.h"
 
 /* The short side of the JPEG at path, or 0 when it cannot be read or its
  * header does not parse. The file is read whole into r->file (reused). */
 static int source_short_side(report *r, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = 0, got;
-    for (;;) {
-        if (n == r->file_cap) {
-            size_t cap = r->file_cap ? 2 * r->file_cap : (size_t)1 << 16;
-            unsigned char *nb = realloc(r->file, cap);
-            if (!nb) break;
-            r->file = nb;
-            r->file_cap = cap;
-        }
-        if ((got = fread(r->file + n, 1, r->file_cap - n, f)) == 0) break;
-        n += got;
-    }
-    int bad = ferror(f);
-    fclose(f);
+    stl_error ignored = {{0}};
+    char *buf = (char *)r->file;
+    size_t n;
+    int rc = file_read_into(path, 0, &buf, &r->file_cap, &n, &ignored);
+    r->file = (unsigned char *)buf;
     int w, h, ss, cs;
-    if (bad || n == 0 || tjDecompressHeader3(r->tj, r->file, (unsigned long)n, &w, &h, &ss, &cs) != 0)
+    if (rc != 0 || n == 0 || tjDecompressHeader3(r->tj, r->file, (unsigned long)n, &w, &h, &ss, &cs) != 0)
         return 0;
     return w < h ? w : h;
 }

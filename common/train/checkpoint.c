@@ -11,6 +11,7 @@
 
 #include "io/atomic.h"
 #include "io/dirs.h"
+#include "io/file_read.h"
 #include "base/log.h"
 #include "formats/modelfile.h"
 #include "io/mpk.h"
@@ -252,27 +253,6 @@ out:
     return rc;
 }
 
-static int read_whole(const char *path, void **buf, size_t *len, stl_error *err) {
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return stl_fail(err, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    *len = (size_t)st.st_size;
-    *buf = malloc(*len ? *len : 1);
-    if (!*buf || fread(*buf, 1, *len, f) != *len) {
-        fclose(f);
-        free(*buf);
-        *buf = NULL;
-        return stl_fail(err, "%s: cannot read", path);
-    }
-    fclose(f);
-    return 0;
-}
-
 int checkpoint_load(const char *dir, int64_t step, model_state *m, checkpoint_state *s, stl_error *err) {
     char mp[4096], sp[4096];
     checkpoint_model_path(dir, step, mp, sizeof mp);
@@ -283,9 +263,9 @@ int checkpoint_load(const char *dir, int64_t step, model_state *m, checkpoint_st
         checkpoint_state_free(s);
         return stl_fail(err, "%s: records step %lld", sp, (long long)s->step);
     }
-    void *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
-    if (read_whole(mp, &buf, &len, err) != 0) {
+    if (file_read_all(mp, 0, &buf, &len, err) != 0) {
         checkpoint_state_free(s);
         return -1;
     }
