@@ -1,5 +1,5 @@
 """bench_model_peers.py — the peers of stlrec's model benchmark
-(bench/bench_model.sh): the same two-tower model and training step (DESIGN §3:
+(bench/bench_model.sh): the same two-tower model and training step (docs/model.md:
 batch of triplets, three tower calls, triplet loss, Adam) in PyTorch (Debian's
 python3-torch, under /usr/bin/python3; NCHW and channels_last) or in JAX/Flax
 (the parity test's Flax model, jitted; under .venv/bin/python).

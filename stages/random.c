@@ -4,7 +4,7 @@
  * --n distinct products uniformly at random from --seed (Floyd's algorithm:
  * n draws whatever the catalog size, then shown in the order drawn) and
  * writes an HTML page with each product's key, category and image. Images
- * come from the Pinterest CDN URL built from the key (DESIGN §1) or, with
+ * come from the Pinterest CDN URL built from the key (docs/dataset.md) or, with
  * --images DIR, from DIR/<key>.jpg through a link relative to the page, so
  * the page works offline and when the two are moved together. Every string
  * from the data is HTML-escaped (common/report/html.h). Exit codes: 0 ok, 1 bad

@@ -1,4 +1,4 @@
-/* stl-train — trains the two-tower CNN (DESIGN §3) on the triplets and crop
+/* stl-train — trains the two-tower CNN (docs/model.md) on the triplets and crop
  * shards: one process, or data-parallel over MPI ranks under mpirun.
  *
  * A run: parse the command line; start the collective layer (mpi/coll.h:

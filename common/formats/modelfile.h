@@ -1,7 +1,7 @@
 /* modelfile.h — stlrec model files: the msgpack of a Flax TrainState.
  *
  * A model file is exactly what flax.serialization.to_bytes writes for a Flax
- * TrainState of the model of DESIGN §3 (docs/formats.md, "Model files"):
+ * TrainState of the model of docs/model.md (docs/formats.md, "Model files"):
  *
  *   {"step": <0-d int32>,
  *    "params": {"batch_stats": {<tower>: {BatchNorm_k: {mean, var}}},

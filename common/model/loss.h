@@ -1,4 +1,4 @@
-/* loss.h — the triplet loss of DESIGN §3 on embeddings, with its gradient.
+/* loss.h — the triplet loss of docs/model.md on embeddings, with its gradient.
  *
  * For B triplets of D-dimensional embeddings s, p, n (B, D):
  *   loss = (sum_b relu(1 + s_b.n_b - s_b.p_b)

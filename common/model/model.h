@@ -1,4 +1,4 @@
-/* model.h — the two-tower CNN of DESIGN §3 on the CPU: init, training step,
+/* model.h — the two-tower CNN of docs/model.md on the CPU: init, training step,
  * Adam, and embedding (inference).
  *
  * The parameters, gradients, Adam moments and BatchNorm running averages live
@@ -36,7 +36,7 @@
 #include "base/error.h"
 #include "model/params.h"
 
-/* Filters per block, and the defaults of DESIGN §3. */
+/* Filters per block, and the defaults of docs/model.md. */
 #define MODEL_FILTERS {16, 32, 64, 128}
 #define MODEL_DEFAULT_OUTPUT 64
 #define MODEL_BN_EPS 1e-5f

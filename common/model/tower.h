@@ -1,4 +1,4 @@
-/* tower.h — one tower of the model (DESIGN §3) over a batch: the layer
+/* tower.h — one tower of the model (docs/model.md) over a batch: the layer
  * geometry, the activation buffers of one tower call, and the forward and
  * backward passes, run as fork-join phases on a par_pool (or serially).
  * Internal to the model (model.c); its public face is model.h.

@@ -1,4 +1,4 @@
-"""flax_model.py — the model of DESIGN §3 in Flax linen: the parity reference.
+"""flax_model.py — the model of docs/model.md in Flax linen: the parity reference.
 
 Written for stlrec's parity test (tests/parity/test_flax_parity.py) after the
 book's Flax code, with one deliberate difference: a training step keeps the
@@ -82,7 +82,7 @@ def create_state(output_size, size, lr, seed=0):
 
 
 def loss_fn(params, apply_fn, scene, pos, neg, reg):
-    """The triplet loss of DESIGN §3; also returns embeddings and new stats."""
+    """The triplet loss of docs/model.md; also returns embeddings and new stats."""
     (pos_score, neg_score, s, p, n), updates = apply_fn(
         params, scene, pos, neg, train=True, mutable=["batch_stats"])
     batch = scene.shape[0]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_cli_contract.sh — every stage's command line against its parser and
-# against DESIGN §8: --help (stdout, exit 0) lists exactly the flags the
+# against docs/cli.md: --help (stdout, exit 0) lists exactly the flags the
 # parser accepts (--cli-spec), unknown flags exit 2 with a one-line error,
-# and the flags of the §8 contract exist with the right required-ness.
+# and the flags of the docs/cli.md contract exist with the right required-ness.
 . "$(dirname "$0")/lib.sh"
 
-# DESIGN §8: stage -> "required flags | optional flags that must exist"
+# docs/cli.md, "The stages": stage -> "required flags | optional flags that must exist"
 declare -A contract=(
   [synth]="out | scenes products seed"
   [random]="catalog out | n seed images"
@@ -43,16 +43,16 @@ for exe in "$STL_BIN"/stl-*; do
     fails_with 2 "^stl-$st: unknown option '--no-such-flag'" "$st: unknown flag exits 2" "$exe" --no-such-flag
     c=${contract[$st]-}
     if [ -z "${contract[$st]+x}" ]; then
-        fail "$st: not in the DESIGN §8 contract table of this test"
+        fail "$st: not in the docs/cli.md contract table of this test"
         continue
     fi
     req=${c%%|*}
     opt=${c#*|}
     for r in $req; do
-        check "$st: §8 required --$r" grep -qE "^$r [a-z]+ 1$" "$T/spec"
+        check "$st: contract (docs/cli.md) required --$r" grep -qE "^$r [a-z]+ 1$" "$T/spec"
     done
     for o in $opt; do
-        check "$st: §8 option --$o" grep -qE "^$o [a-z]+ 0$" "$T/spec"
+        check "$st: contract (docs/cli.md) option --$o" grep -qE "^$o [a-z]+ 0$" "$T/spec"
     done
     if [ -n "${req// /}" ]; then
         fails_with 2 "^stl-$st: missing required option" "$st: missing required flag exits 2" "$exe"
