@@ -64,7 +64,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LIBSTL := $(BUILD)/libstl.a
 LIBSTLMPI := $(BUILD)/libstlmpi.a
 
-.PHONY: all test test-run pipeline deps clean bench check-deps check-layers
+.PHONY: all test test-run pipeline deps clean bench check-deps check-layers check-headers
 .DEFAULT_GOAL := all
 
 all: check-deps $(STAGES) $(UNITS) $(TOOLS) $(BENCHES)
@@ -117,12 +117,17 @@ test:
 	$(MAKE) --no-print-directory -j$(JOBS) all
 	$(MAKE) --no-print-directory test-run
 
-test-run: all check-layers
+test-run: all check-layers check-headers
 	STL_BIN=$(abspath $(BIN)) STL_BUILD=$(abspath $(BUILD)) SAN=$(SAN) tests/run.sh
 
 # Every include in common/ stays within its layer or below (common/README.md).
 check-layers:
 	@scripts/check-layers
+
+# Every header compiles alone as C11 and as C++17 with C linkage (the CUDA
+# files include them).
+check-headers: check-deps
+	@CC="$(CC)" CXX="$(CXX)" FLAGS="$(CPPFLAGS) $(PKG_CFLAGS) $(MPI_CFLAGS)" scripts/check-headers
 
 # The README's main command: the pipeline on the embedded synthetic data set.
 pipeline:

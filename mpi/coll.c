@@ -83,7 +83,7 @@ int coll_count_failures(coll *c, int failed, stl_error *err) {
     return (int)v;
 }
 
-_Noreturn void coll_abort(coll *c, int code, const char *msg) {
+STL_NORETURN void coll_abort(coll *c, int code, const char *msg) {
     if (c && c->size > 1)
         log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, msg);
     else

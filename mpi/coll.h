@@ -37,6 +37,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     COLL_BACKEND_AUTO = 0, /* coll_init only: pick from the environment */
     COLL_BACKEND_SINGLE,
@@ -93,7 +97,7 @@ int coll_count_failures(coll *c, int failed, stl_error *err);
 
 /* Prints "<program>: <msg>" (with "rank R/N on HOST" when size > 1) and ends
  * every rank of the job with exit status code. Never returns. */
-_Noreturn void coll_abort(coll *c, int code, const char *msg);
+STL_NORETURN void coll_abort(coll *c, int code, const char *msg);
 
 /* Adapter for model_ws_set_allreduce (model.h): ctx is a coll *. Returns 0
  * or -1 (the error is printed, since the model's hook has no stl_error). */
@@ -103,5 +107,9 @@ int coll_allreduce_hook(void *ctx, float *buf, size_t n);
  * launcher bound it to fewer than the machine's online CPUs, else the online
  * CPUs divided by the ranks on this machine; at least 1. */
 int coll_default_threads(const coll *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

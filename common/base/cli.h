@@ -14,6 +14,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     CLI_STRING, /* const char **            */
     CLI_INT,    /* long *    (range min..max) */
@@ -66,5 +70,9 @@ int cli_given(const cli_spec *spec, const char *name);
 
 /* Parses "i/N" (used for --shard). */
 int cli_parse_shard(const char *s, cli_shard *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

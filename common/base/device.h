@@ -10,9 +10,17 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { DEVICE_CPU = 0, DEVICE_CUDA = 1 } device_kind;
 
 /* 0 and *out set, or -1 with err (a usage error: exit 2). */
 int device_resolve(const char *requested, device_kind *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

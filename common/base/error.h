@@ -7,6 +7,17 @@
 #ifndef STL_ERROR_H
 #define STL_ERROR_H
 
+/* A function that does not return, in C11 and C++ alike. */
+#ifdef __cplusplus
+#define STL_NORETURN [[noreturn]]
+#else
+#define STL_NORETURN _Noreturn
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum stl_exit {
     STL_EXIT_OK = 0,    /* success */
     STL_EXIT_FAIL = 1,  /* runtime or data error */
@@ -25,5 +36,9 @@ int stl_fail(stl_error *err, const char *fmt, ...)
 /* Prefixes an existing message: "<prefix>: <old message>". Returns -1. */
 int stl_fail_prefix(stl_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

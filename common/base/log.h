@@ -10,6 +10,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void log_set_program(const char *name);
 const char *log_program(void);
 
@@ -22,5 +26,9 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* When STL_QUIET is set in the environment, log_info prints nothing. */
 int log_quiet(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

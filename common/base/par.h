@@ -11,6 +11,10 @@
 #ifndef STL_PAR_H
 #define STL_PAR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct par_pool par_pool;
 typedef void (*par_fn)(void *ctx, int tid, int nthreads);
 
@@ -26,5 +30,9 @@ static inline void par_range(long n, int tid, int nthreads, long *lo, long *hi) 
     *lo = tid * q + (tid < r ? tid : r);
     *hi = *lo + q + (tid < r ? 1 : 0);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

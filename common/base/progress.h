@@ -10,6 +10,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *label; /* "decoding", "training" */
     const char *unit;  /* "images", "steps" */
@@ -24,5 +28,9 @@ typedef struct {
 void progress_start(progress *p, const char *label, const char *unit, uint64_t total);
 void progress_update(progress *p, uint64_t done);
 void progress_finish(progress *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

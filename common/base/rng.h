@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     uint64_t s[4];
 } rng_state;
@@ -35,5 +39,9 @@ void rng_shuffle_u32(rng_state *r, uint32_t *a, size_t n);
 uint64_t rng_mix64(uint64_t x);
 /* Seeded 64-bit hash of a byte string (stable across runs and machines). */
 uint64_t rng_hash(uint64_t seed, const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

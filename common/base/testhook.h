@@ -19,6 +19,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Dies (SIGKILL) when STL_TEST_DIE_AT names (point, step); else returns. */
 void testhook_point(const char *point, int64_t step);
 
@@ -28,5 +32,9 @@ int testhook_armed(const char *point, int64_t step);
 
 /* 1 when getenv(var) is the decimal `step`. */
 int testhook_at(const char *var, int64_t step);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,14 @@
 #ifndef STL_TIMER_H
 #define STL_TIMER_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 double timer_now(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     stl_key *keys;
     char **categories; /* owned strings */
@@ -21,5 +25,9 @@ typedef struct {
 
 int catalog_read(const char *path, catalog *out, stl_error *err);
 void catalog_free(catalog *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     KEYLIST_ALL = 0,     /* every key in the file */
     KEYLIST_SCENES = 1,  /* pairs file: scene keys only */
@@ -24,5 +28,9 @@ typedef enum { KEYLIST_KIND_PAIRS, KEYLIST_KIND_CATALOG, KEYLIST_KIND_PLAIN } ke
  * file was. For a catalog or plain list, `select` is ignored. */
 int keylist_read(const char *path, keylist_select select, key_index *ki,
                  keylist_kind *kind, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

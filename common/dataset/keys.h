@@ -13,6 +13,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define STL_KEY_LEN 32
 
 typedef struct {
@@ -37,5 +41,9 @@ void key_index_free(key_index *ki);
 long key_index_find(const key_index *ki, const char *key);
 /* Index of key, adding it when absent (*added = 1). -1 on allocation failure. */
 long key_index_add(key_index *ki, const char *key, int *added, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     stl_key scene;
     stl_key product;
@@ -43,5 +47,9 @@ int pairs_parse_line_json(const char *line, size_t len, stl_pair *p, const char 
 /* Reads every pair; fails only on I/O errors (unreadable file). */
 int pairs_read(const char *path, pair_list *out, stl_error *err);
 void pairs_free(pair_list *pl);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

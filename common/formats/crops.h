@@ -16,6 +16,10 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct crops_set crops_set;
 
 int crops_open(const char *dir, crops_set **out, stl_error *err);
@@ -28,5 +32,9 @@ long crops_find(const crops_set *c, const char *key);
 const char *crops_key(const crops_set *c, size_t i);
 /* S*S*3 bytes, row-major RGB, valid while the set is open. */
 const uint8_t *crops_pixels(const crops_set *c, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

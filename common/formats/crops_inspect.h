@@ -9,6 +9,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Describes a crop index or shard file (header, image count, size; for an
  * index also the shards and rejects by reason), or, given a directory, the
  * whole crop set. json: one JSON object instead of text lines. */
@@ -17,5 +21,9 @@ int crops_inspect(const char *path, int json, FILE *out, stl_error *err);
 /* Writes the stored crop of `key` from the crop directory `dir` as a binary
  * PPM (P6, S x S, maxval 255), atomically. */
 int crops_export_ppm(const char *dir, const char *key, const char *out_ppm, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

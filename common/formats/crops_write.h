@@ -20,6 +20,10 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CROPS_INDEX_FORMAT "stlrec-crops-index"
 #define CROPS_SHARD_FORMAT "stlrec-crops-shard"
 #define CROPS_VERSION 1
@@ -59,5 +63,9 @@ void crops_writer_free(crops_writer *w);
 
 size_t crops_writer_stored(const crops_writer *w);
 size_t crops_writer_rejected(const crops_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

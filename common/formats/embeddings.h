@@ -28,6 +28,10 @@
 #include "dataset/keys.h"
 #include "io/mpk.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define EMBEDDINGS_FORMAT "stlrec-embeddings"
 #define EMBEDDINGS_VERSION 1
 /* File offset alignment of the matrix payload in stlrec embeddings files. */
@@ -72,5 +76,9 @@ long embeddings_find(const embeddings *e, const char *key);
 /* stl-inspect: a summary (shape, kind, row norms, first keys), or with json
  * the whole content as one JSON object. */
 int embeddings_inspect(const char *path, int json, FILE *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

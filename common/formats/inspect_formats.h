@@ -14,8 +14,16 @@
 #include "base/error.h"
 #include "io/mpk.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 int inspect_format(const mpk_file *f, int json, FILE *out, int *handled, stl_error *err);
 int inspect_directory(const char *dir, int json, FILE *out, stl_error *err);
 int inspect_export_crop(const char *dir, const char *key, const char *out_ppm, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

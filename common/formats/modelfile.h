@@ -32,6 +32,10 @@
 #include "base/error.h"
 #include "model/params.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Writes m (params, Adam moments, stats, step) to path atomically. When
  * metadata_json is non-NULL it must be a JSON object; it is written first,
  * atomically, to "<path>.json". When NULL, a stale sidecar is removed. */
@@ -54,5 +58,9 @@ int modelfile_pack(const model_state *m, void **out, size_t *out_len, stl_error 
 
 /* "<path>.json" (malloc'd; NULL when out of memory). */
 char *modelfile_sidecar_path(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

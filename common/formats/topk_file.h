@@ -26,6 +26,10 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TOPK_FILE_FORMAT "stlrec-topk"
 #define TOPK_FILE_VERSION 1
 
@@ -55,5 +59,9 @@ void topk_file_free(topk_file *t);
 /* stl-inspect: a summary (shape, shard, score range, the first scenes' lists),
  * or with json the whole content as one JSON object. */
 int topk_inspect(const char *path, int json, FILE *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     FILE *f;
     char *path; /* owned */
@@ -46,5 +50,9 @@ void train_log_line_str(train_log_line *l, const char *key, const char *v);
 /* Closes the object and appends it with a newline, flushed. step is only for
  * the "metrics" test hook (testhook.h). */
 int train_log_append(train_log *ml, train_log_line *l, int64_t step, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

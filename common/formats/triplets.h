@@ -28,6 +28,10 @@
 #include "dataset/keys.h"
 #include "dataset/pairs.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TRIPLETS_FORMAT "stlrec-triplets"
 #define TRIPLETS_VERSION 1u
 
@@ -111,5 +115,9 @@ void triplets_free(triplets_file *t);
 /* stl-inspect: a summary (counts, parameters), or with json the whole
  * content as one JSON object. */
 int triplets_inspect(const char *path, int json, FILE *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

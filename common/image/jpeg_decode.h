@@ -20,6 +20,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     JPEG_STATUS_OK = 0,
     JPEG_STATUS_MISSING,    /* no such file */
@@ -76,5 +80,9 @@ void jpeg_crop_or_pad(const uint8_t *src, int w, int h, size_t stride, int S,
  * num/denom <= 1 offered by libjpeg-turbo whose scaled short side is >= S
  * (1/1 when the image is smaller than S). Scaled size = ceil(dim*num/denom). */
 void jpeg_scale_choose(int w, int h, int S, int *num, int *denom);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

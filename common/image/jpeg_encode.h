@@ -14,6 +14,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     void *tj;            /* tjhandle */
     unsigned char *buf;  /* tjAlloc'ed output, reused */
@@ -30,5 +34,9 @@ int jpeg_encode(jpeg_encoder *e, const uint8_t *rgb, int w, int h, int quality, 
 /* Encodes and writes path atomically. */
 int jpeg_encode_file(jpeg_encoder *e, const char *path, const uint8_t *rgb, int w, int h,
                      int quality, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Floats of scratch that resize_square needs for these sizes. */
 size_t resize_scratch_floats(int w, int h, int S);
 
@@ -23,5 +27,9 @@ size_t resize_scratch_floats(int w, int h, int S);
  * least resize_scratch_floats(w, h, S) floats. */
 void resize_square(const uint8_t *src, int w, int h, size_t stride, int S,
                    uint8_t *out, float *tmp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

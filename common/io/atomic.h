@@ -15,6 +15,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     FILE *f;
     char *path;     /* final name (owned) */
@@ -35,5 +39,9 @@ void atomic_abort(atomic_file *af);
 
 /* Writes a whole buffer to path atomically. */
 int atomic_write_file(const char *path, const void *buf, size_t n, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

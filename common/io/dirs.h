@@ -9,6 +9,14 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 int dirs_create(const char *path, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -23,6 +23,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { FLAXMSG_EXT_NDARRAY = 1, FLAXMSG_EXT_NPSCALAR = 3, FLAXMSG_MAX_DIMS = 8 };
 
 typedef struct {
@@ -69,5 +73,9 @@ typedef struct {
 
 void flaxmsg_buffer_init(flaxmsg_buffer *b);
 void flaxmsg_buffer_free(flaxmsg_buffer *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

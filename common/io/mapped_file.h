@@ -13,6 +13,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     void *data; /* NULL when not mapped */
     size_t size;
@@ -20,5 +24,9 @@ typedef struct {
 
 int mapped_file_open(mapped_file *m, const char *path, stl_error *err);
 void mapped_file_close(mapped_file *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -28,6 +28,10 @@
 #include "io/atomic.h"
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     atomic_file af;
     msgpack_packer pk;
@@ -92,5 +96,9 @@ int mpk_get_map(const mpk_file *f, const msgpack_object *map, const char *key,
  * are not stlrec-headed, e.g. Flax model files). */
 int mpk_unpack_buffer(const void *buf, size_t len, msgpack_unpacked *up,
                       const char *what, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

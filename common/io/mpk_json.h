@@ -13,9 +13,17 @@
 #include <msgpack.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* indent < 0: one line; otherwise pretty-printed with `indent` spaces. */
 void mpk_json_print(FILE *out, const msgpack_object *o, int indent);
 /* A JSON string literal for s[0..n) (quotes and escapes included). */
 void json_print_string(FILE *out, const char *s, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,8 +12,16 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Splits s into *n newly allocated paths (*paths owns them). */
 int path_list_split(const char *s, char ***paths, size_t *n, stl_error *err);
 void path_list_free(char **paths, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

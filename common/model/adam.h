@@ -10,7 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void adam_update(float *p, const float *g, float *mu, float *nu, size_t n, float lr, float b1,
                  float b2, float eps, int64_t count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

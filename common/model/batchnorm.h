@@ -14,6 +14,10 @@
 #ifndef STL_BATCHNORM_H
 #define STL_BATCHNORM_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* sums[c] += sum a[., c], sums[C + c] += sum a[., c]^2. */
 void bn_sums(const float *a, long rows, int C, double *sums);
 /* mean, biased var and invstd from the sums of count rows. */
@@ -39,5 +43,9 @@ void bn_backward_sums(const float *dz, const float *a, long rows, int C, const f
 void bn_backward(const float *dz, const float *a, long rows, int C, const float *mean,
                  const float *invstd, const float *scale, const float *s1, const float *s2,
                  double count, float *da, double *dsum);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

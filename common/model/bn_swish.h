@@ -10,9 +10,17 @@
 #ifndef STL_BN_SWISH_H
 #define STL_BN_SWISH_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void bn_swish_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
                       const float *scale, float *h);
 void bn_swish_backward(float *dh, const float *a, long rows, int C, const float *mean,
                        const float *invstd, const float *scale, double *sums);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #ifndef STL_CONV_H
 #define STL_CONV_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int h, w, cin;      /* input size */
     int k, stride;
@@ -35,5 +39,9 @@ void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *co
  * (B, H, W) (NHWC order), dx[p] = sum of the dcol entries that im2col read
  * from p (dcol: all B * Ho * Wo rows; dx written at dx + (p - p0) * Cin). */
 void conv_col2im(const conv_geom *g, const float *dcol, long p0, long p1, float *dx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,14 @@
 
 #include "base/rng.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void init_lecun_normal(rng_state *r, float *w, size_t n, int fan_in);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

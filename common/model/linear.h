@@ -11,6 +11,10 @@
 #ifndef STL_LINEAR_H
 #define STL_LINEAR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* y = x w + b (b may be NULL: no bias). */
 void linear_forward(const float *x, long rows, int K, int N, const float *w,
                     const float *b, float *y);
@@ -21,5 +25,9 @@ void linear_backward_params(const float *x, const float *dy, long rows, int K, i
 /* dx (+)= dy w^T. */
 void linear_backward_input(const float *dy, long rows, int K, int N, const float *w,
                            float *dx, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,9 +8,17 @@
 #ifndef STL_LOSS_H
 #define STL_LOSS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Returns the loss; ds, dp, dn (B, D) receive d loss / d embedding
  * (any may be NULL for forward only). */
 double loss_triplet(const float *s, const float *p, const float *n, int B, int D, float reg,
                     int denom, float *ds, float *dp, float *dn);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

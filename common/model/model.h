@@ -36,6 +36,10 @@
 #include "base/error.h"
 #include "model/params.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Filters per block, and the defaults of docs/model.md. */
 #define MODEL_FILTERS {16, 32, 64, 128}
 #define MODEL_DEFAULT_OUTPUT 64
@@ -109,5 +113,9 @@ void model_normalize_pixels(const uint8_t *src, size_t n, float *dst);
  * forward pass: for GFLOP/s figures. */
 double model_flops_train_step(int batch, int size, int output_size);
 double model_flops_forward_image(int size, int output_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

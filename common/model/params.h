@@ -22,8 +22,13 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { MODEL_TOWER_SCENE = 0, MODEL_TOWER_PRODUCT = 1, MODEL_N_TOWERS = 2 };
 enum { MODEL_N_BLOCKS = 4 };
+
 
 typedef struct {
     char name[64];  /* "scene_cnn/Conv_0/kernel" (relative to params/ or batch_stats/) */
@@ -62,5 +67,9 @@ typedef struct {
 /* Allocates the buffers (zeroed; stats var = 1) for output_size. */
 int model_state_alloc(model_state *m, int output_size, stl_error *err);
 void model_state_free(model_state *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

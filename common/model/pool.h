@@ -7,6 +7,10 @@
 #ifndef STL_POOL_H
 #define STL_POOL_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* x (B, H, W, C) -> y (B, Ho, Wo, C), Ho = ceil(H / 2): output pixels
  * [r0, r1) of B * Ho * Wo, written at y + (r - r0) * C. */
 void pool_avg_forward(const float *x, int H, int W, int C, long r0, long r1, float *y);
@@ -23,5 +27,9 @@ void pool_avg_backward(const float *dy, int H, int W, int C, long p0, long p1, f
 void pool_mean_forward(const float *x, int hw, int C, long b0, long b1, float *y);
 /* dx[b, p] = dy[b] / hw; images [b0, b1). */
 void pool_mean_backward(const float *dy, int hw, int C, long b0, long b1, float *dx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

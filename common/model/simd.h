@@ -31,6 +31,10 @@
 
 #include "base/isa.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define STL_KERNEL_BODY static inline __attribute__((always_inline)) void
 
 #if STL_KERNEL_CLONES
@@ -86,5 +90,9 @@ static inline float simd_expf(float x) {
 
 /* sigmoid(z) = 1 / (1 + exp(-z)) */
 static inline float simd_sigmoidf(float z) { return 1.0f / (1.0f + simd_expf(-z)); }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 #include "base/par.h"
 #include "model/params.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int h, w, cin, f;   /* block input size and filters */
     conv_geom g;        /* the 3x3 stride-2 convs */
@@ -100,5 +104,9 @@ int tower_forward(const tower_shape *s, const float *params, float *stats, int t
 int tower_backward(const tower_shape *s, const float *params, float *grads, int tower,
                    tower_acts *a, const float *demb, tower_scratch *sc, par_pool *pool,
                    const tower_collective *coll, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

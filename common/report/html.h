@@ -29,6 +29,10 @@
 #include "io/atomic.h"
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Escaped copy of s. */
 char *html_escape_dup(const char *s);
 /* Length of s once escaped. */
@@ -59,5 +63,9 @@ int html_text(html_doc *d, const char *s);
 int html_end(html_doc *d, stl_error *err);
 /* Drops the page (the final name is never created). Safe after html_end. */
 void html_abort(html_doc *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -27,6 +27,10 @@
 #include "formats/topk_file.h"
 #include "formats/triplets.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Display sizes in CSS pixels; a thumbnail is written at the display size,
  * or at the source's short side when the source is smaller (never upscaled:
  * the browser shows it at its natural size). */
@@ -84,5 +88,9 @@ extern const char report_css[];
 /* The whole of the text file at path, NUL-terminated, in *out (malloc'ed,
  * the caller frees it). */
 int report_read_text(const char *path, char **out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include "report/html.h"
 #include "report/report_ctx.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The metrics table of stl-eval's JSON m. */
 void report_index_metrics(html_doc *d, const json_t *m);
 /* The curves of metrics.jsonl at path: x = "step", one curve per numeric
@@ -23,5 +27,9 @@ void report_index_metrics(html_doc *d, const json_t *m);
 int report_index_curves(html_doc *d, const char *path, stl_error *err);
 /* The configuration tables: triplets, model metadata, evaluation. */
 void report_index_config(html_doc *d, const report *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,7 +12,15 @@
 #include "base/error.h"
 #include "report/report_ctx.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Rewrites stl-random's page at src into DIR/random.html, atomically. */
 int report_random_copy(report *r, const char *src, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

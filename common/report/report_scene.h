@@ -14,7 +14,15 @@
 #include "report/html.h"
 #include "report/report_ctx.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Picks the sample, writes its pages and appends the index's section. */
 int report_scene_section(html_doc *d, report *r, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

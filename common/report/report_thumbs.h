@@ -17,6 +17,10 @@
 #include "report/html.h"
 #include "report/report_ctx.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The markup of a thumbnail of source `src` (NULL: none; key: a valid key,
  * so safe in markup), or of a placeholder box of the display size, into
  * buf; `up` is the way from the page's directory to the site's ("" or
@@ -25,5 +29,9 @@ void report_thumb_markup(report *r, const char *src, const char *key, int size, 
                          char *buf, size_t cap);
 /* report_thumb_markup of an --images DIR/<key>.jpg into a page. */
 void report_thumb_tag(html_doc *d, report *r, const char *key, int size, const char *up);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

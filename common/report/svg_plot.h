@@ -15,6 +15,10 @@
 
 #include "report/html.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *name;
     const double *x, *y; /* n points; y NaN = no value */
@@ -34,5 +38,9 @@ double svg_nice_step(double span, int target);
 /* Writes one <svg> element. Returns 0, or -1 when no series has a finite
  * point (nothing drawn but a "no data" note: still valid SVG). */
 int svg_plot(html_doc *d, const svg_chart *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

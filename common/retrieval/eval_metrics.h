@@ -24,6 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define EVAL_N_K 4
 /* The cut-offs K reported: 1, 5, 10, 50. */
 extern const int eval_ks[EVAL_N_K];
@@ -69,5 +73,9 @@ void eval_acc_finish(const eval_acc *a, eval_metrics *out);
  * add a scene's values), and n_triplets expected triplet wins (1/2 each). */
 void eval_random_scene(eval_acc *a, size_t m, size_t g);
 void eval_random_triplets(eval_acc *a, uint64_t n_triplets);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

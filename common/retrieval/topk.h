@@ -42,6 +42,10 @@
 
 #include "base/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TOPK_QUERY_BLOCK 128
 #define TOPK_BASE_TILE 1024
 /* Query blocks per work item: each base tile is reused from cache this often. */
@@ -64,5 +68,9 @@ size_t topk_width(size_t k, size_t m);
 int topk_search(const float *queries, size_t n, const float *base, size_t m,
                 size_t d, size_t k, const topk_options *opt, uint32_t *index,
                 float *score, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 #include "base/error.h"
 #include "base/rng.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int w, h;
     uint8_t *px; /* (h, w, 3) */
@@ -100,5 +104,9 @@ void synth_fill_gradient(synth_image *im, synth_rgb a, synth_rgb b, float angle)
 void synth_add_value_noise(synth_image *im, rng_state *r, int cells, float amp);
 /* Independent uniform noise per pixel and channel, +-amp of 255. */
 void synth_add_pixel_noise(synth_image *im, rng_state *r, float amp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include "base/rng.h"
 #include "synth/synth_draw.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int category;         /* index into the category table */
     synth_material mat;   /* colours and pattern */
@@ -38,5 +42,9 @@ void synth_product_shape(const synth_product *p, synth_shape *out);
 /* Renders the catalog photo: the product centred on its plain light
  * background, filling the image but its margin. im must be initialised. */
 void synth_product_photo(const synth_product *p, synth_image *im);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

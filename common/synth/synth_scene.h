@@ -21,6 +21,10 @@
 #include "synth/synth_draw.h"
 #include "synth/synth_product.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SYNTH_SCENE_MAX 4
 
 typedef struct {
@@ -38,5 +42,9 @@ void synth_scene_plan(synth_scene *s, rng_state *r, const double *cdf, size_t n_
 
 /* Renders the planned scene into im (initialised, any size). */
 void synth_scene_render(const synth_scene *s, const synth_product *products, synth_image *im);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

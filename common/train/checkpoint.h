@@ -27,6 +27,10 @@
 #include "train/loader.h"
 #include "model/params.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CKPT_STATE_FORMAT "stlrec-train-state"
 #define CKPT_STATE_VERSION 1u
 
@@ -63,5 +67,9 @@ int checkpoint_load_newest(const char *dir, model_state *m, checkpoint_state *s,
 /* "<dir>/ckpt-NNNNNNNNNN.msgpack" / ".state" into buf. */
 void checkpoint_model_path(const char *dir, int64_t step, char *buf, size_t cap);
 void checkpoint_state_path(const char *dir, int64_t step, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

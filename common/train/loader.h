@@ -25,6 +25,10 @@
 #include "base/error.h"
 #include "base/rng.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Where in the stream of epochs: the next triplet to use is entry `offset`
  * of epoch `epoch`'s permutation, and `rng` is the generator state from
  * which that permutation was drawn (before the shuffle). */
@@ -74,5 +78,9 @@ const loader_batch *loader_next(loader *l);
 void loader_release(loader *l);
 /* Stops and joins the thread, frees everything. Safe on NULL. */
 void loader_free(loader *l);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

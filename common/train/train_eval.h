@@ -20,6 +20,10 @@
 #include "train/loader.h"
 #include "model/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     size_t n;             /* test triplets */
     uint32_t *ts, *tp, *tn; /* per triplet: rows of the scene / product tables */
@@ -48,5 +52,9 @@ void train_eval_free(train_eval *ev);
 int train_eval_run(train_eval *ev, const model_state *m, model_ws *ws, loader_pixels_fn pixels,
                    void *pixels_ctx, int rank, int nranks, model_allreduce_fn allreduce,
                    void *allreduce_ctx, train_eval_result *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
