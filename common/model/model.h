@@ -41,7 +41,8 @@ extern "C" {
 #endif
 
 /* Filters per block, and the defaults of docs/model.md. */
-#define MODEL_FILTERS {16, 32, 64, 128}
+enum { MODEL_FILTERS_0 = 16, MODEL_FILTERS_1 = 32, MODEL_FILTERS_2 = 64, MODEL_FILTERS_3 = 128 };
+#define MODEL_FILTERS {MODEL_FILTERS_0, MODEL_FILTERS_1, MODEL_FILTERS_2, MODEL_FILTERS_3}
 #define MODEL_DEFAULT_OUTPUT 64
 #define MODEL_BN_EPS 1e-5f
 #define MODEL_BN_MOMENTUM 0.99f

@@ -29,6 +29,11 @@ extern "C" {
 enum { MODEL_TOWER_SCENE = 0, MODEL_TOWER_PRODUCT = 1, MODEL_N_TOWERS = 2 };
 enum { MODEL_N_BLOCKS = 4 };
 
+/* The most channels any layer of the model may have: the per-channel
+ * buffers of a tower (BatchNorm sums, scales, per-thread partial sums) are
+ * sized by it. MODEL_FILTERS (model.h) is checked against it at compile
+ * time; widening the model past it means raising it. */
+enum { MODEL_MAX_CHANNELS = 256 };
 
 typedef struct {
     char name[64];  /* "scene_cnn/Conv_0/kernel" (relative to params/ or batch_stats/) */

@@ -20,6 +20,12 @@
 #include "model/pool.h"
 
 static const int filters[MODEL_N_BLOCKS] = MODEL_FILTERS;
+_Static_assert(MODEL_N_BLOCKS == 4, "MODEL_FILTERS names one count per block");
+#define FITS(f) ((int)(f) <= (int)MODEL_MAX_CHANNELS)
+_Static_assert(FITS(MODEL_FILTERS_0) && FITS(MODEL_FILTERS_1) && FITS(MODEL_FILTERS_2) &&
+                   FITS(MODEL_FILTERS_3),
+               "a block wider than MODEL_MAX_CHANNELS overflows the tower's per-channel buffers");
+#undef FITS
 
 static int find(const param_table *t, int tower, const char *layer, const char *leaf,
                 int is_stat, size_t *off, stl_error *err) {
@@ -260,7 +266,7 @@ static void fwd_pool(void *arg, int tid, int nt) {
     /* the block output r + BN_2(a3) + residual bias, pooled without storing it */
     const float *P = c->params;
     int tw = c->tower, k = c->k;
-    float mul[256];
+    float mul[MODEL_MAX_CHANNELS];
     for (int i = 0; i < b->f; i++) mul[i] = c->a->invstd[k][2][i] * P[b->scale[tw][2] + i];
     pool_avg_forward_bn_add(c->a->r[k], c->a->a3[k], mul, c->a->mean[k][2], P + b->br[tw],
                             b->g.ho, b->g.wo, b->f, lo, hi, c->a->pooled[k] + lo * b->f);
@@ -276,7 +282,7 @@ static int reduce_sums(const phase_ctx *c, int nt, int C, double *out, double *c
         for (int i = 0; i < 2 * C; i++) out[i] += ps[i];
     }
     if (coll && coll->fn) {
-        float buf[2 * 256 + 1];
+        float buf[2 * MODEL_MAX_CHANNELS + 1];
         for (int i = 0; i < 2 * C; i++) buf[i] = (float)out[i];
         buf[2 * C] = count ? (float)*count : 0.0f;
         if (coll->fn(coll->ctx, buf, (size_t)(2 * C + 1)) != 0)
@@ -292,7 +298,7 @@ int tower_forward(const tower_shape *s, const float *params, float *stats, int t
                   stl_error *err) {
     phase_ctx c = {s, params, NULL, tower, 0, train, a, sc, NULL};
     int nt = nthreads(pool);
-    double sums[2 * 256];
+    double sums[2 * MODEL_MAX_CHANNELS];
     for (int k = 0; k < MODEL_N_BLOCKS; k++) {
         const tower_block *b = &s->blk[k];
         c.k = k;
@@ -310,7 +316,7 @@ int tower_forward(const tower_shape *s, const float *params, float *stats, int t
                 if (reduce_sums(&c, nt, b->f, sums, &count, coll, err) < 0) return -1;
                 bn_stats(sums, count, b->f, MODEL_BN_EPS, a->mean[k][j], a->var[k][j],
                          a->invstd[k][j]);
-                float mb[256];
+                float mb[MODEL_MAX_CHANNELS];
                 for (int i = 0; i < b->f; i++) mb[i] = a->mean[k][j][i] + bias[i];
                 bn_running_update(rmean, rvar, mb, a->var[k][j], b->f, MODEL_BN_MOMENTUM);
             } else {
@@ -354,7 +360,7 @@ static void bwd_pool(void *arg, int tid, int nt) {
 /* Per-phase BN backward sums, shared by the phases through the context. */
 typedef struct {
     phase_ctx base;
-    float s1[256], s2[256];
+    float s1[MODEL_MAX_CHANNELS], s2[MODEL_MAX_CHANNELS];
     double count;
 } bwd_ctx;
 
@@ -462,7 +468,7 @@ static void add_bias_partials(const phase_ctx *c, int nt, int C, float *dst) {
  * (both taken before the all-reduce: the caller all-reduces gradients). */
 static int bn_bwd_sums(bwd_ctx *bc, int nt, int C, float *dscale, float *dbias,
                        const tower_collective *coll, stl_error *err) {
-    double sums[2 * 256];
+    double sums[2 * MODEL_MAX_CHANNELS];
     memset(sums, 0, sizeof sums);
     for (int t = 0; t < nt; t++) {
         const double *ps = psum_of(&bc->base, t);
@@ -472,7 +478,7 @@ static int bn_bwd_sums(bwd_ctx *bc, int nt, int C, float *dscale, float *dbias,
     if (dbias)
         for (int i = 0; i < C; i++) dbias[i] += (float)sums[i];
     if (coll && coll->fn) {
-        float buf[2 * 256];
+        float buf[2 * MODEL_MAX_CHANNELS];
         for (int i = 0; i < 2 * C; i++) buf[i] = (float)sums[i];
         if (coll->fn(coll->ctx, buf, (size_t)(2 * C)) != 0)
             return stl_fail(err, "model: BatchNorm gradient all-reduce failed");

@@ -70,13 +70,16 @@ typedef struct {
     float *dcol;        /* backward only */
     float *dp;          /* backward only: gradient w.r.t. a block input */
     float *dfeat;       /* backward only: (nb, feat_dim) */
-    /* per thread: partial BN sums (2 * 2 * 128 doubles) and weight grads */
+    /* per thread: partial BN sums (TOWER_PSUM_STRIDE doubles) and weight grads */
     double *psum;       /* threads * PSUM_STRIDE */
     float *pgrad;       /* threads * 2 * max_kn */
     int threads;
 } tower_scratch;
 
-enum { TOWER_PSUM_STRIDE = 2 * 256 };
+/* A thread's partial sums of one phase: sum and sum of squares (or the
+ * backward pass's two sums) per channel, and in the backward pass a third
+ * run of C for a pre-BatchNorm conv's bias gradient: 3 per channel. */
+enum { TOWER_PSUM_STRIDE = 3 * MODEL_MAX_CHANNELS };
 /* Per-thread im2col rows (floats): at least one row of the largest kdim. */
 enum { TOWER_COL_FLOATS = 32768 };
 
