@@ -6,10 +6,11 @@
  * crops and map every key to its crop (a missing key is an error naming it);
  * start from the newest valid checkpoint in the work directory when there is
  * one (else from --init, else a fresh seeded model); then loop: the loader's
- * next batch (common/train/loader.h, this rank's slice of the global batch), the
- * forward/backward pass with synchronised BatchNorm, one all-reduce of the
- * gradient buffer (plus one float for the loss), Adam. Every log interval a
- * metrics line and a progress line, every eval interval the test triplet
+ * next batch (common/train/loader.h, this rank's slice of the global batch) and
+ * one call of train_step: the forward/backward pass with synchronised
+ * BatchNorm, one all-reduce of the gradient buffer (plus one float for the
+ * loss), the finiteness check, Adam. Every log interval a metrics line and a
+ * progress line (common/base/progress.h), every eval interval the test triplet
  * loss and accuracy (common/train/train_eval.h), every checkpoint interval a
  * checkpoint (common/train/checkpoint.h); at the end the model file with the
  * configuration as metadata. Rank 0 alone writes files.
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io/atomic.h"
 #include "io/dirs.h"
@@ -336,23 +336,6 @@ static int write_model(train_ctx *x, stl_error *err) {
     return rc;
 }
 
-static void print_progress(train_ctx *x, int64_t step, double loss, double rate, double *last) {
-    if (x->c.rank != 0 || log_quiet()) return;
-    int tty = isatty(STDERR_FILENO);
-    double now = timer_now();
-    const char *iv = getenv("STL_PROGRESS_INTERVAL");
-    double interval = tty ? 0.1 : (iv && atof(iv) > 0 ? atof(iv) : 10.0);
-    if (step != x->o.max_steps && now - *last < interval) return;
-    *last = now;
-    char eta[40] = "";
-    if (rate > 0 && step < x->o.max_steps)
-        snprintf(eta, sizeof eta, ", ETA %.0f s",
-                 (double)(x->o.max_steps - step) * (double)x->o.batch / rate);
-    fprintf(stderr, "%s%s: step %" PRId64 "/%ld, loss %.4f, %.1f triplets/s%s%s", tty ? "\r" : "",
-            log_program(), step, x->o.max_steps, loss, rate, eta,
-            tty ? (step == x->o.max_steps ? "\033[K\n" : "\033[K") : "\n");
-}
-
 /* ---- the loop ---- */
 
 static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
@@ -397,13 +380,58 @@ static const char *first_nonfinite_grad(const model_state *m) {
     return "non-finite gradients";
 }
 
+/* The outcome of one training step (train_step). */
+typedef struct {
+    int status;        /* 0: the step was taken; 1: stopped, a non-finite loss or gradient
+                          (the same on every rank; `why` names it, the model is unchanged);
+                          -1: this rank failed (err says why: abort the job) */
+    double loss;       /* the global batch's training loss, summed over the ranks */
+    const char *why;   /* status 1: "the training loss is NaN", "non-finite gradient of X" */
+} train_step_result;
+
+/* One training step of this rank on its slice `b` of the global batch, for
+ * step number `step`: forward and backward of the three tower calls
+ * (model_train_step_grads, BatchNorm synchronised through the workspace's
+ * all-reduce), one all-reduce of the gradient buffer and one of the loss, the
+ * finiteness check, and Adam. Everything the device computes is in this one
+ * call, so another device's step replaces it. The STL_TEST_NAN_AT=STEP hook
+ * puts a NaN into one gradient element before the all-reduce. Returns
+ * r->status. */
+static int train_step(train_ctx *x, const loader_batch *b, int64_t step, train_step_result *r,
+                      stl_error *err) {
+    memset(r, 0, sizeof *r);
+    float loss;
+    if (model_train_step_grads(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg,
+                               (int)x->o.batch, &loss, NULL, NULL, NULL, err) != 0) {
+        stl_fail_prefix(err, "step %" PRId64, step);
+        return r->status = -1;
+    }
+    if (testhook_at("STL_TEST_NAN_AT", step)) x->m.grads[x->m.table.n_params / 2] = NAN;
+    /* The loss already divides by the global batch: the gradients are summed. */
+    if (coll_allreduce_sum(&x->c, x->m.grads, x->m.table.n_params, err) != 0 ||
+        coll_allreduce_sum(&x->c, &loss, 1, err) != 0)
+        return r->status = -1;
+    r->loss = loss;
+    r->why = !isfinite(loss) ? (isnan(loss) ? "the training loss is NaN"
+                                            : "the training loss is infinite")
+                             : first_nonfinite_grad(&x->m);
+    if (r->why) return r->status = 1;
+    model_adam_step(&x->m, (float)x->o.lr);
+    return r->status = 0;
+}
+
 /* Returns 0, -1 (error: same on every rank), or -2 (this rank alone failed:
  * abort the job). */
 static int train_loop(train_ctx *x, stl_error *err) {
     loader_config lc = {x->train_items, x->t->n_train, crop_pixels, x->crops, x->size,
                         (int)x->o.batch, x->c.rank, x->c.size, (int)x->o.prefetch};
     if (loader_create(&lc, &x->pos, &x->ld, err) != 0) return -2;
-    double log_loss = 0, last_print = 0, t_log = timer_now();
+    /* The progress line (rank 0): step, loss and triplets/s of the last log
+     * interval, ETA; printed at the first log step and always at the last. */
+    progress pg;
+    progress_opts po = {.rate_unit = "triplets", .rate_per_unit = (double)x->o.batch, .eager = 1};
+    progress_start_opts(&pg, "step", NULL, (uint64_t)x->o.max_steps, &po);
+    double log_loss = 0, t_log = timer_now();
     long log_n = 0;
     int64_t last_ckpt = x->m.step;
     loader_pos pos = x->pos;
@@ -411,31 +439,21 @@ static int train_loop(train_ctx *x, stl_error *err) {
     while (x->m.step < x->o.max_steps) {
         int64_t step = x->m.step + 1;
         const loader_batch *b = loader_next(x->ld);
-        float loss;
-        if (model_train_step_grads(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg,
-                                   (int)x->o.batch, &loss, NULL, NULL, NULL, err) != 0)
-            return stl_fail_prefix(err, "step %" PRId64, step), -2;
         pos = b->end;
+        train_step_result sr;
+        train_step(x, b, step, &sr, err);
         loader_release(x->ld);
-        if (testhook_at("STL_TEST_NAN_AT", step)) x->m.grads[x->m.table.n_params / 2] = NAN;
-        /* The loss already divides by the global batch: the gradients are summed. */
-        if (coll_allreduce_sum(&x->c, x->m.grads, x->m.table.n_params, err) != 0 ||
-            coll_allreduce_sum(&x->c, &loss, 1, err) != 0)
-            return -2;
-        const char *bad = !isfinite(loss) ? (isnan(loss) ? "the training loss is NaN"
-                                                        : "the training loss is infinite")
-                                          : first_nonfinite_grad(&x->m);
-        if (bad) {
+        if (sr.status < 0) return -2;
+        if (sr.status > 0) {
             char last[64] = "none was written";
             if (last_ckpt > 0) snprintf(last, sizeof last, "step %" PRId64, last_ckpt);
             return stl_fail(err, "step %" PRId64 ": %s; stopping (the last good checkpoint in %s "
                                  "is kept: %s; a lower --lr may help)",
-                            step, bad, x->ckpt_dir, last);
+                            step, sr.why, x->ckpt_dir, last);
         }
-        model_adam_step(&x->m, (float)x->o.lr);
         testhook_point("step", step);
         test_perturb(x, step);
-        log_loss += loss;
+        log_loss += sr.loss;
         log_n++;
         double rate = 0;
         if (x->o.log_every > 0 && (step % x->o.log_every == 0 || step == x->o.max_steps)) {
@@ -451,8 +469,15 @@ static int train_loop(train_ctx *x, stl_error *err) {
                 train_log_line_num(&l, "train_loss", log_loss / (double)log_n);
                 train_log_line_num(&l, "triplets_per_s", rate);
                 if (train_log_append(&x->ml, &l, step, err) != 0) return -2;
+                progress_set_detail(&pg, "loss %.4f", log_loss / (double)log_n);
+                progress_set_rate(&pg, rate);
+                if (step == x->o.max_steps) {
+                    pg.done = (uint64_t)step;
+                    progress_finish(&pg);
+                } else {
+                    progress_update(&pg, (uint64_t)step);
+                }
             }
-            print_progress(x, step, log_loss / (double)log_n, rate, &last_print);
             log_loss = 0;
             log_n = 0;
             t_log = now;
@@ -488,48 +513,58 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
     o->seed = 1;
     o->prefetch = 2;
     o->device = "auto";
-    static cli_option opts[] = {
-        {"triplets", CLI_STRING, NULL, "FILE", "triplets file from stl-triplets", 1, 0, 0, NULL, 0},
-        {"crops", CLI_STRING, NULL, "DIR", "crop directory from stl-decode", 1, 0, 0, NULL, 0},
-        {"model", CLI_STRING, NULL, "FILE", "final model file to write (Flax TrainState msgpack; "
-                                            "metadata in FILE.json)", 1, 0, 0, NULL, 0},
-        {"workdir", CLI_STRING, NULL, "DIR", "checkpoints and metrics (default: MODEL.work, beside "
-                                             "--model); a run resumes from the newest valid "
-                                             "checkpoint found here", 0, 0, 0, NULL, 0},
-        {"lr", CLI_DOUBLE, NULL, "X", "Adam learning rate", 0, 0, 10, NULL, 0},
-        {"reg", CLI_DOUBLE, NULL, "X", "weight of the embedding-norm penalty", 0, 0, 1e6, NULL, 0},
-        {"output-size", CLI_INT, NULL, "N", "embedding dimension", 0, 1, 4096, NULL, 0},
-        {"batch-size", CLI_INT, NULL, "N", "global batch (triplets per step, split over the MPI "
-                                           "ranks: must be divisible by their number)", 0, 1, 65536, NULL, 0},
-        {"max-steps", CLI_INT, NULL, "N", "train until the model has taken N steps", 0, 1, 1e12, NULL, 0},
-        {"eval-every", CLI_INT, NULL, "N", "test loss and accuracy every N steps and at the end "
-                                           "(0: never)", 0, 0, 1e12, NULL, 0},
-        {"log-every", CLI_INT, NULL, "N", "train loss and throughput every N steps (0: never)", 0,
-         0, 1e12, NULL, 0},
-        {"checkpoint-every", CLI_INT, NULL, "N", "checkpoint every N steps (0: only at the end)",
-         0, 0, 1e12, NULL, 0},
-        {"keep", CLI_INT, NULL, "N", "checkpoints to keep", 0, 1, 1e6, NULL, 0},
-        {"resume", CLI_FLAG, NULL, NULL, "require a checkpoint to resume from (a run resumes "
-                                         "from one anyway when the workdir holds one)", 0, 0, 0, NULL, 0},
-        {"init", CLI_STRING, NULL, "FILE", "start from this model file (e.g. one trained by Flax) "
-                                           "instead of a fresh model, when no checkpoint exists",
-         0, 0, 0, NULL, 0},
-        {"seed", CLI_INT, NULL, "N", "seed of the initialisation and the epoch shuffles", 0, 0,
-         9007199254740992.0, NULL, 0},
-        {"metrics", CLI_STRING, NULL, "FILE", "metrics JSON lines (default: WORKDIR/metrics.jsonl)",
-         0, 0, 0, NULL, 0},
-        {"threads", CLI_INT, NULL, "N", "compute threads per rank (0: the rank's share of the "
-                                        "cores)", 0, 0, 1024, NULL, 0},
-        {"prefetch", CLI_INT, NULL, "N", "batches the loader thread prepares ahead", 0, 1, 64, NULL, 0},
-        {"device", CLI_CHOICE, NULL, NULL, "where to compute (auto: cpu in this build)", 0, 0, 0,
-         "auto|cpu|cuda", 0},
+    cli_option opts[] = {
+        {.name = "triplets", .type = CLI_STRING, .target = &o->triplets, .metavar = "FILE",
+         .help = "triplets file from stl-triplets", .required = 1},
+        {.name = "crops", .type = CLI_STRING, .target = &o->crops, .metavar = "DIR",
+         .help = "crop directory from stl-decode", .required = 1},
+        {.name = "model", .type = CLI_STRING, .target = &o->model, .metavar = "FILE",
+         .help = "final model file to write (Flax TrainState msgpack; metadata in FILE.json)",
+         .required = 1},
+        {.name = "workdir", .type = CLI_STRING, .target = &o->workdir, .metavar = "DIR",
+         .help = "checkpoints and metrics (default: MODEL.work, beside --model); a run resumes "
+                 "from the newest valid checkpoint found here"},
+        {.name = "lr", .type = CLI_DOUBLE, .target = &o->lr, .metavar = "X",
+         .help = "Adam learning rate", .min = 0, .max = 10},
+        {.name = "reg", .type = CLI_DOUBLE, .target = &o->reg, .metavar = "X",
+         .help = "weight of the embedding-norm penalty", .min = 0, .max = 1e6},
+        {.name = "output-size", .type = CLI_INT, .target = &o->output_size, .metavar = "N",
+         .help = "embedding dimension", .min = 1, .max = 4096},
+        {.name = "batch-size", .type = CLI_INT, .target = &o->batch, .metavar = "N",
+         .help = "global batch (triplets per step, split over the MPI ranks: must be divisible "
+                 "by their number)",
+         .min = 1, .max = 65536},
+        {.name = "max-steps", .type = CLI_INT, .target = &o->max_steps, .metavar = "N",
+         .help = "train until the model has taken N steps", .min = 1, .max = 1e12},
+        {.name = "eval-every", .type = CLI_INT, .target = &o->eval_every, .metavar = "N",
+         .help = "test loss and accuracy every N steps and at the end (0: never)", .min = 0,
+         .max = 1e12},
+        {.name = "log-every", .type = CLI_INT, .target = &o->log_every, .metavar = "N",
+         .help = "train loss and throughput every N steps (0: never)", .min = 0, .max = 1e12},
+        {.name = "checkpoint-every", .type = CLI_INT, .target = &o->ckpt_every, .metavar = "N",
+         .help = "checkpoint every N steps (0: only at the end)", .min = 0, .max = 1e12},
+        {.name = "keep", .type = CLI_INT, .target = &o->keep, .metavar = "N",
+         .help = "checkpoints to keep", .min = 1, .max = 1e6},
+        {.name = "resume", .type = CLI_FLAG, .target = &o->resume,
+         .help = "require a checkpoint to resume from (a run resumes from one anyway when the "
+                 "workdir holds one)"},
+        {.name = "init", .type = CLI_STRING, .target = &o->init, .metavar = "FILE",
+         .help = "start from this model file (e.g. one trained by Flax) instead of a fresh "
+                 "model, when no checkpoint exists"},
+        {.name = "seed", .type = CLI_INT, .target = &o->seed, .metavar = "N",
+         .help = "seed of the initialisation and the epoch shuffles", .min = 0,
+         .max = 9007199254740992.0},
+        {.name = "metrics", .type = CLI_STRING, .target = &o->metrics, .metavar = "FILE",
+         .help = "metrics JSON lines (default: WORKDIR/metrics.jsonl)"},
+        {.name = "threads", .type = CLI_INT, .target = &o->threads, .metavar = "N",
+         .help = "compute threads per rank (0: the rank's share of the cores)", .min = 0,
+         .max = 1024},
+        {.name = "prefetch", .type = CLI_INT, .target = &o->prefetch, .metavar = "N",
+         .help = "batches the loader thread prepares ahead", .min = 1, .max = 64},
+        {.name = "device", .type = CLI_CHOICE, .target = &o->device,
+         .help = "where to compute (auto: cpu in this build)", .choices = "auto|cpu|cuda"},
     };
-    void *targets[] = {&o->triplets, &o->crops, &o->model, &o->workdir, &o->lr, &o->reg,
-                       &o->output_size, &o->batch, &o->max_steps, &o->eval_every, &o->log_every,
-                       &o->ckpt_every, &o->keep, &o->resume, &o->init, &o->seed, &o->metrics,
-                       &o->threads, &o->prefetch, &o->device};
     int n = (int)(sizeof opts / sizeof opts[0]);
-    for (int i = 0; i < n; i++) opts[i].target = targets[i];
     cli_spec spec = {
         "stl-train",
         "Trains the two-tower CNN with the triplet loss and Adam on the triplets and crop shards, "
