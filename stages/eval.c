@@ -11,18 +11,18 @@
  * checked against that ranking, so a top-k file made from other embeddings
  * is reported. A test product or scene without an embedding is an error
  * naming it (metrics over a silently smaller set would mislead). Writes the
- * metrics JSON atomically (docs/formats.md "## Eval metrics JSON") and prints
- * a table on stdout. Deterministic for a given seed.
+ * metrics JSON atomically through formats/eval_file.h (docs/formats.md
+ * "## Eval metrics JSON") and prints a table on stdout. Deterministic for a
+ * given seed.
  */
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/atomic.h"
 #include "base/cli.h"
 #include "formats/embeddings.h"
+#include "formats/eval_file.h"
 #include "base/error.h"
 #include "dataset/keys.h"
 #include "base/log.h"
@@ -231,21 +231,6 @@ static void check_topk_scene(const eval_ctx *c, const eval_scene *e, const doubl
     out->agree++;
 }
 
-static json_t *metrics_json(const eval_metrics *m) {
-    json_t *o = json_object(), *rec = json_object(), *hit = json_object();
-    char k[16];
-    for (int i = 0; i < EVAL_N_K; i++) {
-        snprintf(k, sizeof k, "%d", eval_ks[i]);
-        json_object_set_new(rec, k, json_real(m->recall[i]));
-        json_object_set_new(hit, k, json_real(m->hit_rate[i]));
-    }
-    json_object_set_new(o, "recall", rec);
-    json_object_set_new(o, "hit_rate", hit);
-    json_object_set_new(o, "mrr", json_real(m->mrr));
-    json_object_set_new(o, "auc", json_real(m->auc));
-    return o;
-}
-
 static void print_table(FILE *f, const eval_metrics *mod, const eval_metrics *ex,
                         const eval_metrics *sim) {
     fprintf(f, "%-14s %10s %14s %14s\n", "metric", "model", "random exact", "random sim");
@@ -294,8 +279,6 @@ int main(int argc, char **argv) {
     eval_ctx c = {0};
     double *scores = NULL;
     long *tk_prod_row = NULL;
-    json_t *root = NULL;
-    char *text = NULL;
 
     if (triplets_open(trip_path, &t, &err) != 0) goto done;
     if (embeddings_read(scenes_path, &se, &err) != 0) goto done;
@@ -361,42 +344,15 @@ int main(int argc, char **argv) {
                  "these embeddings (ties within float rounding, or other embeddings)",
                  topk_path, chk.checked - chk.agree, chk.checked);
 
-    root = json_object();
-    json_object_set_new(root, "format", json_string("stlrec-eval-metrics"));
-    json_object_set_new(root, "version", json_integer(1));
-    json_t *in = json_object();
-    json_object_set_new(in, "topk", json_string(topk_path));
-    json_object_set_new(in, "triplets", json_string(trip_path));
-    json_object_set_new(in, "scenes", json_string(scenes_path));
-    json_object_set_new(in, "products", json_string(prod_path));
-    json_object_set_new(root, "inputs", in);
-    json_object_set_new(root, "seed", json_integer(seed));
-    json_object_set_new(root, "sim_rounds", json_integer(rounds));
-    json_t *ks = json_array();
-    for (int i = 0; i < EVAL_N_K; i++) json_array_append_new(ks, json_integer(eval_ks[i]));
-    json_object_set_new(root, "k", ks);
-    json_object_set_new(root, "test_scenes", json_integer((json_int_t)mm.n_scenes));
-    json_object_set_new(root, "test_pairs",
-                        json_integer((json_int_t)t->held_offset[t->n_held_scenes]));
-    json_object_set_new(root, "test_triplets", json_integer((json_int_t)t->n_test));
-    json_object_set_new(root, "products", json_integer((json_int_t)c.m));
-    json_object_set_new(root, "model", metrics_json(&mm));
-    json_object_set_new(root, "random_exact", metrics_json(&me));
-    json_object_set_new(root, "random_simulated", metrics_json(&ms));
-    json_t *tc = json_object();
-    json_object_set_new(tc, "k", json_integer((json_int_t)chk.width));
-    json_object_set_new(tc, "scenes_checked", json_integer((json_int_t)chk.checked));
-    json_object_set_new(tc, "scenes_agreeing", json_integer((json_int_t)chk.agree));
-    json_object_set_new(tc, "scenes_missing", json_integer((json_int_t)chk.missing));
-    json_object_set_new(root, "topk_check", tc);
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (!text) {
-        stl_fail(&err, "out of memory");
-        goto done;
-    }
-    size_t len = strlen(text);
-    text[len] = '\n'; /* json_dumps leaves room for its NUL: write a newline instead */
-    if (atomic_write_file(out, text, len + 1, &err) != 0) goto done;
+    eval_file ef = {
+        .in_topk = topk_path, .in_triplets = trip_path, .in_scenes = scenes_path,
+        .in_products = prod_path, .seed = seed, .sim_rounds = rounds,
+        .test_scenes = mm.n_scenes, .test_pairs = t->held_offset[t->n_held_scenes],
+        .test_triplets = t->n_test, .products = c.m,
+        .model = mm, .random_exact = me, .random_simulated = ms,
+        .topk_k = chk.width, .topk_checked = chk.checked, .topk_agreeing = chk.agree,
+        .topk_missing = chk.missing};
+    if (eval_file_write(out, &ef, &err) != 0) goto done;
 
     printf("%" PRIu64 " test scenes (%" PRIu64 " test triplets), %zu products ranked\n",
            mm.n_scenes, mm.n_triplets, c.m);
@@ -406,8 +362,6 @@ int main(int argc, char **argv) {
     rc = STL_EXIT_OK;
 done:
     if (rc != STL_EXIT_OK) log_error(&err);
-    free(text);
-    json_decref(root);
     free(scores);
     free(tk_prod_row);
     eval_ctx_free(&c);

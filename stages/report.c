@@ -1,8 +1,9 @@
 /* stl-report — a static HTML site of one run: numbers and pictures.
  *
  * Writes DIR/index.html: the eval metrics against the random recommender
- * (--metrics, stl-eval's JSON), the training and eval curves of stl-train's
- * metrics.jsonl as inline SVG (--train-metrics), the run's configuration
+ * (--metrics, stl-eval's JSON, read by formats/eval_file.h), the training
+ * and eval curves of stl-train's metrics.jsonl as inline SVG
+ * (--train-metrics, read by formats/train_log.h), the run's configuration
  * (the triplets file's parameters and counts, the model's sidecar metadata
  * with --model, reals in their shortest round-trip form) and links to one
  * page per sampled test scene, DIR/scene/<key>.html: the scene and its
@@ -21,6 +22,7 @@
  * HTML-escaped; every page is written atomically. A source image that is
  * missing or does not decode gets a placeholder box (counted and reported),
  * never a broken <img>. */
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #include "dataset/catalog.h"
 #include "base/cli.h"
 #include "formats/embeddings.h"
+#include "formats/eval_file.h"
 #include "base/error.h"
 #include "report/html.h"
 #include "image/jpeg_decode.h"
@@ -51,15 +54,8 @@
 
 static int load_inputs(report *r, stl_error *err) {
     if (r->o.metrics) {
-        json_error_t je;
-        r->metrics = json_load_file(r->o.metrics, 0, &je);
-        if (!r->metrics)
-            return stl_fail(err, "%s: line %d: %s (rerun stl-eval)", r->o.metrics, je.line,
-                            je.text);
-        const json_t *fmt = json_object_get(r->metrics, "format");
-        if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "stlrec-eval-metrics") != 0)
-            return stl_fail(err, "%s: not an stl-eval metrics file (no \"format\": "
-                            "\"stlrec-eval-metrics\")", r->o.metrics);
+        if (eval_file_read(r->o.metrics, &r->metrics, err) != 0) return -1;
+        r->have_metrics = 1;
     }
     if (r->o.triplets && triplets_open(r->o.triplets, &r->t, err) != 0) return -1;
     if (r->o.topk) {
@@ -130,12 +126,10 @@ static int write_site(report *r, stl_error *err) {
         if (r->have_cat) html_raw(d, " (%zu products)", r->cat.n);
         html_raw(d, ", while the evaluation below ranks only the products that appear in the "
                    "pairs");
-        if (r->metrics && json_is_integer(json_object_get(r->metrics, "products")))
-            html_raw(d, " (%" JSON_INTEGER_FORMAT ")",
-                     json_integer_value(json_object_get(r->metrics, "products")));
+        if (r->have_metrics) html_raw(d, " (%" PRIu64 ")", r->metrics.products);
         html_raw(d, ", and its random baseline draws from those.</p>\n");
     }
-    if (r->metrics) report_index_metrics(d, r->metrics);
+    if (r->have_metrics) report_index_metrics(d, &r->metrics);
     if (r->o.train_metrics && report_index_curves(d, r->o.train_metrics, err) != 0) goto fail;
     if (r->have_tk && report_scene_section(d, r, err) != 0) goto fail;
     report_index_config(d, r);
@@ -217,7 +211,7 @@ done:
     if (have_dec) jpeg_decoder_free(&r.dec);
     if (have_enc) jpeg_encoder_free(&r.enc);
     free(r.pix);
-    json_decref(r.metrics);
+    if (r.have_metrics) eval_file_free(&r.metrics);
     triplets_free(r.t);
     if (r.have_tk) topk_file_free(&r.tk);
     if (r.have_cat) catalog_free(&r.cat);

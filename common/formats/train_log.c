@@ -1,4 +1,5 @@
-/* train_log.c — JSON-lines metrics log with crash-safe resume (train_log.h). */
+/* train_log.c — JSON-lines metrics log with crash-safe resume, and its
+ * reader (train_log.h). */
 #include "formats/train_log.h"
 
 #include <errno.h>
@@ -130,4 +131,85 @@ int train_log_append(train_log *ml, train_log_line *l, int64_t step, stl_error *
     if (fwrite(l->buf, 1, l->n, ml->f) != l->n || fflush(ml->f) != 0)
         return stl_fail(err, "%s: write failed: %s", ml->path, strerror(errno));
     return 0;
+}
+
+/* ---- reading ---- */
+
+static int series_add(train_log_series *s, double step, double value) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        double *ns = realloc(s->step, cap * sizeof *ns);
+        if (ns) s->step = ns;
+        double *nv = realloc(s->value, cap * sizeof *nv);
+        if (nv) s->value = nv;
+        if (!ns || !nv) return -1;
+        s->cap = cap;
+    }
+    s->step[s->n] = step;
+    s->value[s->n++] = value;
+    return 0;
+}
+
+/* Adds one record's numeric fields; -1 when out of memory. */
+static int read_record(train_log_data *d, json_t *o, double step) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (!json_is_number(v) || strcmp(k, "step") == 0) continue;
+        size_t c = 0;
+        while (c < d->n_series && strcmp(d->series[c].name, k) != 0) c++;
+        if (c == d->n_series) {
+            char *name = strdup(k);
+            train_log_series *ns = name ? realloc(d->series, (c + 1) * sizeof *ns) : NULL;
+            if (!ns) {
+                free(name);
+                return -1;
+            }
+            d->series = ns;
+            d->series[c] = (train_log_series){name, NULL, NULL, 0, 0};
+            d->n_series++;
+        }
+        if (series_add(&d->series[c], step, json_number_value(v)) != 0) return -1;
+    }
+    return 0;
+}
+
+int train_log_read(const char *path, train_log_data *out, stl_error *err) {
+    memset(out, 0, sizeof *out);
+    FILE *in = fopen(path, "rb");
+    if (!in) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    while (getline(&line, &cap, in) >= 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        const json_t *st = json_object_get(o, "step");
+        if (!json_is_object(o) || !json_is_number(st)) {
+            out->skipped += line[strspn(line, " \t\r\n")] != '\0';
+            json_decref(o);
+            continue;
+        }
+        out->records++;
+        int r = read_record(out, o, json_number_value(st));
+        json_decref(o);
+        if (r != 0) {
+            rc = stl_fail(err, "%s: out of memory", path);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(in)) rc = stl_fail(err, "%s: read error", path);
+    free(line);
+    fclose(in);
+    if (rc != 0) train_log_data_free(out);
+    return rc;
+}
+
+void train_log_data_free(train_log_data *d) {
+    for (size_t c = 0; c < d->n_series; c++) {
+        free(d->series[c].name);
+        free(d->series[c].step);
+        free(d->series[c].value);
+    }
+    free(d->series);
+    memset(d, 0, sizeof *d);
 }

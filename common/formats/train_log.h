@@ -9,6 +9,12 @@
  * checkpoint's step, so the log after a resume reads as if the run had never
  * stopped: every line valid JSON, steps never repeated.
  * A train_log_line is built in a fixed buffer (no allocation) and appended.
+ *
+ * train_log_read() is the reader (stl-report's curves): every numeric field
+ * of the records, each as a series of (step, value) through the records that
+ * have it. It is lenient, as a reader of a log that may still be growing or
+ * may end in a torn line must be: a line that is not a JSON object with a
+ * numeric "step" is skipped and counted, blank lines are ignored.
  */
 #ifndef STL_TRAIN_LOG_H
 #define STL_TRAIN_LOG_H
@@ -50,6 +56,26 @@ void train_log_line_str(train_log_line *l, const char *key, const char *v);
 /* Closes the object and appends it with a newline, flushed. step is only for
  * the "metrics" test hook (testhook.h). */
 int train_log_append(train_log *ml, train_log_line *l, int64_t step, stl_error *err);
+
+/* One numeric field ("train_loss", "wall_s", ...): its value in each record
+ * that has it as a number (null, strings and the like are left out). */
+typedef struct {
+    char *name;           /* owned */
+    double *step, *value; /* (n) each, in file order */
+    size_t n, cap;
+} train_log_series;
+
+typedef struct {
+    train_log_series *series; /* every numeric field but "step", first seen first */
+    size_t n_series;
+    size_t records; /* lines that are objects with a numeric "step" */
+    size_t skipped; /* other non-blank lines (a torn last line is one) */
+} train_log_data;
+
+/* Reads the log at path into *out (zeroed first; nothing to free on failure).
+ * Fails only when the file cannot be read or memory runs out. */
+int train_log_read(const char *path, train_log_data *out, stl_error *err);
+void train_log_data_free(train_log_data *d);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 
 #include "dataset/catalog.h"
 #include "formats/embeddings.h"
+#include "formats/eval_file.h"
 #include "base/error.h"
 #include "image/jpeg_decode.h"
 #include "image/jpeg_encode.h"
@@ -61,7 +62,8 @@ typedef struct {
 
 typedef struct {
     report_opts o;
-    json_t *metrics;            /* stl-eval JSON, or NULL */
+    eval_file metrics;          /* stl-eval JSON, when have_metrics */
+    int have_metrics;
     triplets_file *t;           /* or NULL */
     topk_file tk;
     int have_tk;

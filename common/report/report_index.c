@@ -2,163 +2,93 @@
  * configuration tables of stl-report's index page (see report_index.h).
  * Reals in the configuration are shown in their shortest round-trip form. */
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
-#include "retrieval/eval_metrics.h"
+#include "formats/eval_file.h"
+#include "formats/train_log.h"
 #include "report/report_index.h"
 #include "report/svg_plot.h"
 
 /* ---- index: metrics table ---- */
 
-static double jnum(const json_t *o, const char *group, const char *k) {
-    const json_t *g = json_object_get(o, group);
-    const json_t *v = k ? json_object_get(g, k) : g;
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static void metric_row(html_doc *d, const json_t *m, const char *label, const char *group,
-                       const char *k) {
-    double v[3];
-    const char *cols[3] = {"model", "random_exact", "random_simulated"};
-    for (int i = 0; i < 3; i++) {
-        const json_t *c = json_object_get(m, cols[i]);
-        v[i] = jnum(c, group, k);
-    }
+/* One row: the value of the model, the exact and the simulated random
+ * recommender (pick gives a metric's value), and model / exact random. */
+static void metric_row(html_doc *d, const eval_file *m, const char *label,
+                       double (*pick)(const eval_metrics *, int), int i) {
+    const double v[3] = {pick(&m->model, i), pick(&m->random_exact, i),
+                         pick(&m->random_simulated, i)};
     html_raw(d, "<tr><td class=\"l\">%s</td>", label);
-    for (int i = 0; i < 3; i++)
-        if (isfinite(v[i])) html_raw(d, "<td>%.4f</td>", v[i]);
+    for (int c = 0; c < 3; c++)
+        if (isfinite(v[c])) html_raw(d, "<td>%.4f</td>", v[c]);
         else html_raw(d, "<td>–</td>");
     if (isfinite(v[0]) && isfinite(v[1]) && v[1] > 0) html_raw(d, "<td>%.1f×</td>", v[0] / v[1]);
     else html_raw(d, "<td>–</td>");
     html_raw(d, "</tr>\n");
 }
 
-void report_index_metrics(html_doc *d, const json_t *m) {
+static double pick_recall(const eval_metrics *m, int i) { return m->recall[i]; }
+static double pick_hit_rate(const eval_metrics *m, int i) { return m->hit_rate[i]; }
+static double pick_mrr(const eval_metrics *m, int i) { (void)i; return m->mrr; }
+static double pick_auc(const eval_metrics *m, int i) { (void)i; return m->auc; }
+
+void report_index_metrics(html_doc *d, const eval_file *m) {
     html_raw(d, "<h2>Metrics on the held-out test scenes</h2>\n");
-    html_raw(d, "<p>%" JSON_INTEGER_FORMAT " test scenes, %" JSON_INTEGER_FORMAT
-               " test triplets, %" JSON_INTEGER_FORMAT " products ranked.</p>\n",
-             json_integer_value(json_object_get(m, "test_scenes")),
-             json_integer_value(json_object_get(m, "test_triplets")),
-             json_integer_value(json_object_get(m, "products")));
+    html_raw(d, "<p>%" PRIu64 " test scenes, %" PRIu64 " test triplets, %" PRIu64
+               " products ranked.</p>\n",
+             m->test_scenes, m->test_triplets, m->products);
     html_raw(d, "<table id=\"metrics\"><tr><th class=\"l\">metric</th><th>model</th>"
                "<th>random (exact)</th><th>random (simulated)</th><th>model / random</th></tr>\n");
-    char label[32], k[16];
+    char label[32];
     for (int i = 0; i < EVAL_N_K; i++) {
-        snprintf(k, sizeof k, "%d", eval_ks[i]);
         snprintf(label, sizeof label, "Recall@%d", eval_ks[i]);
-        metric_row(d, m, label, "recall", k);
+        metric_row(d, m, label, pick_recall, i);
     }
     for (int i = 0; i < EVAL_N_K; i++) {
-        snprintf(k, sizeof k, "%d", eval_ks[i]);
         snprintf(label, sizeof label, "HitRate@%d", eval_ks[i]);
-        metric_row(d, m, label, "hit_rate", k);
+        metric_row(d, m, label, pick_hit_rate, i);
     }
-    metric_row(d, m, "MRR", "mrr", NULL);
-    metric_row(d, m, "triplet accuracy (AUC)", "auc", NULL);
+    metric_row(d, m, "MRR", pick_mrr, 0);
+    metric_row(d, m, "triplet accuracy (AUC)", pick_auc, 0);
     html_raw(d, "</table>\n");
 }
 
 /* ---- index: training curves ---- */
 
-typedef struct {
-    char *name;
-    double *x, *y; /* the records that have this field */
-    size_t n, cap;
-} curve;
-
-static int curve_add(curve *c, double x, double y) {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        double *nx = realloc(c->x, cap * sizeof *nx);
-        if (nx) c->x = nx;
-        double *ny = realloc(c->y, cap * sizeof *ny);
-        if (ny) c->y = ny;
-        if (!nx || !ny) return -1;
-        c->cap = cap;
-    }
-    c->x[c->n] = x;
-    c->y[c->n++] = y;
-    return 0;
-}
-
-/* Reads metrics.jsonl: x = "step", one curve per numeric field whose name
- * holds `loss` (chart 1) or `acc`/`auc` (chart 2), through the records that
- * have it (the test metrics come every eval interval only). Lines that are
- * not objects with a numeric step are skipped and counted. */
+/* The curves of metrics.jsonl (formats/train_log.h reads it): x = "step",
+ * one curve per numeric field whose name holds `loss` (chart 1) or
+ * `acc`/`auc` (chart 2), through the records that have it (the test metrics
+ * come every eval interval only). Lines that are not objects with a numeric
+ * step are skipped and counted. */
 int report_index_curves(html_doc *d, const char *path, stl_error *err) {
-    FILE *in = fopen(path, "rb");
-    if (!in) return stl_fail(err, "%s: cannot open", path);
-    char *line = NULL;
-    size_t cap = 0, n = 0, bad = 0, nc = 0;
-    curve *cv = NULL;
-    int rc = -1;
-    while (getline(&line, &cap, in) >= 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        const json_t *st = json_object_get(o, "step");
-        if (!json_is_object(o) || !json_is_number(st)) {
-            bad += line[strspn(line, " \t\r\n")] != '\0';
-            json_decref(o);
-            continue;
-        }
-        n++;
-        const char *k;
-        json_t *v;
-        json_object_foreach(o, k, v) {
-            if (!json_is_number(v) || strcmp(k, "step") == 0) continue;
-            if (!strstr(k, "loss") && !strstr(k, "acc") && !strstr(k, "auc")) continue;
-            size_t c = 0;
-            while (c < nc && strcmp(cv[c].name, k) != 0) c++;
-            if (c == nc) {
-                curve *ncv = realloc(cv, (nc + 1) * sizeof *cv);
-                if (!ncv) break;
-                cv = ncv;
-                cv[nc] = (curve){strdup(k), NULL, NULL, 0, 0};
-                nc++;
-            }
-            if (!cv[c].name || curve_add(&cv[c], json_number_value(st), json_number_value(v)) != 0) {
-                json_decref(o);
-                stl_fail(err, "out of memory");
-                goto out;
-            }
-        }
-        json_decref(o);
-    }
-    if (ferror(in)) {
-        stl_fail(err, "%s: read error", path);
-        goto out;
-    }
-    if (bad) log_warn("%s: %zu lines without a numeric \"step\" skipped", path, bad);
-    html_raw(d, "<h2>Training</h2>\n<p>%zu records from <code>", n);
+    train_log_data tl;
+    if (train_log_read(path, &tl, err) != 0) return -1;
+    if (tl.skipped) log_warn("%s: %zu lines without a numeric \"step\" skipped", path, tl.skipped);
+    html_raw(d, "<h2>Training</h2>\n<p>%zu records from <code>", tl.records);
     html_text(d, path);
     html_raw(d, "</code>.</p>\n");
     for (int chart = 0; chart < 2; chart++) {
         svg_series ss[16];
         size_t ns = 0;
-        for (size_t c = 0; c < nc && ns < 16; c++) {
-            int is_loss = strstr(cv[c].name, "loss") != NULL;
+        for (size_t c = 0; c < tl.n_series && ns < 16; c++) {
+            const train_log_series *s = &tl.series[c];
+            if (!strstr(s->name, "loss") && !strstr(s->name, "acc") && !strstr(s->name, "auc"))
+                continue;
+            int is_loss = strstr(s->name, "loss") != NULL;
             if (is_loss != (chart == 0)) continue;
-            ss[ns++] = (svg_series){cv[c].name, cv[c].x, cv[c].y, cv[c].n};
+            ss[ns++] = (svg_series){s->name, s->step, s->value, s->n};
         }
         svg_chart ch = {chart == 0 ? "loss" : "accuracy", "step", 640, 320, ss, ns};
         html_raw(d, "<div class=\"chart\">");
         svg_plot(d, &ch);
         html_raw(d, "</div>\n");
     }
-    rc = 0;
-out:
-    for (size_t c = 0; c < nc; c++) {
-        free(cv[c].name);
-        free(cv[c].x);
-        free(cv[c].y);
-    }
-    free(cv);
-    free(line);
-    fclose(in);
-    return rc;
+    train_log_data_free(&tl);
+    return 0;
 }
 
 /* ---- index: configuration ---- */
@@ -290,16 +220,14 @@ void report_index_config(html_doc *d, const report *r) {
         html_text(d, r->o.model);
         html_raw(d, "</code>: no metadata sidecar.</p>\n");
     }
-    if (r->metrics) {
+    if (r->have_metrics) {
+        const eval_file *m = &r->metrics;
         html_raw(d, "<h3>Evaluation</h3><table id=\"config-eval\">\n");
-        const json_t *in = json_object_get(r->metrics, "inputs");
-        const char *k;
-        json_t *val;
-        json_object_foreach((json_t *)in, k, val)
-            if (json_is_string(val)) kv_row(d, k, json_string_value(val));
-        snprintf(v, sizeof v, "%" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT " rounds",
-                 json_integer_value(json_object_get(r->metrics, "seed")),
-                 json_integer_value(json_object_get(r->metrics, "sim_rounds")));
+        kv_row(d, "topk", m->in_topk);
+        kv_row(d, "triplets", m->in_triplets);
+        kv_row(d, "scenes", m->in_scenes);
+        kv_row(d, "products", m->in_products);
+        snprintf(v, sizeof v, "%" PRId64 ", %" PRId64 " rounds", m->seed, m->sim_rounds);
         kv_row(d, "simulation seed", v);
         html_raw(d, "</table>\n");
     }

@@ -10,9 +10,8 @@
 #ifndef STL_REPORT_INDEX_H
 #define STL_REPORT_INDEX_H
 
-#include <jansson.h>
-
 #include "base/error.h"
+#include "formats/eval_file.h"
 #include "report/html.h"
 #include "report/report_ctx.h"
 
@@ -20,10 +19,11 @@
 extern "C" {
 #endif
 
-/* The metrics table of stl-eval's JSON m. */
-void report_index_metrics(html_doc *d, const json_t *m);
+/* The metrics table of stl-eval's JSON m (formats/eval_file.h). */
+void report_index_metrics(html_doc *d, const eval_file *m);
 /* The curves of metrics.jsonl at path: x = "step", one curve per numeric
- * field whose name holds `loss` (chart 1) or `acc`/`auc` (chart 2). */
+ * field whose name holds `loss` (chart 1) or `acc`/`auc` (chart 2), read by
+ * formats/train_log.h. */
 int report_index_curves(html_doc *d, const char *path, stl_error *err);
 /* The configuration tables: triplets, model metadata, evaluation. */
 void report_index_config(html_doc *d, const report *r);

@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-const int eval_ks[EVAL_N_K] = {1, 5, 10, 50};
-
 void eval_acc_init(eval_acc *a) { memset(a, 0, sizeof *a); }
 
 size_t eval_rank(const double *scores, size_t m, size_t j) {

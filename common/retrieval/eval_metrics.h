@@ -17,6 +17,10 @@
  *   E[HitRate@K] = 1 - C(M-g, K) / C(M, K)
  *   E[RR]        = sum_r P(first hit at r) / r, P(first hit > r) = C(M-r, g) / C(M, g)
  * and its AUC is 1/2. An eval_acc accumulates sums; it owns nothing.
+ *
+ * The cut-offs (EVAL_N_K, eval_ks) and the plain result record (eval_metrics)
+ * are part of the eval metrics file format and live in formats/eval_file.h,
+ * which this header includes.
  */
 #ifndef STL_EVAL_METRICS_H
 #define STL_EVAL_METRICS_H
@@ -24,22 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/eval_file.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define EVAL_N_K 4
-/* The cut-offs K reported: 1, 5, 10, 50. */
-extern const int eval_ks[EVAL_N_K];
-
-typedef struct {
-    double recall[EVAL_N_K];   /* mean Recall@eval_ks[i] */
-    double hit_rate[EVAL_N_K]; /* mean HitRate@eval_ks[i] */
-    double mrr;                /* mean reciprocal rank */
-    double auc;                /* test triplet accuracy */
-    uint64_t n_scenes;         /* scenes behind recall / hit rate / MRR */
-    uint64_t n_triplets;       /* triplets behind auc */
-} eval_metrics;
 
 typedef struct {
     double recall[EVAL_N_K], hit_rate[EVAL_N_K], rr;
