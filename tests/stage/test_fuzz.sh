@@ -36,7 +36,7 @@ S=$T/seed
 check "seed corpora written by the stages" [ -s "$S/t.topk" ]
 
 C=$T/corpus
-mkdir -p "$C"/{pairs,catalog,keylist,mpk,crops,triplets,embeddings,topk,modelfile,flaxmsg}
+mkdir -p "$C"/{pairs,catalog,keylist,mpk,crops,triplets,embeddings,topk,modelfile,flaxmsg,eval_file,train_log}
 cp "$S/d/pairs.jsonl" "$C/pairs/"
 head -n 3 "$S/d/pairs.jsonl" >"$C/pairs/head"
 cp "$S/d/catalog.json" "$C/catalog/"
@@ -49,6 +49,14 @@ cp "$S/s.emb" "$S/s.json" "$S/p.emb" "$S/p.json" "$C/embeddings/"
 cp "$S/t.topk" "$C/topk/"
 cp "$S/model.mpk" "$C/modelfile/"
 cp "$S/model.mpk" "$C/flaxmsg/"
+# An stl-eval metrics file and a training log, written by the stages.
+"$STL_BIN/stl-eval" --topk "$S/t.topk" --triplets "$S/trip.mpk" --scenes "$S/s.emb" \
+    --products "$S/p.emb" --out "$C/eval_file/metrics.json" >/dev/null 2>>"$T/seed.err"
+check "seed metrics file written by stl-eval" [ -s "$C/eval_file/metrics.json" ]
+printf '%s\n' '{"step": 10, "kind": "train", "train_loss": 0.9, "wall_s": 1.5}' \
+    '{"step": 20, "kind": "eval", "test_loss": null, "test_accuracy": 0.6}' '' 'junk' \
+    >"$C/train_log/metrics.jsonl"
+printf '{"step": 30, "kind": "tr' >>"$C/train_log/metrics.jsonl"
 # Small Flax arrays: a 0-d int32 (ext8, 14-byte payload) and a 0-d float32 (fixext16).
 printf '\xc7\x0e\x01\x93\x90\xa5int32\xc4\x04\x07\x00\x00\x00' >"$C/flaxmsg/i32"
 printf '\xd8\x01\x93\x90\xa7float32\xc4\x04\x00\x00\x80\x3f' >"$C/flaxmsg/f32"
@@ -67,7 +75,7 @@ export STL_FUZZ_TMP
 trap 'rm -rf "$T" "$STL_FUZZ_TMP"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for name in pairs catalog keylist mpk crops triplets embeddings topk modelfile flaxmsg; do
+for name in pairs catalog keylist mpk crops triplets embeddings topk modelfile flaxmsg eval_file train_log; do
     runs=$RUNS
     # A model file is 5.8 MB: fewer, slower runs.
     [ "$name" = modelfile ] || [ "$name" = flaxmsg ] && runs=$((RUNS / 10))
