@@ -27,6 +27,7 @@
 #include "formats/crops_write.h"
 #include "base/error.h"
 #include "image/jpeg_decode.h"
+#include "dataset/image_path.h"
 #include "dataset/keylist.h"
 #include "dataset/keys.h"
 #include "base/log.h"
@@ -43,7 +44,7 @@ typedef struct {
     const stl_key *keys;     /* this part's keys */
     size_t n;
     const char *images;
-    int cdn;                 /* --layout cdn */
+    image_path_layout layout; /* --layout */
     jpeg_decode_opts opts;
     size_t cap;              /* images per batch (= per shard) */
     size_t img;              /* bytes per image */
@@ -71,13 +72,6 @@ typedef struct {
 static size_t batch_len(const decode_ctx *c, size_t b) {
     size_t lo = b * c->cap, hi = lo + c->cap;
     return (hi > c->n ? c->n : hi) - lo;
-}
-
-static void image_path(const decode_ctx *c, const char *k, char *buf, size_t cap) {
-    if (c->cdn)
-        snprintf(buf, cap, "%s/%.2s/%.2s/%.2s/%s.jpg", c->images, k, k + 2, k + 4, k);
-    else
-        snprintf(buf, cap, "%s/%s.jpg", c->images, k);
 }
 
 /* Called with c->mu held: records the first failure and stops everyone. */
@@ -109,7 +103,7 @@ static void *worker(void *arg) {
     jpeg_decoder d;
     stl_error err;
     char detail[DETAIL_LEN];
-    size_t path_cap = strlen(c->images) + 64;
+    size_t path_cap = strlen(c->images) + IMAGE_PATH_EXTRA;
     char *path = malloc(path_cap);
     int ok = path != NULL && jpeg_decoder_init(&d, &err) == 0;
     pthread_mutex_lock(&c->mu);
@@ -125,7 +119,7 @@ static void *worker(void *arg) {
         if (c->stop) break;
         pthread_mutex_unlock(&c->mu);
 
-        image_path(c, c->keys[i].s, path, path_cap);
+        image_path_build(c->images, c->layout, c->keys[i].s, path, path_cap); /* fits */
         jpeg_status st = jpeg_decode_file(&d, path, &c->opts,
                                           c->buf[s] + (i - b * c->cap) * c->img, detail,
                                           sizeof detail);
@@ -346,7 +340,7 @@ int main(int argc, char **argv) {
     c.keys = part_keys;
     c.n = n_part;
     c.images = images;
-    c.cdn = strcmp(layout, "cdn") == 0;
+    c.layout = strcmp(layout, "cdn") == 0 ? IMAGE_PATH_CDN : IMAGE_PATH_FLAT;
     c.opts.size = (int)size;
     c.opts.resize = resize;
     c.opts.max_pixels = (uint64_t)max_pixels;

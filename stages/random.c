@@ -18,6 +18,7 @@
 #include "base/cli.h"
 #include "base/error.h"
 #include "report/html.h"
+#include "dataset/image_path.h"
 #include "dataset/keys.h"
 #include "base/log.h"
 #include "base/rng.h"
@@ -74,8 +75,7 @@ static int write_page(const random_options *o, const catalog *cat, const size_t 
             snprintf(src, sizeof src, "%s", url);
             free(url);
         } else {
-            snprintf(src, sizeof src, "http://i.pinimg.com/400x/%.2s/%.2s/%.2s/%s.jpg", k, k + 2,
-                     k + 4, k);
+            image_path_build(IMAGE_PATH_CDN_URL, IMAGE_PATH_CDN, k, src, sizeof src); /* fits */
         }
         html_raw(&d, "<figure><img src=\"");
         html_text(&d, src);

@@ -9,6 +9,7 @@
 
 #include "dataset/catalog.h"
 #include "check.h"
+#include "dataset/image_path.h"
 #include "dataset/keylist.h"
 #include "dataset/keys.h"
 #include "dataset/pairs.h"
@@ -231,6 +232,23 @@ static void test_pairs_fast_path_agrees_with_jansson(void) {
     CHECK(fast_hits > 1000); /* many mutations stay valid (digits, spaces) */
 }
 
+/* The CDN rule of docs/dataset.md, written out by hand for one key. */
+static void test_image_path(void) {
+    const char *k = "0123456789abcdef0123456789abcdef";
+    char buf[128];
+    CHECK(image_path_build("imgs", IMAGE_PATH_FLAT, k, buf, sizeof buf) == 0);
+    CHECK_STR_EQ(buf, "imgs/0123456789abcdef0123456789abcdef.jpg");
+    CHECK(image_path_build("imgs", IMAGE_PATH_CDN, k, buf, sizeof buf) == 0);
+    CHECK_STR_EQ(buf, "imgs/01/23/45/0123456789abcdef0123456789abcdef.jpg");
+    CHECK(image_path_build(IMAGE_PATH_CDN_URL, IMAGE_PATH_CDN, k, buf, sizeof buf) == 0);
+    CHECK_STR_EQ(buf, "http://i.pinimg.com/400x/01/23/45/0123456789abcdef0123456789abcdef.jpg");
+    /* the longest path fits in strlen(base) + IMAGE_PATH_EXTRA, one less does not */
+    size_t need = strlen("imgs/01/23/45/0123456789abcdef0123456789abcdef.jpg") + 1;
+    CHECK(need <= strlen("imgs") + IMAGE_PATH_EXTRA);
+    CHECK(image_path_build("imgs", IMAGE_PATH_CDN, k, buf, need) == 0);
+    CHECK(image_path_build("imgs", IMAGE_PATH_CDN, k, buf, need - 1) == -1);
+}
+
 int main(void) {
     snprintf(path, sizeof path, "%s/stl-inputs-%d.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     RUN(test_key_validation);
@@ -239,6 +257,7 @@ int main(void) {
     RUN(test_pairs_fast_path_agrees_with_jansson);
     RUN(test_catalog_reader);
     RUN(test_keylist_detection);
+    RUN(test_image_path);
     unlink(path);
     return check_summary();
 }
