@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     stl_error err;
     model_state m;
     if (model_init(&m, 64, 1, &err) < 0) goto fail;
-    model_ws *ws = model_ws_create(&m.table, B, S, &err);
+    model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
     if (!ws || model_ws_set_threads(ws, T, &err) < 0) goto fail;
     size_t img = (size_t)S * S * 3, n = 3 * (size_t)B * img;
     uint8_t *px = malloc(n);

@@ -38,6 +38,7 @@
 
 typedef struct {
     const char *model, *crops, *kind, *keys, *out, *json, *device;
+    device_kind dev; /* --device as resolved */
     long batch, threads;
     int skip_missing;
     cli_shard shard;
@@ -86,7 +87,7 @@ static int embed_all(const embed_opts *o, const model_state *m, const crops_set 
     size_t px = (size_t)S * S * 3;
     int batch = (int)o->batch;
     if ((size_t)batch > it->n) batch = it->n ? (int)it->n : 1;
-    model_ws *ws = model_ws_create(&m->table, batch, S, err);
+    model_ws *ws = model_ws_create(&m->table, batch, S, o->dev, err);
     if (!ws) return stl_fail_prefix(err, "%s: %d x %d crops", o->crops, S, S);
     if (model_ws_set_threads(ws, (int)o->threads, err) != 0) {
         model_ws_free(ws);
@@ -139,9 +140,8 @@ int main(int argc, char **argv) {
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     {
-        device_kind dev;
         stl_error derr;
-        if (device_resolve(o.device, &dev, &derr) != 0) {
+        if (device_resolve(o.device, &o.dev, &derr) != 0) {
             log_error(&derr);
             return STL_EXIT_USAGE;
         }
@@ -166,13 +166,13 @@ int main(int argc, char **argv) {
     if (select_items(&o, &ki, cs, &it, &err) != 0) goto done;
     log_info("model %s (output size %d, step %" PRId64 "), crops %s (%d x %d, %zu images), "
              "kind %s, keys %s (%zu%s), shard %ld/%ld: %zu items, batch-size %ld, threads %ld, "
-             "device cpu",
+             "device %s",
              o.model, m.table.output_size, m.step, o.crops, crops_size(cs), crops_size(cs),
              crops_count(cs), o.kind, o.keys, ki.n,
              kk == KEYLIST_KIND_PAIRS ? (sel == KEYLIST_SCENES ? " scenes of the pairs"
                                                                 : " products of the pairs")
                                       : "",
-             o.shard.index, o.shard.count, it.n, o.batch, o.threads);
+             o.shard.index, o.shard.count, it.n, o.batch, o.threads, device_name(o.dev));
     size_t dim = (size_t)m.table.output_size;
     emb = malloc((it.n ? it.n : 1) * dim * sizeof *emb);
     if (!emb) {

@@ -28,6 +28,7 @@
 
 typedef struct {
     const char *scenes, *products, *out, *json, *device;
+    device_kind dev; /* --device as resolved (the top-k kernel runs on the CPU either way) */
     long k, threads;
     cli_shard shard;
 } topk_opts;
@@ -94,9 +95,9 @@ static int run(const topk_opts *o, stl_error *err) {
     int threads = threads_default(o->threads);
     size_t n = hi - lo, w = topk_width((size_t)o->k, pe.n);
     log_info("scenes %s (%zu x %zu), products %s (%zu), k %ld, shard %ld/%ld: scenes %zu..%zu, "
-             "threads %d, device cpu",
+             "threads %d, device %s",
              o->scenes, se.n, se.dim, o->products, pe.n, o->k, o->shard.index, o->shard.count, lo,
-             hi, threads);
+             hi, threads, device_name(o->dev));
 
     t.n_scenes = n;
     t.n_products = pe.n;
@@ -157,9 +158,8 @@ int main(int argc, char **argv) {
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     {
-        device_kind dev;
         stl_error derr;
-        if (device_resolve(o.device, &dev, &derr) != 0) {
+        if (device_resolve(o.device, &o.dev, &derr) != 0) {
             log_error(&derr);
             return STL_EXIT_USAGE;
         }

@@ -62,6 +62,7 @@ typedef struct {
     train_opts o;
     coll c;
     int local_batch, threads, size;
+    device_kind device; /* --device as resolved */
     char workdir[2048], ckpt_dir[2300], metrics_path[2300];
     triplets_file *t;
     crops_set *crops;
@@ -164,7 +165,7 @@ static void build_config(train_ctx *x) {
     json_object_set_new(j, "checkpoint_every", json_integer(o->ckpt_every));
     json_object_set_new(j, "keep", json_integer(o->keep));
     json_object_set_new(j, "seed", json_integer(o->seed));
-    json_object_set_new(j, "device", json_string("cpu"));
+    json_object_set_new(j, "device", json_string(device_name(x->device)));
     json_object_set_new(j, "ranks", json_integer(x->c.size));
     json_object_set_new(j, "threads_per_rank", json_integer(x->threads));
     json_object_set_new(j, "kernels", json_string(isa_name(isa_active())));
@@ -589,7 +590,7 @@ static int run(train_ctx *x, stl_error *err) {
     if (started < 0) return started;
     if (x->c.rank == 0 && train_log_open(&x->ml, x->metrics_path, started ? x->m.step : -1, err) != 0)
         return -2;
-    x->ws = model_ws_create(&x->m.table, x->local_batch, x->size, err);
+    x->ws = model_ws_create(&x->m.table, x->local_batch, x->size, x->device, err);
     if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
     if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0)
@@ -628,9 +629,8 @@ int main(int argc, char **argv) {
     int code;
     if (parse(&x.o, argc, argv, &code) != 0) return code;
     {
-        device_kind dev;
         stl_error derr;
-        if (device_resolve(x.o.device, &dev, &derr) != 0) {
+        if (device_resolve(x.o.device, &x.device, &derr) != 0) {
             log_error(&derr);
             return STL_EXIT_USAGE;
         }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+const char *device_name(device_kind kind) { return kind == DEVICE_CUDA ? "cuda" : "cpu"; }
+
 int device_resolve(const char *requested, device_kind *out, stl_error *err) {
     if (strcmp(requested, "auto") == 0 || strcmp(requested, "cpu") == 0) {
         *out = DEVICE_CPU;

@@ -16,6 +16,9 @@ extern "C" {
 
 typedef enum { DEVICE_CPU = 0, DEVICE_CUDA = 1 } device_kind;
 
+/* "cpu", "cuda": what stages log and record in their metadata. */
+const char *device_name(device_kind kind);
+
 /* 0 and *out set, or -1 with err (a usage error: exit 2). */
 int device_resolve(const char *requested, device_kind *out, stl_error *err);
 

@@ -28,6 +28,7 @@
 struct model_ws {
     tower_shape shape;
     int batch, size, threads;
+    device_kind device;
     par_pool *pool;
     tower_collective coll;
     float *acts_mem;
@@ -121,7 +122,13 @@ int model_ws_set_threads(model_ws *ws, int n, stl_error *err) {
     return 0;
 }
 
-model_ws *model_ws_create(const param_table *t, int batch, int size, stl_error *err) {
+model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind device,
+                          stl_error *err) {
+    if (device != DEVICE_CPU) {
+        stl_fail(err, "model: no %s path in this build (the CPU is the only device)",
+                 device_name(device));
+        return NULL;
+    }
     if (batch < 1) {
         stl_fail(err, "model: batch size %d must be at least 1", batch);
         return NULL;
@@ -131,6 +138,7 @@ model_ws *model_ws_create(const param_table *t, int batch, int size, stl_error *
         stl_fail(err, "model: workspace: out of memory");
         return NULL;
     }
+    ws->device = device;
     if (tower_shape_init(&ws->shape, t, size, err) < 0) {
         free(ws);
         return NULL;
@@ -161,6 +169,8 @@ void model_ws_free(model_ws *ws) {
     free(ws->demb);
     free(ws);
 }
+
+device_kind model_ws_device(const model_ws *ws) { return ws->device; }
 
 int model_ws_batch(const model_ws *ws) { return ws->batch; }
 int model_ws_size(const model_ws *ws) { return ws->size; }

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/device.h"
 #include "base/error.h"
 #include "model/params.h"
 
@@ -63,8 +64,12 @@ void model_init_params(model_state *m, uint64_t seed);
 typedef struct model_ws model_ws;
 
 /* batch: the most images one tower call sees (a training step's B, or the
- * largest embed batch); size: S, a multiple of 32. */
-model_ws *model_ws_create(const param_table *t, int batch, int size, stl_error *err);
+ * largest embed batch); size: S, a multiple of 32; device: where the
+ * workspace computes, as device_resolve gave it (this build computes on the
+ * CPU only: DEVICE_CUDA is an error naming the missing CUDA path). */
+model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind device,
+                          stl_error *err);
+device_kind model_ws_device(const model_ws *ws);
 void model_ws_free(model_ws *ws);
 int model_ws_batch(const model_ws *ws);
 int model_ws_size(const model_ws *ws);

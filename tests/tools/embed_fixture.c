@@ -57,7 +57,7 @@ static int check(const char *model, const char *crops, const char *emb, const ch
         stl_fail(err, "%s: dim %zu, model %zu", emb, e.dim, dim);
         goto out;
     }
-    ws = model_ws_create(&m.table, 1, S, err);
+    ws = model_ws_create(&m.table, 1, S, DEVICE_CPU, err);
     if (!ws || model_ws_set_threads(ws, 1, err) != 0) goto out;
     x = malloc(px * sizeof *x);
     row = malloc(dim * sizeof *row);

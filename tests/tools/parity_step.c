@@ -193,7 +193,7 @@ static int cmd_train(int argc, char **argv, stl_error *err) {
     float *emb = NULL, *losses = NULL;
     int rc = -1;
     if (batch_read(batch_path, &bt, err) != 0) goto done;
-    ws = model_ws_create(&m.table, bt.b, bt.s, err);
+    ws = model_ws_create(&m.table, bt.b, bt.s, DEVICE_CPU, err);
     if (!ws || model_ws_set_threads(ws, 0, err) != 0) goto done;
     int out = m.table.output_size, es[2] = {bt.b, out};
     emb = malloc(3 * (size_t)bt.b * (size_t)out * sizeof *emb);
@@ -253,7 +253,7 @@ static int cmd_embed(char **argv, stl_error *err) {
     float *e = NULL;
     int rc = -1;
     if (batch_read(argv[3], &bt, err) != 0) goto done;
-    ws = model_ws_create(&m.table, bt.b, bt.s, err);
+    ws = model_ws_create(&m.table, bt.b, bt.s, DEVICE_CPU, err);
     if (!ws || model_ws_set_threads(ws, 0, err) != 0) goto done;
     int out = m.table.output_size, es[2] = {bt.b, out};
     e = malloc((size_t)bt.b * (size_t)out * sizeof *e);

@@ -138,7 +138,7 @@ static void test_loss_gradients(void) {
     stl_error err;
     model_state m;
     CHECK(model_init(&m, 8, 11, &err) == 0);
-    model_ws *ws = model_ws_create(&m.table, B, S, &err);
+    model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
     CHECK(ws != NULL);
     if (!ws) return;
     float *x = random_images(3 * B, S, 5);
@@ -212,7 +212,7 @@ static void test_running_averages(void) {
     stl_error err;
     model_state m;
     CHECK(model_init(&m, 16, 2, &err) == 0);
-    model_ws *ws = model_ws_create(&m.table, B, S, &err);
+    model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
     float *x = random_images(3 * B, S, 9);
     size_t img = (size_t)B * S * S * 3;
     float loss;
@@ -262,7 +262,7 @@ static void test_running_averages(void) {
 
 static void train_steps(model_state *m, int threads, int steps, const float *x, int B, int S) {
     stl_error err;
-    model_ws *ws = model_ws_create(&m->table, B, S, &err);
+    model_ws *ws = model_ws_create(&m->table, B, S, DEVICE_CPU, &err);
     CHECK(ws && model_ws_set_threads(ws, threads, &err) == 0);
     size_t img = (size_t)B * S * S * 3;
     for (int i = 0; i < steps; i++) {
@@ -302,7 +302,7 @@ static void test_training_lowers_loss(void) {
     float *x = random_images(3 * B, S, 33);
     model_state m;
     CHECK(model_init(&m, 16, 3, &err) == 0);
-    model_ws *ws = model_ws_create(&m.table, B, S, &err);
+    model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
     size_t img = (size_t)B * S * S * 3;
     float first = 0, loss = 0;
     for (int i = 0; i < 20; i++) {
@@ -326,7 +326,7 @@ static void test_embed_batch_invariance(void) {
     CHECK(model_init(&m, D, 4, &err) == 0);
     /* non-trivial running averages: one training step */
     float *x = random_images(3 * N, S, 17);
-    model_ws *ws = model_ws_create(&m.table, N, S, &err);
+    model_ws *ws = model_ws_create(&m.table, N, S, DEVICE_CPU, &err);
     size_t img = (size_t)S * S * 3;
     float loss;
     CHECK(model_train_step_grads(&m, ws, x, x + N * img, x + 2 * N * img, 0.2f, N, &loss, NULL,
@@ -395,7 +395,7 @@ typedef struct {
 static void *rank_main(void *arg) {
     rank_job *j = arg;
     stl_error err;
-    model_ws *ws = model_ws_create(&j->m.table, j->half, j->S, &err);
+    model_ws *ws = model_ws_create(&j->m.table, j->half, j->S, DEVICE_CPU, &err);
     if (!ws) {
         j->rc = -1;
         return NULL;
@@ -415,7 +415,7 @@ static void test_synced_batchnorm(void) {
     const float *s = x, *p = x + B * img, *n = x + 2 * B * img;
     model_state full;
     CHECK(model_init(&full, 64, 6, &err) == 0);
-    model_ws *ws = model_ws_create(&full.table, B, S, &err);
+    model_ws *ws = model_ws_create(&full.table, B, S, DEVICE_CPU, &err);
     float loss_full;
     CHECK(model_train_step_grads(&full, ws, s, p, n, 0.2f, B, &loss_full, NULL, NULL, NULL,
                                  &err) == 0);
@@ -463,7 +463,7 @@ static void test_synced_batchnorm(void) {
     /* without the hook, half a batch differs from the full batch's statistics */
     model_state lone;
     CHECK(model_init(&lone, 64, 6, &err) == 0);
-    model_ws *ws2 = model_ws_create(&lone.table, h, S, &err);
+    model_ws *ws2 = model_ws_create(&lone.table, h, S, DEVICE_CPU, &err);
     float l2;
     CHECK(model_train_step_grads(&lone, ws2, s, p, n, 0.2f, B, &l2, NULL, NULL, NULL, &err) == 0);
     CHECK(fabs(lone.stats[0] - full.stats[0]) > 1e-6 ||
@@ -479,12 +479,16 @@ static void test_bad_inputs(void) {
     stl_error err;
     model_state m;
     CHECK(model_init(&m, 64, 1, &err) == 0);
-    CHECK(model_ws_create(&m.table, 2, 48, &err) == NULL);
+    CHECK(model_ws_create(&m.table, 2, 48, DEVICE_CPU, &err) == NULL);
     CHECK(strstr(err.msg, "48") != NULL);
-    CHECK(model_ws_create(&m.table, 0, 32, &err) == NULL);
+    CHECK(model_ws_create(&m.table, 0, 32, DEVICE_CPU, &err) == NULL);
     model_state other;
     CHECK(model_init(&other, 32, 1, &err) == 0);
-    model_ws *ws = model_ws_create(&other.table, 1, 32, &err);
+    /* this build computes on the CPU only: a CUDA workspace is refused by name */
+    CHECK(model_ws_create(&other.table, 1, 32, DEVICE_CUDA, &err) == NULL);
+    CHECK(strstr(err.msg, "cuda") != NULL);
+    model_ws *ws = model_ws_create(&other.table, 1, 32, DEVICE_CPU, &err);
+    CHECK(ws && model_ws_device(ws) == DEVICE_CPU);
     float x[32 * 32 * 3] = {0}, out[64];
     CHECK(model_embed(&m, ws, MODEL_TOWER_SCENE, x, 1, out, &err) < 0);
     model_ws_free(ws);
