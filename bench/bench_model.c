@@ -10,16 +10,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "model/model.h"
 #include "base/rng.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "base/timer.h"
 
 int main(int argc, char **argv) {
     if (argc < 5) {
@@ -48,26 +42,26 @@ int main(int argc, char **argv) {
         if (model_train_step_grads(&m, ws, sc, po, ne, 0.2f, B, &loss, 0, 0, 0, &err) < 0) goto fail;
         model_adam_step(&m, 1.6e-4f);
     }
-    double t0 = now();
+    double t0 = timer_now();
     for (int i = 0; i < steps; i++) {
         if (model_train_step_grads(&m, ws, sc, po, ne, 0.2f, B, &loss, 0, 0, 0, &err) < 0) goto fail;
         model_adam_step(&m, 1.6e-4f);
     }
-    double dt = (now() - t0) / steps;
+    double dt = (timer_now() - t0) / steps;
     printf("stlrec train size=%d batch=%d threads=%d ms_per_step=%.2f triplets_per_s=%.2f "
            "gflops=%.2f loss=%.4f\n",
            S, B, T, dt * 1e3, B / dt, model_flops_train_step(B, S, 64) / dt * 1e-9, loss);
     /* embedding: batches of B images, forward only, running averages */
     if (model_embed(&m, ws, MODEL_TOWER_PRODUCT, x, B, emb, &err) < 0) goto fail;
     int done = 0;
-    t0 = now();
+    t0 = timer_now();
     while (done < n_embed) {
         int k = n_embed - done < B ? n_embed - done : B;
         if (model_embed(&m, ws, MODEL_TOWER_PRODUCT, x, k, emb, &err) < 0)
             goto fail;
         done += k;
     }
-    dt = now() - t0;
+    dt = timer_now() - t0;
     printf("stlrec embed size=%d batch=%d threads=%d images_per_s=%.2f gflops=%.2f\n", S, B, T,
            n_embed / dt, model_flops_forward_image(S, 64) * n_embed / dt * 1e-9);
     model_ws_free(ws);

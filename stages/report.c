@@ -23,7 +23,6 @@
  * missing or does not decode gets a placeholder box (counted and reported),
  * never a broken <img>. */
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,24 +87,7 @@ static int load_inputs(report *r, stl_error *err) {
         r->scores = malloc(r->pe.n * sizeof *r->scores);
         if (!r->scores) return stl_fail(err, "out of memory");
     }
-    if (r->o.model) {
-        char *side = modelfile_sidecar_path(r->o.model);
-        if (!side) return stl_fail(err, "out of memory");
-        FILE *probe = fopen(side, "rb");
-        if (probe) {
-            fclose(probe);
-            int rc = report_read_text(side, &r->model_meta, err);
-            if (rc == 0) {
-                json_t *o = json_loads(r->model_meta, 0, NULL);
-                if (!json_is_object(o)) rc = stl_fail(err, "%s: not a JSON object", side);
-                json_decref(o);
-            }
-            free(side);
-            if (rc != 0) return -1;
-        } else {
-            free(side);
-        }
-    }
+    if (r->o.model && modelfile_read_metadata(r->o.model, &r->model_meta, err) != 0) return -1;
     return 0;
 }
 

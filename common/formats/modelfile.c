@@ -436,15 +436,18 @@ int modelfile_read(const char *path, model_state *m, char **metadata_json, stl_e
     int rc = modelfile_read_buffer(mf.data, mf.size, path, m, err);
     mapped_file_close(&mf);
     if (rc != 0) return -1;
-    if (metadata_json) {
-        char *side = modelfile_sidecar_path(path);
-        if (!side || read_sidecar(side, metadata_json, err) != 0) {
-            if (!side) stl_fail(err, "%s: out of memory", path);
-            free(side);
-            model_state_free(m);
-            return -1;
-        }
-        free(side);
+    if (metadata_json && modelfile_read_metadata(path, metadata_json, err) != 0) {
+        model_state_free(m);
+        return -1;
     }
     return 0;
+}
+
+int modelfile_read_metadata(const char *path, char **metadata_json, stl_error *err) {
+    *metadata_json = NULL;
+    char *side = modelfile_sidecar_path(path);
+    if (!side) return stl_fail(err, "%s: out of memory", path);
+    int rc = read_sidecar(side, metadata_json, err);
+    free(side);
+    return rc;
 }

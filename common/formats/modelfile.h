@@ -48,6 +48,11 @@ int modelfile_write(const char *path, const model_state *m, const char *metadata
  * caller frees it) or NULL when there is no sidecar. */
 int modelfile_read(const char *path, model_state *m, char **metadata_json, stl_error *err);
 
+/* Only the metadata sidecar of the model at path: *metadata_json gets its
+ * text (malloc'd, the caller frees it; at most 16 MiB, a JSON object) or
+ * NULL when there is no sidecar. The model file itself is not read. */
+int modelfile_read_metadata(const char *path, char **metadata_json, stl_error *err);
+
 /* The same on a file already in memory (what names it in errors): for tests
  * and fuzzing. No sidecar. */
 int modelfile_read_buffer(const void *buf, size_t len, const char *what, model_state *m,

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "report/report_ctx.h"
-#include "io/file_read.h"
 
 const char report_css[] =
     "body{font-family:sans-serif;margin:24px;color:#222}"
@@ -18,7 +17,3 @@ const char report_css[] =
     ".cat{overflow-wrap:break-word}h1 .key{display:block;font-size:13px;font-weight:normal;"
     "margin-top:4px}.note{color:#555;font-size:13px}.sc{white-space:nowrap}";
 
-int report_read_text(const char *path, char **out, stl_error *err) {
-    size_t len;
-    return file_read_all(path, 0, out, &len, err);
-}

@@ -87,9 +87,6 @@ typedef struct {
 /* The site's stylesheet (every page links the same rules inline). */
 extern const char report_css[];
 
-/* The whole of the text file at path, NUL-terminated, in *out (malloc'ed,
- * the caller frees it). */
-int report_read_text(const char *path, char **out, stl_error *err);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "io/atomic.h"
+#include "io/file_read.h"
 #include "report/html.h"
 #include "report/report_random.h"
 #include "report/report_thumbs.h"
@@ -71,7 +72,8 @@ static void random_img(report *r, const char *from, const char *tag, const char 
  * captions break after '|' or at spaces rather than inside a word. */
 int report_random_copy(report *r, const char *src, stl_error *err) {
     char *text, *from = NULL;
-    if (report_read_text(src, &text, err) != 0) return -1;
+    size_t len;
+    if (file_read_all(src, 0, &text, &len, err) != 0) return -1;
     char dst[4096];
     snprintf(dst, sizeof dst, "%s/random.html", r->o.out);
     from = html_dirname(src);

@@ -76,6 +76,11 @@ static void test_round_trip(void) {
     CHECK_EQ_INT(r.table.output_size, 64);
     CHECK_EQ_INT(r.step, 7);
     CHECK_STR_EQ(got_meta, meta);
+    free(got_meta);
+    /* the sidecar alone, as stl-report reads it */
+    got_meta = NULL;
+    CHECK(modelfile_read_metadata(p, &got_meta, &err) == 0);
+    CHECK_STR_EQ(got_meta, meta);
     size_t np = r.table.n_params;
     int grads_zero = 1;
     for (size_t i = 0; i < np; i++) grads_zero &= r.grads[i] == 0.0f;
@@ -89,6 +94,15 @@ static void test_round_trip(void) {
     CHECK(modelfile_read(p, &r, &got_meta, &err) == 0);
     CHECK(got_meta == NULL);
     CHECK(access(tmp_path("rt.msgpack.json"), F_OK) != 0);
+    got_meta = (char *)"x";
+    CHECK(modelfile_read_metadata(p, &got_meta, &err) == 0);
+    CHECK(got_meta == NULL);
+    /* a sidecar that is not a JSON object is refused by name */
+    FILE *bad = fopen(tmp_path("rt.msgpack.json"), "w");
+    CHECK(bad && fputs("[1,2]", bad) >= 0 && fclose(bad) == 0);
+    CHECK(modelfile_read_metadata(p, &got_meta, &err) != 0);
+    CHECK(strstr(err.msg, "rt.msgpack.json: model metadata is not a JSON object") != NULL);
+    unlink(tmp_path("rt.msgpack.json"));
     model_state_free(&r);
 
     /* Metadata must be a JSON object. */
