@@ -100,16 +100,3 @@ int coll_allreduce_hook(void *ctx, float *buf, size_t n) {
     log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
     return -1;
 }
-
-int coll_default_threads(const coll *c) {
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    if (online < 1) online = 1;
-    int bound = 0;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) bound = CPU_COUNT(&set);
-    if (bound >= 1 && bound < online) return bound; /* the launcher gave us these */
-    long avail = bound >= 1 ? bound : online;
-    long per = avail / (c->local_size > 0 ? c->local_size : 1);
-    return per >= 1 ? (int)per : 1;
-}

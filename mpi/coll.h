@@ -103,10 +103,6 @@ STL_NORETURN void coll_abort(coll *c, int code, const char *msg);
  * or -1 (the error is printed, since the model's hook has no stl_error). */
 int coll_allreduce_hook(void *ctx, float *buf, size_t n);
 
-/* Cores this rank should compute with: the CPUs in its affinity mask when the
- * launcher bound it to fewer than the machine's online CPUs, else the online
- * CPUs divided by the ranks on this machine; at least 1. */
-int coll_default_threads(const coll *c);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/timer.h"
+#include "base/threads.h"
 
 #define DETAIL_LEN 200
 #define DEFAULT_SHARD_BYTES ((size_t)64 << 20)
@@ -293,7 +294,7 @@ int main(int argc, char **argv) {
          0, 0, 0, NULL, 0},
         {"max-pixels", CLI_INT, &max_pixels, "N",
          "reject JPEGs whose header claims more pixels than this", 0, 1, 4e18, NULL, 0},
-        {"threads", CLI_INT, &threads, "N", "decoder threads (0: all cores)", 0, 0, 4096, NULL, 0},
+        {"threads", CLI_INT, &threads, "N", "decoder threads (0: $STL_THREADS, else all cores)", 0, 0, THREADS_MAX, NULL, 0},
         {"shard", CLI_SHARD, &shard, "i/N",
          "decode part i of N (keys at positions p with p mod N == i)", 0, 0, 0, NULL, 0},
         {"layout", CLI_CHOICE, &layout, NULL,
@@ -331,10 +332,7 @@ int main(int argc, char **argv) {
     for (size_t p = 0; p < all.n; p++)
         if ((long)(p % (size_t)shard.count) == shard.index) part_keys[n_part++] = all.keys[p];
 
-    if (threads == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = nc > 0 ? nc : 1;
-    }
+    threads = threads_resolve(threads, 1);
     decode_ctx c;
     memset(&c, 0, sizeof c);
     c.keys = part_keys;

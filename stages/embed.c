@@ -35,6 +35,7 @@
 #include "base/par.h"
 #include "model/params.h"
 #include "base/progress.h"
+#include "base/threads.h"
 
 typedef struct {
     const char *model, *crops, *kind, *keys, *out, *json, *device;
@@ -126,7 +127,7 @@ int main(int argc, char **argv) {
         {"out", CLI_STRING, &o.out, "FILE", "embeddings file to write (msgpack)", 1, 0, 0, NULL, 0},
         {"json", CLI_STRING, &o.json, "FILE", "also write {key: [floats]} JSON (the book's form)", 0, 0, 0, NULL, 0},
         {"batch-size", CLI_INT, &o.batch, "N", "images per model call (the output does not depend on it)", 0, 1, 65536, NULL, 0},
-        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else 1; the output does not depend on it)", 0, 0, 1024, NULL, 0},
+        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else all cores; the output does not depend on it)", 0, 0, THREADS_MAX, NULL, 0},
         {"shard", CLI_SHARD, &o.shard, "i/N", "embed the i-th of N contiguous ranges of the keys", 0, 0, 0, NULL, 0},
         {"skip-missing", CLI_FLAG, &o.skip_missing, NULL, "skip keys without a crop (counted) instead of failing", 0, 0, 0, NULL, 0},
         {"device", CLI_CHOICE, &o.device, NULL, "where to compute (auto: cpu in a build without CUDA)", 0, 0, 0, "auto|cpu|cuda", 0},
@@ -139,6 +140,7 @@ int main(int argc, char **argv) {
         NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    o.threads = threads_resolve(o.threads, 1);
     {
         stl_error derr;
         if (device_resolve(o.device, &o.dev, &derr) != 0) {

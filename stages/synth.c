@@ -29,6 +29,7 @@
 #include "base/progress.h"
 #include "base/timer.h"
 #include "base/rng.h"
+#include "base/threads.h"
 #include "synth/synth_draw.h"
 #include "synth/synth_product.h"
 #include "synth/synth_scene.h"
@@ -309,8 +310,8 @@ int main(int argc, char **argv) {
         {.name = "quality", .type = CLI_INT, .target = &o.quality, .metavar = "Q",
          .help = "JPEG quality", .min = 1, .max = 100},
         {.name = "threads", .type = CLI_INT, .target = &o.threads, .metavar = "N",
-         .help = "rendering threads (0: all cores); the output does not depend on it",
-         .min = 0, .max = 1024},
+         .help = "rendering threads (0: $STL_THREADS, else all cores); the output does not depend on it",
+         .min = 0, .max = THREADS_MAX},
     };
     cli_spec spec = {
         .program = "stl-synth",
@@ -324,10 +325,7 @@ int main(int argc, char **argv) {
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
-    if (o.threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        o.threads = n > 0 ? n : 1;
-    }
+    o.threads = threads_resolve(o.threads, 1);
     log_info("out %s, %ld scenes (%ld px), %ld products (%ld px), seed %ld, quality %ld, "
              "%ld threads",
              o.out, o.scenes, o.scene_size, o.products, o.product_size, o.seed, o.quality,

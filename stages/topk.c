@@ -23,6 +23,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/progress.h"
+#include "base/threads.h"
 #include "retrieval/topk.h"
 #include "formats/topk_file.h"
 
@@ -32,13 +33,6 @@ typedef struct {
     long k, threads;
     cli_shard shard;
 } topk_opts;
-
-static int threads_default(long given) {
-    if (given > 0) return (int)given;
-    const char *s = getenv("STL_THREADS");
-    long n = s ? strtol(s, NULL, 10) : 1;
-    return n > 0 && n <= 1024 ? (int)n : 1;
-}
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total) {
     progress *pg = ctx;
@@ -92,7 +86,7 @@ static int run(const topk_opts *o, stl_error *err) {
     }
     size_t lo, hi;
     shard_range(se.n, o->shard, &lo, &hi);
-    int threads = threads_default(o->threads);
+    int threads = threads_resolve(o->threads, 1);
     size_t n = hi - lo, w = topk_width((size_t)o->k, pe.n);
     log_info("scenes %s (%zu x %zu), products %s (%zu), k %ld, shard %ld/%ld: scenes %zu..%zu, "
              "threads %d, device %s",
@@ -145,7 +139,7 @@ int main(int argc, char **argv) {
         {"out", CLI_STRING, &o.out, "FILE", "top-k lists file to write (msgpack)", 1, 0, 0, NULL, 0},
         {"k", CLI_INT, &o.k, "K", "products per scene (all of them when there are fewer)", 0, 1, 100000, NULL, 0},
         {"json", CLI_STRING, &o.json, "FILE", "also write {scene: [[product, score], ...]} JSON", 0, 0, 0, NULL, 0},
-        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else 1; the output does not depend on it)", 0, 0, 1024, NULL, 0},
+        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else all cores; the output does not depend on it)", 0, 0, THREADS_MAX, NULL, 0},
         {"shard", CLI_SHARD, &o.shard, "i/N", "rank the i-th of N contiguous ranges of the scenes", 0, 0, 0, NULL, 0},
         {"device", CLI_CHOICE, &o.device, NULL, "where to compute (auto: cpu in a build without CUDA)", 0, 0, 0, "auto|cpu|cuda", 0},
     };

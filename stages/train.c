@@ -47,6 +47,7 @@
 #include "base/timer.h"
 #include "base/rng.h"
 #include "base/testhook.h"
+#include "base/threads.h"
 #include "train/train_eval.h"
 #include "formats/triplets.h"
 
@@ -558,8 +559,9 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
         {.name = "metrics", .type = CLI_STRING, .target = &o->metrics, .metavar = "FILE",
          .help = "metrics JSON lines (default: WORKDIR/metrics.jsonl)"},
         {.name = "threads", .type = CLI_INT, .target = &o->threads, .metavar = "N",
-         .help = "compute threads per rank (0: the rank's share of the cores)", .min = 0,
-         .max = 1024},
+         .help = "compute threads per rank (0: $STL_THREADS, else the rank's share of the "
+                 "cores)",
+         .min = 0, .max = THREADS_MAX},
         {.name = "prefetch", .type = CLI_INT, .target = &o->prefetch, .metavar = "N",
          .help = "batches the loader thread prepares ahead", .min = 1, .max = 64},
         {.name = "device", .type = CLI_CHOICE, .target = &o->device,
@@ -648,7 +650,7 @@ int main(int argc, char **argv) {
         return STL_EXIT_USAGE;
     }
     x.local_batch = (int)(x.o.batch / x.c.size);
-    x.threads = x.o.threads > 0 ? (int)x.o.threads : coll_default_threads(&x.c);
+    x.threads = threads_resolve(x.o.threads, x.c.local_size);
     if (x.o.workdir) snprintf(x.workdir, sizeof x.workdir, "%s", x.o.workdir);
     else snprintf(x.workdir, sizeof x.workdir, "%s.work", x.o.model);
     snprintf(x.ckpt_dir, sizeof x.ckpt_dir, "%s/checkpoints", x.workdir);

@@ -23,6 +23,7 @@
 #include "model/loss.h"
 #include "base/par.h"
 #include "base/rng.h"
+#include "base/threads.h"
 #include "model/tower.h"
 
 struct model_ws {
@@ -70,12 +71,6 @@ int model_init(model_state *m, int output_size, uint64_t seed, stl_error *err) {
     return 0;
 }
 
-static int env_threads(void) {
-    const char *s = getenv("STL_THREADS");
-    int n = s ? atoi(s) : 0;
-    return n > 0 ? n : 1;
-}
-
 static void free_threads(model_ws *ws) {
     par_free(ws->pool);
     ws->pool = NULL;
@@ -92,8 +87,7 @@ static void free_threads(model_ws *ws) {
 }
 
 int model_ws_set_threads(model_ws *ws, int n, stl_error *err) {
-    if (n <= 0) n = env_threads();
-    if (n > 256) n = 256;
+    n = threads_resolve(n, 1);
     free_threads(ws);
     openblas_set_num_threads(1);
     const tower_shape *s = &ws->shape;

@@ -9,7 +9,7 @@
  * (model_normalize_pixels), S a multiple of 32.
  *
  * Threads: a workspace computes with `threads` threads (model_ws_set_threads;
- * the default is $STL_THREADS, else 1), its own fork-join pool (par.h). Each
+ * 0 resolves as base/threads.h says), its own fork-join pool (par.h). Each
  * layer's rows are split between them; every thread runs its rows' matrix
  * products through OpenBLAS cblas_sgemm and its elementwise work itself.
  * OpenBLAS is set to one thread (openblas_set_num_threads(1), process-wide),
@@ -74,7 +74,7 @@ void model_ws_free(model_ws *ws);
 int model_ws_batch(const model_ws *ws);
 int model_ws_size(const model_ws *ws);
 
-/* Threads for this workspace's computations (n <= 0: $STL_THREADS, else 1);
+/* Threads for this workspace's computations (n <= 0: threads_resolve(0, 1));
  * (re)allocates the per-thread scratch, so call it before the steps. */
 int model_ws_set_threads(model_ws *ws, int n, stl_error *err);
 int model_ws_threads(const model_ws *ws);

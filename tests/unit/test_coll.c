@@ -17,6 +17,7 @@
 #include "check.h"
 #include "coll.h"
 #include "base/rng.h"
+#include "base/threads.h"
 
 static coll C;
 
@@ -97,7 +98,7 @@ static void test_ranks_and_threads(void) {
     CHECK(C.rank >= 0 && C.rank < C.size);
     CHECK(C.local_size >= 1 && C.local_size <= C.size);
     CHECK(C.local_rank >= 0 && C.local_rank < C.local_size);
-    CHECK(coll_default_threads(&C) >= 1);
+    CHECK(threads_resolve(0, C.local_size) >= 1);
     const char *launched = getenv("OMPI_COMM_WORLD_SIZE");
     if (launched && *launched) {
         CHECK_EQ_INT(C.backend, COLL_BACKEND_MPI);
