@@ -94,7 +94,7 @@ static int embed_all(const embed_opts *o, const model_state *m, const crops_set 
         model_ws_free(ws);
         return -1;
     }
-    float *x = malloc((size_t)batch * px * sizeof *x);
+    uint8_t *x = malloc((size_t)batch * px);
     if (!x) {
         model_ws_free(ws);
         return stl_fail(err, "out of memory (%d images of %d x %d)", batch, S, S);
@@ -105,7 +105,7 @@ static int embed_all(const embed_opts *o, const model_state *m, const crops_set 
     for (size_t b = 0; b < it->n && rc == 0; b += (size_t)batch) {
         size_t nb = it->n - b < (size_t)batch ? it->n - b : (size_t)batch;
         for (size_t i = 0; i < nb; i++)
-            model_normalize_pixels(crops_pixels(cs, it->crop[b + i]), px, x + i * px);
+            memcpy(x + i * px, crops_pixels(cs, it->crop[b + i]), px);
         rc = model_embed(m, ws, tower, x, (int)nb, emb + b * (size_t)dim, err);
         progress_update(&pg, b + nb);
     }

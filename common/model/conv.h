@@ -14,6 +14,8 @@
 #ifndef STL_CONV_H
 #define STL_CONV_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,6 +36,11 @@ void conv_geom_init(conv_geom *g, int h, int w, int cin, int k, int stride);
 /* Rows [r0, r1) of the im2col matrix of x (B, H, W, Cin): row r = output
  * pixel (b, oh, ow) in NHWC order, written at col + (r - r0) * kdim. */
 void conv_im2col(const conv_geom *g, const float *x, long r0, long r1, float *col);
+
+/* conv_im2col of uint8 pixels, normalised as it reads them (pixel.h): the
+ * model's first convolution reads its images this way. Bit-identical to
+ * conv_im2col of the normalised float image. */
+void conv_im2col_pixels(const conv_geom *g, const uint8_t *x, long r0, long r1, float *col);
 
 /* The adjoint of conv_im2col, as a gather: for input pixels [p0, p1) of
  * (B, H, W) (NHWC order), dx[p] = sum of the dcol entries that im2col read

@@ -21,6 +21,7 @@
 #include "model/adam.h"
 #include "model/init.h"
 #include "model/loss.h"
+#include "model/pixel.h"
 #include "base/par.h"
 #include "base/rng.h"
 #include "base/threads.h"
@@ -175,8 +176,8 @@ void model_ws_set_allreduce(model_ws *ws, model_allreduce_fn fn, void *ctx) {
     ws->coll.ctx = ctx;
 }
 
-int model_train_step_grads(model_state *m, model_ws *ws, const float *scene,
-                           const float *pos, const float *neg, float reg,
+int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
+                           const uint8_t *pos, const uint8_t *neg, float reg,
                            int global_batch, float *loss_out, float *emb_scene,
                            float *emb_pos, float *emb_neg, stl_error *err) {
     const tower_shape *s = &ws->shape;
@@ -185,7 +186,7 @@ int model_train_step_grads(model_state *m, model_ws *ws, const float *scene,
                         m->table.output_size);
     if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
     int B = ws->batch, D = s->out;
-    const float *in[3] = {scene, pos, neg};
+    const uint8_t *in[3] = {scene, pos, neg};
     const int tower[3] = {MODEL_TOWER_SCENE, MODEL_TOWER_PRODUCT, MODEL_TOWER_PRODUCT};
     memset(m->grads, 0, sizeof(float) * m->table.n_params);
     for (int i = 0; i < 3; i++) {
@@ -218,7 +219,7 @@ typedef struct {
     const model_state *m;
     model_ws *ws;
     int tower, n;
-    const float *x;
+    const uint8_t *x;
     float *out;
     int failed;
 } embed_ctx;
@@ -243,7 +244,7 @@ static void embed_worker(void *arg, int tid, int nt) {
     }
 }
 
-int model_embed(const model_state *m, model_ws *ws, int tower, const float *x, int n, float *out,
+int model_embed(const model_state *m, model_ws *ws, int tower, const uint8_t *x, int n, float *out,
                 stl_error *err) {
     if (tower != MODEL_TOWER_SCENE && tower != MODEL_TOWER_PRODUCT)
         return stl_fail(err, "model: no tower %d", tower);
@@ -259,7 +260,7 @@ int model_embed(const model_state *m, model_ws *ws, int tower, const float *x, i
 }
 
 void model_normalize_pixels(const uint8_t *src, size_t n, float *dst) {
-    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f - 0.5f;
+    for (size_t i = 0; i < n; i++) dst[i] = pixel_normalize(src[i]);
 }
 
 static double block_flops(int size, int out, double *first3x3) {

@@ -5,8 +5,9 @@
  * in a model_state (params.h), laid out by its param_table. Everything a step
  * needs besides that (activations, im2col buffers, per-channel statistics)
  * lives in a model_ws, created once for a (batch, image size) pair: a step
- * allocates nothing. Images are NHWC float32 (B, S, S, 3), already normalised
- * (model_normalize_pixels), S a multiple of 32.
+ * allocates nothing. Images are NHWC uint8 (B, S, S, 3), as the crops hold
+ * them, S a multiple of 32; the model normalises them as it reads them
+ * (pixel.h), so a batch moves at one byte per channel.
  *
  * Threads: a workspace computes with `threads` threads (model_ws_set_threads;
  * 0 resolves as base/threads.h says), its own fork-join pool (par.h). Each
@@ -93,8 +94,8 @@ void model_ws_set_allreduce(model_ws *ws, model_allreduce_fn fn, void *ctx);
  * running averages in m->stats (scene tower once; product tower twice:
  * positives first, then negatives). emb_* (B, output_size) may be NULL. Does
  * not touch m->params or m->step. */
-int model_train_step_grads(model_state *m, model_ws *ws, const float *scene,
-                           const float *pos, const float *neg, float reg,
+int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
+                           const uint8_t *pos, const uint8_t *neg, float reg,
                            int global_batch, float *loss_out, float *emb_scene,
                            float *emb_pos, float *emb_neg, stl_error *err);
 
@@ -108,10 +109,11 @@ void model_adam_step(model_state *m, float lr);
  * x (n, S, S, 3); out (n, output_size). Each image is computed on its own, so
  * a row is bit-identical whatever n and whichever other images share the
  * call. */
-int model_embed(const model_state *m, model_ws *ws, int tower, const float *x,
+int model_embed(const model_state *m, model_ws *ws, int tower, const uint8_t *x,
                 int n, float *out, stl_error *err);
 
-/* dst[i] = src[i] / 255 - 0.5 (the model's pixel normalisation). */
+/* dst[i] = src[i] / 255 - 0.5 (the model's pixel normalisation, pixel.h),
+ * for callers that need the float images themselves. */
 void model_normalize_pixels(const uint8_t *src, size_t n, float *dst);
 
 /* Floating-point operations (multiply-adds counted as 2) of the matrix work

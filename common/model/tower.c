@@ -176,8 +176,12 @@ static void run(par_pool *pool, par_fn fn, void *c) {
 
 static int nthreads(par_pool *pool) { return pool ? par_threads(pool) : 1; }
 
-static const float *block_input(const phase_ctx *c, int k) {
-    return k == 0 ? c->a->x0 : c->a->pooled[k - 1];
+/* im2col rows [r0, r1) of block k's input: the uint8 images for block 0
+ * (normalised as they are read), the previous block's pooled output after. */
+static void im2col_input(const phase_ctx *c, int k, long r0, long r1, float *col) {
+    const conv_geom *g = &c->s->blk[k].g;
+    if (k == 0) conv_im2col_pixels(g, c->a->x0, r0, r1, col);
+    else conv_im2col(g, c->a->pooled[k - 1], r0, r1, col);
 }
 
 static double *psum_of(const phase_ctx *c, int tid) {
@@ -223,7 +227,7 @@ static void fwd_conv(void *arg, int tid, int nt) {
     long ch = chunk_conv(b);
     for (long r0 = lo; r0 < hi; r0 += ch) {
         long n = hi - r0 < ch ? hi - r0 : ch;
-        conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
+        im2col_input(c, k, r0, r0 + n, col);
         linear_forward(col, n, K, f, P + b->wr[tw], NULL, c->a->r[k] + r0 * f);
         linear_forward(col, n, K, f, P + b->w1[tw], NULL, c->a->a1[k] + r0 * f);
         if (c->train) bn_sums(c->a->a1[k] + r0 * f, n, f, ps);
@@ -427,7 +431,7 @@ static void bwd_conv(void *arg, int tid, int nt) {
         const float *dy = c->sc->dy + o; /* the residual conv's output gradient */
         bn_backward(c->sc->dh + o, a->a1[k] + o, n, f, a->mean[k][0], a->invstd[k][0],
                     P + b->scale[tw][0], bc->s1, bc->s2, bc->count, da, ps + 2 * f);
-        conv_im2col(&b->g, block_input(c, k), r0, r0 + n, col);
+        im2col_input(c, k, r0, r0 + n, col);
         linear_backward_params(col, da, n, K, f, g1, NULL, r0 > lo);
         linear_backward_params(col, dy, n, K, f, gr, NULL, r0 > lo);
         if (k > 0) {

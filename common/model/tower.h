@@ -16,6 +16,7 @@
 #define STL_TOWER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/conv.h"
 #include "model/model.h"
@@ -54,7 +55,7 @@ typedef struct {
 
 typedef struct {
     int nb;             /* images this set holds */
-    const float *x0;    /* input images of the current call */
+    const uint8_t *x0;  /* input images of the current call: (nb, S, S, 3) uint8 */
     float *r[MODEL_N_BLOCKS], *a1[MODEL_N_BLOCKS], *a2[MODEL_N_BLOCKS], *a3[MODEL_N_BLOCKS],
         *pooled[MODEL_N_BLOCKS];
     float *mean[MODEL_N_BLOCKS][3], *var[MODEL_N_BLOCKS][3], *invstd[MODEL_N_BLOCKS][3];

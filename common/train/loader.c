@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
-
 typedef struct {
     loader_batch b;
     int filled;
@@ -70,9 +68,9 @@ static void loader_fill(loader *l, loader_batch *b) {
         if (j < lo || j >= hi) continue;
         const loader_item *x = &c->items[it];
         size_t off = (size_t)(j - lo) * l->img;
-        model_normalize_pixels(c->pixels(c->pixels_ctx, x->scene), l->img, b->scene + off);
-        model_normalize_pixels(c->pixels(c->pixels_ctx, x->pos), l->img, b->pos + off);
-        model_normalize_pixels(c->pixels(c->pixels_ctx, x->neg), l->img, b->neg + off);
+        memcpy(b->scene + off, c->pixels(c->pixels_ctx, x->scene), l->img);
+        memcpy(b->pos + off, c->pixels(c->pixels_ctx, x->pos), l->img);
+        memcpy(b->neg + off, c->pixels(c->pixels_ctx, x->neg), l->img);
     }
     b->end = l->cur;
 }
@@ -121,10 +119,10 @@ int loader_create(const loader_config *cfg, const loader_pos *start, loader **ou
     int bad = !l->slots || !l->perm;
     for (int i = 0; !bad && i < l->cfg.depth; i++) {
         loader_batch *b = &l->slots[i].b;
-        size_t nf = (size_t)l->local * l->img;
-        b->scene = malloc(nf * sizeof(float));
-        b->pos = malloc(nf * sizeof(float));
-        b->neg = malloc(nf * sizeof(float));
+        size_t nb = (size_t)l->local * l->img;
+        b->scene = malloc(nb);
+        b->pos = malloc(nb);
+        b->neg = malloc(nb);
         b->n = l->local;
         bad = !b->scene || !b->pos || !b->neg;
     }

@@ -1,6 +1,6 @@
 /* loader.h — the training batch loader: a background thread that assembles
- * the next batches (uint8 crops -> normalised float NHWC) while the current
- * step computes.
+ * the next batches (the triplets' uint8 crops gathered into NHWC batches, which
+ * the model normalises as it reads them) while the current step computes.
  *
  * The training data is an endless stream of epochs; epoch e is a permutation
  * of the n training triplets drawn by the loader's rng_state, which carries
@@ -61,7 +61,7 @@ typedef struct {
 } loader_config;
 
 typedef struct {
-    float *scene, *pos, *neg; /* (B/N, S, S, 3) each, normalised */
+    uint8_t *scene, *pos, *neg; /* (B/N, S, S, 3) uint8 each */
     int n;                    /* B/N */
     uint64_t index;           /* batches handed out before this one, since the start */
     loader_pos end;           /* the stream position after this global batch */

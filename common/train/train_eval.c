@@ -81,14 +81,14 @@ static int embed_share(train_eval *ev, const model_state *m, model_ws *ws, int t
     size_t img = s * s * 3;
     if (ev->x_images < chunk) {
         free(ev->x);
-        ev->x = malloc(chunk * img * sizeof(float));
+        ev->x = malloc(chunk * img);
         if (!ev->x) return stl_fail(err, "evaluation: out of memory");
         ev->x_images = chunk;
     }
     for (size_t i = lo; i < hi; i += chunk) {
         size_t k = hi - i < chunk ? hi - i : chunk;
         for (size_t j = 0; j < k; j++)
-            model_normalize_pixels(pixels(pctx, imgs[i + j]), img, ev->x + j * img);
+            memcpy(ev->x + j * img, pixels(pctx, imgs[i + j]), img);
         if (model_embed(m, ws, tower, ev->x, (int)k, emb + i * d, err) != 0) return -1;
     }
     return 0;

@@ -32,7 +32,7 @@ typedef struct {
     size_t n_scenes, n_products;
     int output_size;
     float *emb_s, *emb_p; /* (n_scenes, D), (n_products, D) */
-    float *x;             /* normalised images, one embed chunk */
+    uint8_t *x;           /* the images of one embed chunk */
     size_t x_images;
 } train_eval;
 

@@ -50,15 +50,15 @@ EOF
     echo "$dir/parity_step"
 }
 
-eval "$(make -s --no-print-directory -C "$STL_ROOT" SAN="${SAN:-0}" print-tool-build | sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/")"
+eval "$(make -s --no-print-directory -C "$STL_ROOT" SAN="${SAN:-0}" BUILD="$STL_BUILD" print-tool-build | sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/")"
 
 args=()
 for isa in $("$TOOL" isa); do args+=(--isa "$isa"); done
 while IFS='|' read -r name file find replace _; do
-    name=$(echo "$name" | xargs)
+    name=$(echo "$name" | sed -E 's/^ +| +$//g')
     [ -z "$name" ] && continue
     [[ $name == \#* ]] && continue
-    file=$(echo "$file" | xargs)
+    file=$(echo "$file" | sed -E 's/^ +| +$//g')
     find=$(echo "$find" | sed -E 's/^ +| +$//g')
     replace=$(echo "$replace" | sed -E 's/^ +| +$//g')
     if m=$(build_mutant "$name" "$file" "$find" "$replace"); then

@@ -48,18 +48,17 @@ static int check(const char *model, const char *crops, const char *emb, const ch
     crops_set *cs = NULL;
     embeddings e = {0};
     model_ws *ws = NULL;
-    float *x = NULL, *row = NULL;
+    float *row = NULL;
     int rc = -1;
     if (crops_open(crops, &cs, err) != 0 || embeddings_read(emb, &e, err) != 0) goto out;
     int S = crops_size(cs);
-    size_t px = (size_t)S * S * 3, dim = (size_t)m.table.output_size;
+    size_t dim = (size_t)m.table.output_size;
     if (e.dim != dim) {
         stl_fail(err, "%s: dim %zu, model %zu", emb, e.dim, dim);
         goto out;
     }
     ws = model_ws_create(&m.table, 1, S, DEVICE_CPU, err);
     if (!ws || model_ws_set_threads(ws, 1, err) != 0) goto out;
-    x = malloc(px * sizeof *x);
     row = malloc(dim * sizeof *row);
     int tower = strcmp(kind, "scene") == 0 ? MODEL_TOWER_SCENE : MODEL_TOWER_PRODUCT;
     for (size_t i = 0; i < e.n; i++) {
@@ -68,8 +67,7 @@ static int check(const char *model, const char *crops, const char *emb, const ch
             stl_fail(err, "row %zu: key %s has no crop", i, e.keys[i].s);
             goto out;
         }
-        model_normalize_pixels(crops_pixels(cs, (size_t)c), px, x);
-        if (model_embed(&m, ws, tower, x, 1, row, err) != 0) goto out;
+        if (model_embed(&m, ws, tower, crops_pixels(cs, (size_t)c), 1, row, err) != 0) goto out;
         if (memcmp(row, e.data + i * dim, dim * sizeof *row) != 0) {
             stl_fail(err, "row %zu (%s) differs from model_embed", i, e.keys[i].s);
             goto out;
@@ -78,7 +76,6 @@ static int check(const char *model, const char *crops, const char *emb, const ch
     printf("%zu rows equal\n", e.n);
     rc = 0;
 out:
-    free(x);
     free(row);
     model_ws_free(ws);
     embeddings_free(&e);

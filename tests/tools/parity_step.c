@@ -17,7 +17,7 @@
  *       first; with --active, the one this process runs (STL_ISA or best).
  *
  * BATCH is a msgpack map {"scene", "pos", "neg"} of uint8 (B, S, S, 3) Flax
- * arrays (ext type 1), normalised here with model_normalize_pixels. DUMP is
+ * arrays (ext type 1), which the model normalises as it reads them. DUMP is
  * a msgpack map from names ("loss_1", "emb_scene", "grad/params/scene_cnn/
  * Conv_0/kernel", "stats_1/scene_cnn/BatchNorm_0/mean", "params_5/...") to
  * float32 Flax arrays, written atomically; flax.serialization.msgpack_restore
@@ -114,7 +114,7 @@ static void dump_free(dump *d) {
 
 typedef struct {
     int b, s;
-    float *img[3]; /* scene, pos, neg: (B, S, S, 3) normalised */
+    uint8_t *img[3]; /* scene, pos, neg: (B, S, S, 3) */
 } batch;
 
 static const char *const batch_keys[3] = {"scene", "pos", "neg"};
@@ -151,12 +151,12 @@ static int batch_read(const char *path, batch *bt, stl_error *err) {
         }
         bt->b = (int)a.shape[0];
         bt->s = (int)a.shape[1];
-        bt->img[k] = malloc(a.count * sizeof(float));
+        bt->img[k] = malloc(a.count);
         if (!bt->img[k]) {
             rc = stl_fail(err, "%s: out of memory", what);
             break;
         }
-        model_normalize_pixels(a.data, a.count, bt->img[k]);
+        memcpy(bt->img[k], a.data, a.count);
     }
     msgpack_unpacked_destroy(&up);
     munmap(map, (size_t)st.st_size);

@@ -16,17 +16,18 @@
 #include "model/params.h"
 #include "base/rng.h"
 
-static float *random_images(int n, int S, uint64_t seed) {
+static uint8_t *random_images(int n, int S, uint64_t seed) {
     size_t len = (size_t)n * S * S * 3;
     uint8_t *px = malloc(len);
-    float *x = malloc(len * sizeof(float));
     rng_state r;
     rng_seed(&r, seed);
     for (size_t i = 0; i < len; i++) px[i] = (uint8_t)rng_uniform(&r, 256);
-    model_normalize_pixels(px, len, x);
-    free(px);
-    return x;
+    return px;
 }
+
+/* The model's pixel normalisation as docs/model.md defines it, for the
+ * references computed here. */
+static double norm(uint8_t v) { return v / 255.0 - 0.5; }
 
 static void test_param_table(void) {
     stl_error err;
@@ -117,7 +118,7 @@ static void test_init(void) {
 typedef struct {
     model_state *m;
     model_ws *ws;
-    const float *s, *p, *n;
+    const uint8_t *s, *p, *n;
     float reg;
     int B;
 } step_ctx;
@@ -141,7 +142,7 @@ static void test_loss_gradients(void) {
     model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
     CHECK(ws != NULL);
     if (!ws) return;
-    float *x = random_images(3 * B, S, 5);
+    uint8_t *x = random_images(3 * B, S, 5);
     step_ctx c = {&m, ws, x, x + (size_t)B * S * S * 3, x + (size_t)2 * B * S * S * 3, 0.2f, B};
     double L = step_loss(&c);
     CHECK(isfinite(L) && L > 0);
@@ -213,7 +214,7 @@ static void test_running_averages(void) {
     model_state m;
     CHECK(model_init(&m, 16, 2, &err) == 0);
     model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
-    float *x = random_images(3 * B, S, 9);
+    uint8_t *x = random_images(3 * B, S, 9);
     size_t img = (size_t)B * S * S * 3;
     float loss;
     /* non-zero conv biases: the running mean is of conv + bias */
@@ -243,9 +244,9 @@ static void test_running_averages(void) {
                         for (int ci = 0; ci < 3; ci++) {
                             size_t xi = (((size_t)b * S + ih) * S + iw) * 3 + ci;
                             size_t wi = ((size_t)(kh * 3 + kw) * 3 + ci) * 16;
-                            mean_s += (double)x[xi] * m.params[k1->offset + wi];
-                            mean_p += (double)x[img + xi] * m.params[k1p->offset + wi];
-                            mean_n += (double)x[2 * img + xi] * m.params[k1p->offset + wi];
+                            mean_s += norm(x[xi]) * m.params[k1->offset + wi];
+                            mean_p += norm(x[img + xi]) * m.params[k1p->offset + wi];
+                            mean_n += norm(x[2 * img + xi]) * m.params[k1p->offset + wi];
                         }
                     }
     double cnt = (double)B * ho * ho;
@@ -260,7 +261,7 @@ static void test_running_averages(void) {
 
 /* ---- determinism ---- */
 
-static void train_steps(model_state *m, int threads, int steps, const float *x, int B, int S) {
+static void train_steps(model_state *m, int threads, int steps, const uint8_t *x, int B, int S) {
     stl_error err;
     model_ws *ws = model_ws_create(&m->table, B, S, DEVICE_CPU, &err);
     CHECK(ws && model_ws_set_threads(ws, threads, &err) == 0);
@@ -277,7 +278,7 @@ static void train_steps(model_state *m, int threads, int steps, const float *x, 
 static void test_determinism(void) {
     enum { B = 4, S = 32 };
     stl_error err;
-    float *x = random_images(3 * B, S, 21);
+    uint8_t *x = random_images(3 * B, S, 21);
     model_state a, b;
     CHECK(model_init(&a, 64, 5, &err) == 0);
     CHECK(model_init(&b, 64, 5, &err) == 0);
@@ -299,7 +300,7 @@ static void test_determinism(void) {
 static void test_training_lowers_loss(void) {
     enum { B = 4, S = 32 };
     stl_error err;
-    float *x = random_images(3 * B, S, 33);
+    uint8_t *x = random_images(3 * B, S, 33);
     model_state m;
     CHECK(model_init(&m, 16, 3, &err) == 0);
     model_ws *ws = model_ws_create(&m.table, B, S, DEVICE_CPU, &err);
@@ -325,7 +326,7 @@ static void test_embed_batch_invariance(void) {
     model_state m;
     CHECK(model_init(&m, D, 4, &err) == 0);
     /* non-trivial running averages: one training step */
-    float *x = random_images(3 * N, S, 17);
+    uint8_t *x = random_images(3 * N, S, 17);
     model_ws *ws = model_ws_create(&m.table, N, S, DEVICE_CPU, &err);
     size_t img = (size_t)S * S * 3;
     float loss;
@@ -386,7 +387,7 @@ static int fake_allreduce(void *ctx, float *buf, size_t n) {
 typedef struct {
     fake_rank fr;
     model_state m;
-    const float *s, *p, *n;
+    const uint8_t *s, *p, *n;
     int half, S, B;
     float loss;
     int rc;
@@ -410,9 +411,9 @@ static void *rank_main(void *arg) {
 static void test_synced_batchnorm(void) {
     enum { B = 4, S = 64 };
     stl_error err;
-    float *x = random_images(3 * B, S, 41);
+    uint8_t *x = random_images(3 * B, S, 41);
     size_t img = (size_t)S * S * 3;
-    const float *s = x, *p = x + B * img, *n = x + 2 * B * img;
+    const uint8_t *s = x, *p = x + B * img, *n = x + 2 * B * img;
     model_state full;
     CHECK(model_init(&full, 64, 6, &err) == 0);
     model_ws *ws = model_ws_create(&full.table, B, S, DEVICE_CPU, &err);
@@ -489,7 +490,8 @@ static void test_bad_inputs(void) {
     CHECK(strstr(err.msg, "cuda") != NULL);
     model_ws *ws = model_ws_create(&other.table, 1, 32, DEVICE_CPU, &err);
     CHECK(ws && model_ws_device(ws) == DEVICE_CPU);
-    float x[32 * 32 * 3] = {0}, out[64];
+    uint8_t x[32 * 32 * 3] = {0};
+    float out[64];
     CHECK(model_embed(&m, ws, MODEL_TOWER_SCENE, x, 1, out, &err) < 0);
     model_ws_free(ws);
     model_state_free(&other);

@@ -171,6 +171,37 @@ static void test_conv_same_padding(void) {
     CHECK_CLOSE(y[3], 4, 0, 0);
 }
 
+/* The first convolution reads uint8 pixels and normalises them as it goes
+ * (v / 255 - 0.5 in float32, docs/model.md); padding is the normalised 0.
+ * Its im2col rows must equal, bit for bit, those of the float image
+ * normalised beforehand: for the 3-channel fast path and a generic one, over
+ * row ranges that start and end mid-image as threads' shares do. */
+static void pixels_case(int B, int H, int W, int C) {
+    conv_geom g;
+    conv_geom_init(&g, H, W, C, 3, 2);
+    size_t nx = (size_t)B * H * W * C, rows = (size_t)B * g.ho * g.wo;
+    uint8_t *px = malloc(nx);
+    float *x = malloc(nx * 4), *want = malloc(rows * g.kdim * 4), *got = malloc(rows * g.kdim * 4);
+    for (size_t i = 0; i < nx; i++) {
+        px[i] = (uint8_t)rng_uniform(&rng, 256);
+        x[i] = (float)px[i] / 255.0f - 0.5f;
+    }
+    conv_im2col(&g, x, 0, (long)rows, want);
+    long cut = (long)rows / 3;
+    conv_im2col_pixels(&g, px, 0, cut, got);
+    conv_im2col_pixels(&g, px, cut, (long)rows, got + cut * g.kdim);
+    CHECK(memcmp(want, got, rows * g.kdim * 4) == 0);
+    /* the bottom-right pixel's window reaches past the image: zeros there */
+    if (H % 2 == 0) CHECK(got[(rows - 1) * g.kdim + (size_t)g.kdim - 1] == 0.0f);
+    free(px), free(x), free(want), free(got);
+}
+
+static void test_conv_pixels(void) {
+    pixels_case(2, 8, 8, 3);
+    pixels_case(1, 7, 5, 3);
+    pixels_case(2, 6, 6, 2);
+}
+
 static void test_conv3x3_grad(void) {
     conv_case(2, 6, 6, 3, 4);
     conv_case(1, 5, 5, 2, 3);
@@ -544,6 +575,7 @@ int main(void) {
     rng_seed(&rng, 1234);
     RUN(test_kernel_variant);
     RUN(test_conv_same_padding);
+    RUN(test_conv_pixels);
     RUN(test_conv3x3_grad);
     RUN(test_linear_grad);
     RUN(test_batchnorm_grad);
