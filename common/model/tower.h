@@ -1,7 +1,8 @@
-/* tower.h — one tower of the model (docs/model.md) over a batch: the layer
- * geometry, the activation buffers of one tower call, and the forward and
- * backward passes, run as fork-join phases on a par_pool (or serially).
- * Internal to the model (model.c); its public face is model.h.
+/* tower.h — one tower of the model (docs/model.md) over a batch, the part
+ * every backend shares: the layer geometry with each parameter's offset, and
+ * the activation buffers of one tower call carved from one allocation (host
+ * or device memory alike). The passes themselves are per backend:
+ * tower_cpu.h for the CPU. Internal to the model; its public face is model.h.
  *
  * A tower call keeps, per block, the tensors its backward pass needs:
  * r (the residual conv output: the block output r + BN_2(a3) is pooled
@@ -20,7 +21,6 @@
 
 #include "model/conv.h"
 #include "model/model.h"
-#include "base/par.h"
 #include "model/params.h"
 
 #ifdef __cplusplus
@@ -63,51 +63,19 @@ typedef struct {
     float *emb;         /* (nb, out) */
 } tower_acts;
 
-/* Shared scratch of a forward / backward pass for nb images. */
-typedef struct {
-    float *col;         /* per thread: TOWER_COL_FLOATS of im2col rows */
-    float *dy, *dh;     /* backward only: (nb * px_out, f) */
-    float *da;          /* backward only, per thread: TOWER_COL_FLOATS */
-    float *dcol;        /* backward only */
-    float *dp;          /* backward only: gradient w.r.t. a block input */
-    float *dfeat;       /* backward only: (nb, feat_dim) */
-    /* per thread: partial BN sums (TOWER_PSUM_STRIDE doubles) and weight grads */
-    double *psum;       /* threads * PSUM_STRIDE */
-    float *pgrad;       /* threads * 2 * max_kn */
-    int threads;
-} tower_scratch;
-
-/* A thread's partial sums of one phase: sum and sum of squares (or the
- * backward pass's two sums) per channel, and in the backward pass a third
- * run of C for a pre-BatchNorm conv's bias gradient: 3 per channel. */
-enum { TOWER_PSUM_STRIDE = 3 * MODEL_MAX_CHANNELS };
-/* Per-thread im2col rows (floats): at least one row of the largest kdim. */
-enum { TOWER_COL_FLOATS = 32768 };
+/* Buffers carved from one allocation start at 64-byte boundaries: float
+ * counts are rounded up to 16. */
+static inline size_t tower_align(size_t n) { return (n + 15) & ~(size_t)15; }
 
 int tower_shape_init(tower_shape *s, const param_table *t, int size, stl_error *err);
 /* Floats needed for an activation set of nb images; carve one from base. */
 size_t tower_acts_size(const tower_shape *s, int nb);
 void tower_acts_carve(const tower_shape *s, int nb, float *base, tower_acts *a);
-/* Floats / doubles for scratch (backward 0: forward only). */
-size_t tower_scratch_floats(const tower_shape *s, int nb, int threads, int backward);
-void tower_scratch_carve(const tower_shape *s, int nb, int threads, int backward, float *base,
-                         double *psum, tower_scratch *sc);
-
+/* Where a BatchNorm's sums go across ranks (fn NULL: one process). */
 typedef struct {
     model_allreduce_fn fn;
     void *ctx;
 } tower_collective;
-
-/* Forward of `tower` on a->nb images a->x0. train 1: batch statistics (summed
- * through coll when set), running averages in stats updated; train 0: the
- * running averages. pool NULL: serial. Fills a->emb. */
-int tower_forward(const tower_shape *s, const float *params, float *stats, int tower, int train,
-                  tower_acts *a, tower_scratch *sc, par_pool *pool, const tower_collective *coll,
-                  stl_error *err);
-/* Backward of a training forward: demb (nb, out) -> grads (accumulated). */
-int tower_backward(const tower_shape *s, const float *params, float *grads, int tower,
-                   tower_acts *a, const float *demb, tower_scratch *sc, par_pool *pool,
-                   const tower_collective *coll, stl_error *err);
 
 #ifdef __cplusplus
 }
