@@ -61,6 +61,10 @@ UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
+# Objects of the programs are kept after linking (make would delete them as
+# intermediates): tests/stage/test_flax_parity.sh links parity_step.o again.
+.SECONDARY: $(patsubst %.c,$(BUILD)/%.o,$(STAGE_SRC) $(UNIT_SRC) $(TOOL_SRC) $(BENCH_SRC))
+
 LIBSTL := $(BUILD)/libstl.a
 LIBSTLMPI := $(BUILD)/libstlmpi.a
 
