@@ -280,36 +280,44 @@ int main(int argc, char **argv) {
     int resize = 0;
     cli_shard shard = {0, 1};
     cli_option opts[] = {
-        {"keys", CLI_STRING, &keys_path, "FILE",
-         "keys to decode: pairs JSONL (scenes and products), catalog JSON or a plain list", 1, 0,
-         0, NULL, 0},
-        {"images", CLI_STRING, &images, "DIR", "directory of <key>.jpg files (from stl-fetch)",
-         1, 0, 0, NULL, 0},
-        {"out", CLI_STRING, &out, "DIR", "crop directory to write this part's shards and index into",
-         1, 0, 0, NULL, 0},
-        {"size", CLI_INT, &size, "S", "crop side in pixels", 0, 1, 8192, NULL, 0},
-        {"resize", CLI_FLAG, &resize, NULL,
-         "scale the short side to S (DCT scaling + area/bilinear) and centre-crop, instead of "
-         "TF's crop-or-pad",
-         0, 0, 0, NULL, 0},
-        {"max-pixels", CLI_INT, &max_pixels, "N",
-         "reject JPEGs whose header claims more pixels than this", 0, 1, 4e18, NULL, 0},
-        {"threads", CLI_INT, &threads, "N", "decoder threads (0: $STL_THREADS, else all cores)", 0, 0, THREADS_MAX, NULL, 0},
-        {"shard", CLI_SHARD, &shard, "i/N",
-         "decode part i of N (keys at positions p with p mod N == i)", 0, 0, 0, NULL, 0},
-        {"layout", CLI_CHOICE, &layout, NULL,
-         "image file layout: flat <dir>/<key>.jpg or cdn <dir>/k0k1/k2k3/k4k5/<key>.jpg", 0, 0, 0,
-         "flat|cdn", 0},
-        {"images-per-shard", CLI_INT, &per_shard, "N",
-         "images per shard file (0: as many as fit in 64 MiB)", 0, 0, 1e9, NULL, 0},
+        {.name = "keys", .type = CLI_STRING, .target = &keys_path, .metavar = "FILE",
+         .help = "keys to decode: pairs JSONL (scenes and products), catalog JSON or a plain list",
+         .required = 1},
+        {.name = "images", .type = CLI_STRING, .target = &images, .metavar = "DIR",
+         .help = "directory of <key>.jpg files (from stl-fetch)",
+         .required = 1},
+        {.name = "out", .type = CLI_STRING, .target = &out, .metavar = "DIR",
+         .help = "crop directory to write this part's shards and index into",
+         .required = 1},
+        {.name = "size", .type = CLI_INT, .target = &size, .metavar = "S",
+         .help = "crop side in pixels",
+         .min = 1, .max = 8192},
+        {.name = "resize", .type = CLI_FLAG, .target = &resize,
+         .help = "scale the short side to S (DCT scaling + area/bilinear) and centre-crop, instead of " "TF's crop-or-pad"},
+        {.name = "max-pixels", .type = CLI_INT, .target = &max_pixels, .metavar = "N",
+         .help = "reject JPEGs whose header claims more pixels than this",
+         .min = 1, .max = 4e18},
+        {.name = "threads", .type = CLI_INT, .target = &threads, .metavar = "N",
+         .help = "decoder threads (0: $STL_THREADS, else all cores)",
+         .min = 0, .max = THREADS_MAX},
+        {.name = "shard", .type = CLI_SHARD, .target = &shard, .metavar = "i/N",
+         .help = "decode part i of N (keys at positions p with p mod N == i)"},
+        {.name = "layout", .type = CLI_CHOICE, .target = &layout,
+         .help = "image file layout: flat <dir>/<key>.jpg or cdn <dir>/k0k1/k2k3/k4k5/<key>.jpg",
+         .choices = "flat|cdn"},
+        {.name = "images-per-shard", .type = CLI_INT, .target = &per_shard, .metavar = "N",
+         .help = "images per shard file (0: as many as fit in 64 MiB)",
+         .min = 0, .max = 1e9},
     };
     cli_spec spec = {
-        "stl-decode",
-        "Decodes the JPEGs of the given keys with libjpeg-turbo (fast integer IDCT, as "
-        "tf.io.decode_jpeg) and stores each as an S x S x 3 uint8 RGB crop (crop-or-pad as "
-        "tf.image.resize_with_crop_or_pad, or --resize) in memory-mappable shards with an "
-        "index. Bad images are skipped with a reason, listed in the index and counted.",
-        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+        .program = "stl-decode",
+        .summary = "Decodes the JPEGs of the given keys with libjpeg-turbo (fast integer IDCT, as "
+                   "tf.io.decode_jpeg) and stores each as an S x S x 3 uint8 RGB crop (crop-or-pad as "
+                   "tf.image.resize_with_crop_or_pad, or --resize) in memory-mappable shards with an "
+                   "index. Bad images are skipped with a reason, listed in the index and counted.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+    };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
 

@@ -120,24 +120,45 @@ int main(int argc, char **argv) {
     embed_opts o = {.kind = NULL, .device = "auto", .batch = 32, .threads = 0,
                     .shard = {0, 1}};
     cli_option opts[] = {
-        {"model", CLI_STRING, &o.model, "FILE", "model file from stl-train (or Flax's to_bytes)", 1, 0, 0, NULL, 0},
-        {"crops", CLI_STRING, &o.crops, "DIR", "crop directory from stl-decode", 1, 0, 0, NULL, 0},
-        {"kind", CLI_CHOICE, &o.kind, NULL, "scene: the scene tower; product: the product tower", 1, 0, 0, "scene|product", 0},
-        {"keys", CLI_STRING, &o.keys, "FILE", "pairs JSONL (its scenes or products, by --kind), catalog JSON or key list", 1, 0, 0, NULL, 0},
-        {"out", CLI_STRING, &o.out, "FILE", "embeddings file to write (msgpack)", 1, 0, 0, NULL, 0},
-        {"json", CLI_STRING, &o.json, "FILE", "also write {key: [floats]} JSON (the book's form)", 0, 0, 0, NULL, 0},
-        {"batch-size", CLI_INT, &o.batch, "N", "images per model call (the output does not depend on it)", 0, 1, 65536, NULL, 0},
-        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else all cores; the output does not depend on it)", 0, 0, THREADS_MAX, NULL, 0},
-        {"shard", CLI_SHARD, &o.shard, "i/N", "embed the i-th of N contiguous ranges of the keys", 0, 0, 0, NULL, 0},
-        {"skip-missing", CLI_FLAG, &o.skip_missing, NULL, "skip keys without a crop (counted) instead of failing", 0, 0, 0, NULL, 0},
-        {"device", CLI_CHOICE, &o.device, NULL, "where to compute (auto: cpu in a build without CUDA)", 0, 0, 0, "auto|cpu|cuda", 0},
+        {.name = "model", .type = CLI_STRING, .target = &o.model, .metavar = "FILE",
+         .help = "model file from stl-train (or Flax's to_bytes)",
+         .required = 1},
+        {.name = "crops", .type = CLI_STRING, .target = &o.crops, .metavar = "DIR",
+         .help = "crop directory from stl-decode",
+         .required = 1},
+        {.name = "kind", .type = CLI_CHOICE, .target = &o.kind,
+         .help = "scene: the scene tower; product: the product tower",
+         .required = 1, .choices = "scene|product"},
+        {.name = "keys", .type = CLI_STRING, .target = &o.keys, .metavar = "FILE",
+         .help = "pairs JSONL (its scenes or products, by --kind), catalog JSON or key list",
+         .required = 1},
+        {.name = "out", .type = CLI_STRING, .target = &o.out, .metavar = "FILE",
+         .help = "embeddings file to write (msgpack)",
+         .required = 1},
+        {.name = "json", .type = CLI_STRING, .target = &o.json, .metavar = "FILE",
+         .help = "also write {key: [floats]} JSON (the book's form)"},
+        {.name = "batch-size", .type = CLI_INT, .target = &o.batch, .metavar = "N",
+         .help = "images per model call (the output does not depend on it)",
+         .min = 1, .max = 65536},
+        {.name = "threads", .type = CLI_INT, .target = &o.threads, .metavar = "N",
+         .help = "threads (0: $STL_THREADS, else all cores; the output does not depend on it)",
+         .min = 0, .max = THREADS_MAX},
+        {.name = "shard", .type = CLI_SHARD, .target = &o.shard, .metavar = "i/N",
+         .help = "embed the i-th of N contiguous ranges of the keys"},
+        {.name = "skip-missing", .type = CLI_FLAG, .target = &o.skip_missing,
+         .help = "skip keys without a crop (counted) instead of failing"},
+        {.name = "device", .type = CLI_CHOICE, .target = &o.device,
+         .help = "where to compute (auto: cpu in a build without CUDA)",
+         .choices = "auto|cpu|cuda"},
     };
     cli_spec spec = {
-        "stl-embed",
-        "Computes the scene or product tower's embedding (inference mode) for every listed key "
-        "and writes keys + a float32 matrix (and optionally the book's JSON). Byte-identical "
-        "output for any batch size and thread count.",
-        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+        .program = "stl-embed",
+        .summary = "Computes the scene or product tower's embedding (inference mode) for every listed key "
+                   "and writes keys + a float32 matrix (and optionally the book's JSON). Byte-identical "
+                   "output for any batch size and thread count.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+    };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     o.threads = threads_resolve(o.threads, 1);

@@ -250,21 +250,37 @@ int main(int argc, char **argv) {
                *out = NULL;
     long seed = 1, rounds = 10;
     cli_option opts[] = {
-        {"topk", CLI_STRING, &topk_path, "FILE", "top-k lists from stl-topk (checked against the ranking)", 1, 0, 0, NULL, 0},
-        {"triplets", CLI_STRING, &trip_path, "FILE", "triplets file from stl-triplets (held-out test pairs and triplets)", 1, 0, 0, NULL, 0},
-        {"scenes", CLI_STRING, &scenes_path, "FILE", "scene embeddings from stl-embed --kind scene", 1, 0, 0, NULL, 0},
-        {"products", CLI_STRING, &prod_path, "FILE", "product embeddings from stl-embed --kind product (the products ranked)", 1, 0, 0, NULL, 0},
-        {"out", CLI_STRING, &out, "FILE", "metrics JSON to write", 1, 0, 0, NULL, 0},
-        {"seed", CLI_INT, &seed, "N", "seed of the random recommender's simulation", 0, 0, 9007199254740992.0, NULL, 0},
-        {"sim-rounds", CLI_INT, &rounds, "N", "random rankings drawn per test scene in the simulation", 0, 1, 100000, NULL, 0},
+        {.name = "topk", .type = CLI_STRING, .target = &topk_path, .metavar = "FILE",
+         .help = "top-k lists from stl-topk (checked against the ranking)",
+         .required = 1},
+        {.name = "triplets", .type = CLI_STRING, .target = &trip_path, .metavar = "FILE",
+         .help = "triplets file from stl-triplets (held-out test pairs and triplets)",
+         .required = 1},
+        {.name = "scenes", .type = CLI_STRING, .target = &scenes_path, .metavar = "FILE",
+         .help = "scene embeddings from stl-embed --kind scene",
+         .required = 1},
+        {.name = "products", .type = CLI_STRING, .target = &prod_path, .metavar = "FILE",
+         .help = "product embeddings from stl-embed --kind product (the products ranked)",
+         .required = 1},
+        {.name = "out", .type = CLI_STRING, .target = &out, .metavar = "FILE",
+         .help = "metrics JSON to write",
+         .required = 1},
+        {.name = "seed", .type = CLI_INT, .target = &seed, .metavar = "N",
+         .help = "seed of the random recommender's simulation",
+         .min = 0, .max = 9007199254740992.0},
+        {.name = "sim-rounds", .type = CLI_INT, .target = &rounds, .metavar = "N",
+         .help = "random rankings drawn per test scene in the simulation",
+         .min = 1, .max = 100000},
     };
     cli_spec spec = {
-        "stl-eval",
-        "Ranks every product for each held-out test scene by the dot product of the embeddings "
-        "and reports Recall@K and HitRate@K (K = 1, 5, 10, 50), MRR and the test triplet accuracy "
-        "(AUC), beside the random recommender computed exactly and by a seeded simulation. "
-        "Writes the metrics JSON and prints a table.",
-        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+        .program = "stl-eval",
+        .summary = "Ranks every product for each held-out test scene by the dot product of the embeddings "
+                   "and reports Recall@K and HitRate@K (K = 1, 5, 10, 50), MRR and the test triplet accuracy "
+                   "(AUC), beside the random recommender computed exactly and by a seeded simulation. "
+                   "Writes the metrics JSON and prints a table.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+    };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     log_info("topk %s, triplets %s, scenes %s, products %s, out %s, seed %ld, sim-rounds %ld",

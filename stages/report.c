@@ -127,25 +127,41 @@ int main(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     r.o.max_scenes = 24;
     cli_option opts[] = {
-        {"out", CLI_STRING, &r.o.out, "DIR", "directory of the site (index.html, scene/, img/)", 1, 0, 0, NULL, 0},
-        {"metrics", CLI_STRING, &r.o.metrics, "FILE", "metrics JSON from stl-eval", 0, 0, 0, NULL, 0},
-        {"train-metrics", CLI_STRING, &r.o.train_metrics, "FILE", "metrics.jsonl from stl-train (curves)", 0, 0, 0, NULL, 0},
-        {"topk", CLI_STRING, &r.o.topk, "FILE", "top-k lists from stl-topk (scene pages)", 0, 0, 0, NULL, 0},
-        {"triplets", CLI_STRING, &r.o.triplets, "FILE", "triplets file: test scenes, ground truth, configuration", 0, 0, 0, NULL, 0},
-        {"images", CLI_STRING, &r.o.images, "DIR", "source JPEGs <key>.jpg for the thumbnails", 0, 0, 0, NULL, 0},
-        {"random", CLI_STRING, &r.o.random, "FILE", "stl-random's HTML page, copied and linked", 0, 0, 0, NULL, 0},
-        {"max-scenes", CLI_INT, &r.o.max_scenes, "N", "test scenes with a page (a deterministic sample)", 0, 0, 1000000, NULL, 0},
-        {"model", CLI_STRING, &r.o.model, "FILE", "model file whose metadata sidecar (FILE.json) joins the configuration", 0, 0, 0, NULL, 0},
-        {"catalog", CLI_STRING, &r.o.catalog, "FILE", "catalog JSON: product categories on the scene pages", 0, 0, 0, NULL, 0},
-        {"scenes", CLI_STRING, &r.o.scenes, "FILE", "scene embeddings (stl-embed): with --products, the rank and score of every held-out product", 0, 0, 0, NULL, 0},
-        {"products", CLI_STRING, &r.o.products, "FILE", "product embeddings (stl-embed): the products ranked, as stl-eval ranks them", 0, 0, 0, NULL, 0},
+        {.name = "out", .type = CLI_STRING, .target = &r.o.out, .metavar = "DIR",
+         .help = "directory of the site (index.html, scene/, img/)",
+         .required = 1},
+        {.name = "metrics", .type = CLI_STRING, .target = &r.o.metrics, .metavar = "FILE",
+         .help = "metrics JSON from stl-eval"},
+        {.name = "train-metrics", .type = CLI_STRING, .target = &r.o.train_metrics, .metavar = "FILE",
+         .help = "metrics.jsonl from stl-train (curves)"},
+        {.name = "topk", .type = CLI_STRING, .target = &r.o.topk, .metavar = "FILE",
+         .help = "top-k lists from stl-topk (scene pages)"},
+        {.name = "triplets", .type = CLI_STRING, .target = &r.o.triplets, .metavar = "FILE",
+         .help = "triplets file: test scenes, ground truth, configuration"},
+        {.name = "images", .type = CLI_STRING, .target = &r.o.images, .metavar = "DIR",
+         .help = "source JPEGs <key>.jpg for the thumbnails"},
+        {.name = "random", .type = CLI_STRING, .target = &r.o.random, .metavar = "FILE",
+         .help = "stl-random's HTML page, copied and linked"},
+        {.name = "max-scenes", .type = CLI_INT, .target = &r.o.max_scenes, .metavar = "N",
+         .help = "test scenes with a page (a deterministic sample)",
+         .min = 0, .max = 1000000},
+        {.name = "model", .type = CLI_STRING, .target = &r.o.model, .metavar = "FILE",
+         .help = "model file whose metadata sidecar (FILE.json) joins the configuration"},
+        {.name = "catalog", .type = CLI_STRING, .target = &r.o.catalog, .metavar = "FILE",
+         .help = "catalog JSON: product categories on the scene pages"},
+        {.name = "scenes", .type = CLI_STRING, .target = &r.o.scenes, .metavar = "FILE",
+         .help = "scene embeddings (stl-embed): with --products, the rank and score of every held-out product"},
+        {.name = "products", .type = CLI_STRING, .target = &r.o.products, .metavar = "FILE",
+         .help = "product embeddings (stl-embed): the products ranked, as stl-eval ranks them"},
     };
     cli_spec spec = {
-        "stl-report",
-        "Writes a self-contained static HTML site: the eval metrics against the random "
-        "recommender, training curves as inline SVG, the run's configuration, and one page per "
-        "sampled test scene with its top-K products and the ground truth marked.",
-        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+        .program = "stl-report",
+        .summary = "Writes a self-contained static HTML site: the eval metrics against the random "
+                   "recommender, training curves as inline SVG, the run's configuration, and one page per "
+                   "sampled test scene with its top-K products and the ground truth marked.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+    };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     log_info("out %s, metrics %s, train-metrics %s, topk %s, triplets %s, images %s, random %s, "

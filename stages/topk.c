@@ -134,21 +134,37 @@ int main(int argc, char **argv) {
     log_set_program("stl-topk");
     topk_opts o = {.k = 10, .threads = 0, .device = "auto", .shard = {0, 1}};
     cli_option opts[] = {
-        {"scenes", CLI_STRING, &o.scenes, "FILE", "scene embeddings (stl-embed output, its JSON form, or parts a,b,c)", 1, 0, 0, NULL, 0},
-        {"products", CLI_STRING, &o.products, "FILE", "product embeddings (the products ranked)", 1, 0, 0, NULL, 0},
-        {"out", CLI_STRING, &o.out, "FILE", "top-k lists file to write (msgpack)", 1, 0, 0, NULL, 0},
-        {"k", CLI_INT, &o.k, "K", "products per scene (all of them when there are fewer)", 0, 1, 100000, NULL, 0},
-        {"json", CLI_STRING, &o.json, "FILE", "also write {scene: [[product, score], ...]} JSON", 0, 0, 0, NULL, 0},
-        {"threads", CLI_INT, &o.threads, "N", "threads (0: $STL_THREADS, else all cores; the output does not depend on it)", 0, 0, THREADS_MAX, NULL, 0},
-        {"shard", CLI_SHARD, &o.shard, "i/N", "rank the i-th of N contiguous ranges of the scenes", 0, 0, 0, NULL, 0},
-        {"device", CLI_CHOICE, &o.device, NULL, "where to compute (auto: cpu in a build without CUDA)", 0, 0, 0, "auto|cpu|cuda", 0},
+        {.name = "scenes", .type = CLI_STRING, .target = &o.scenes, .metavar = "FILE",
+         .help = "scene embeddings (stl-embed output, its JSON form, or parts a,b,c)",
+         .required = 1},
+        {.name = "products", .type = CLI_STRING, .target = &o.products, .metavar = "FILE",
+         .help = "product embeddings (the products ranked)",
+         .required = 1},
+        {.name = "out", .type = CLI_STRING, .target = &o.out, .metavar = "FILE",
+         .help = "top-k lists file to write (msgpack)",
+         .required = 1},
+        {.name = "k", .type = CLI_INT, .target = &o.k, .metavar = "K",
+         .help = "products per scene (all of them when there are fewer)",
+         .min = 1, .max = 100000},
+        {.name = "json", .type = CLI_STRING, .target = &o.json, .metavar = "FILE",
+         .help = "also write {scene: [[product, score], ...]} JSON"},
+        {.name = "threads", .type = CLI_INT, .target = &o.threads, .metavar = "N",
+         .help = "threads (0: $STL_THREADS, else all cores; the output does not depend on it)",
+         .min = 0, .max = THREADS_MAX},
+        {.name = "shard", .type = CLI_SHARD, .target = &o.shard, .metavar = "i/N",
+         .help = "rank the i-th of N contiguous ranges of the scenes"},
+        {.name = "device", .type = CLI_CHOICE, .target = &o.device,
+         .help = "where to compute (auto: cpu in a build without CUDA)",
+         .choices = "auto|cpu|cuda"},
     };
     cli_spec spec = {
-        "stl-topk",
-        "Exact maximum inner product search: for every scene, the K products with the highest "
-        "dot product of the embeddings (ties: lower product index first), by blocked GEMM. "
-        "Byte-identical output for any thread count.",
-        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+        .program = "stl-topk",
+        .summary = "Exact maximum inner product search: for every scene, the K products with the highest "
+                   "dot product of the embeddings (ties: lower product index first), by blocked GEMM. "
+                   "Byte-identical output for any thread count.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+    };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     {

@@ -53,29 +53,39 @@ int main(int argc, char **argv) {
     long num_neg = 5, seed = 1;
     double test_fraction = 0.1;
     cli_option opts[] = {
-        {"pairs", CLI_STRING, &pairs_path, "FILE", "scene-product pairs (JSON lines)", 1, 0, 0, NULL, 0},
-        {"crops", CLI_STRING, &crops_path, "DIR|FILE",
-         "crop directory from stl-decode (only pairs with both crops are used), or a plain "
-         "list of the keys that have crops", 1, 0, 0, NULL, 0},
-        {"out", CLI_STRING, &out, "FILE", "triplets file to write (msgpack)", 1, 0, 0, NULL, 0},
-        {"num-neg", CLI_INT, &num_neg, "N", "negatives (triplets) per positive pair", 0, 1, 1000, NULL, 0},
-        {"test-fraction", CLI_DOUBLE, &test_fraction, "X",
-         "fraction of scenes held out for test (--split scene)", 0, 0, 1, NULL, 0},
-        {"split", CLI_CHOICE, &split, NULL,
-         "scene: by a seeded hash of the scene key; every10: the book's (used pair i is test iff i%10==0)",
-         0, 0, 0, "scene|every10", 0},
-        {"negatives", CLI_CHOICE, &negatives, NULL,
-         "pairs: product of a random pair (popularity); uniform: over distinct products", 0, 0, 0,
-         "pairs|uniform", 0},
-        {"seed", CLI_INT, &seed, "N", "seed of the split, negatives and shuffle", 0, 0,
-         9007199254740992.0, NULL, 0},
+        {.name = "pairs", .type = CLI_STRING, .target = &pairs_path, .metavar = "FILE",
+         .help = "scene-product pairs (JSON lines)",
+         .required = 1},
+        {.name = "crops", .type = CLI_STRING, .target = &crops_path, .metavar = "DIR|FILE",
+         .help = "crop directory from stl-decode (only pairs with both crops are used), or a plain " "list of the keys that have crops",
+         .required = 1},
+        {.name = "out", .type = CLI_STRING, .target = &out, .metavar = "FILE",
+         .help = "triplets file to write (msgpack)",
+         .required = 1},
+        {.name = "num-neg", .type = CLI_INT, .target = &num_neg, .metavar = "N",
+         .help = "negatives (triplets) per positive pair",
+         .min = 1, .max = 1000},
+        {.name = "test-fraction", .type = CLI_DOUBLE, .target = &test_fraction, .metavar = "X",
+         .help = "fraction of scenes held out for test (--split scene)",
+         .min = 0, .max = 1},
+        {.name = "split", .type = CLI_CHOICE, .target = &split,
+         .help = "scene: by a seeded hash of the scene key; every10: the book's (used pair i is test iff i%10==0)",
+         .choices = "scene|every10"},
+        {.name = "negatives", .type = CLI_CHOICE, .target = &negatives,
+         .help = "pairs: product of a random pair (popularity); uniform: over distinct products",
+         .choices = "pairs|uniform"},
+        {.name = "seed", .type = CLI_INT, .target = &seed, .metavar = "N",
+         .help = "seed of the split, negatives and shuffle",
+         .min = 0, .max = 9007199254740992.0},
     };
     cli_spec spec = {
-        "stl-triplets",
-        "Splits scene-product pairs into train and test by scene, draws negatives that are never "
-        "a product of the same scene, shuffles the training triplets with a seeded permutation, "
-        "and writes one triplets file for stl-train and stl-eval. Deterministic.",
-        NULL, opts, (int)(sizeof opts / sizeof opts[0]), NULL};
+        .program = "stl-triplets",
+        .summary = "Splits scene-product pairs into train and test by scene, draws negatives that are never "
+                   "a product of the same scene, shuffles the training triplets with a seeded permutation, "
+                   "and writes one triplets file for stl-train and stl-eval. Deterministic.",
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+    };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     stl_error err;
