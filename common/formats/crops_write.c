@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "io/dirs.h"
-#include "io/mpk.h"
+#include "io/mpk_writer.h"
 
 typedef struct {
     stl_key key;
@@ -75,6 +75,43 @@ int crops_writer_open(crops_writer **out, const char *dir, int size, const char 
     return 0;
 }
 
+typedef struct {
+    int size;
+    long part, parts, shard;
+    const stl_key *keys;
+    const uint8_t *pixels;
+    size_t n;
+} shard_fields_ctx;
+
+static void pack_keys(msgpack_packer *pk, const stl_key *keys, size_t n) {
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_str(pk, STL_KEY_LEN);
+        msgpack_pack_str_body(pk, keys[i].s, STL_KEY_LEN);
+    }
+}
+
+static void pack_shard(mpk_writer *w, const void *ctx) {
+    const shard_fields_ctx *c = ctx;
+    msgpack_packer *pk = &w->pk;
+    mpk_key(w, "size");
+    msgpack_pack_uint32(pk, (uint32_t)c->size);
+    mpk_key(w, "channels");
+    msgpack_pack_uint32(pk, 3);
+    mpk_key(w, "part");
+    msgpack_pack_uint64(pk, (uint64_t)c->part);
+    mpk_key(w, "parts");
+    msgpack_pack_uint64(pk, (uint64_t)c->parts);
+    mpk_key(w, "shard");
+    msgpack_pack_uint64(pk, (uint64_t)c->shard);
+    mpk_key(w, "count");
+    msgpack_pack_uint64(pk, (uint64_t)c->n);
+    mpk_key(w, "keys");
+    pack_keys(pk, c->keys, c->n);
+    mpk_key(w, "pixels");
+    mpk_pack_bin(pk, c->pixels, c->n * (size_t)c->size * c->size * 3);
+}
+
 int crops_shard_write(const char *dir, int size, long part, long parts, long shard,
                       const stl_key *keys, const uint8_t *pixels, size_t n, stl_error *err) {
     size_t img = (size_t)size * size * 3;
@@ -85,33 +122,8 @@ int crops_shard_write(const char *dir, int size, long part, long parts, long sha
     crops_shard_name(name, sizeof name, part, parts, shard);
     char *path = path_join(dir, name);
     if (!path) return stl_fail(err, "out of memory");
-    mpk_writer mw;
-    if (mpk_writer_open(&mw, path, CROPS_SHARD_FORMAT, CROPS_VERSION, 8, err) != 0) {
-        free(path);
-        return -1;
-    }
-    msgpack_packer *pk = &mw.pk;
-    mpk_pack_cstr(pk, "size");
-    msgpack_pack_uint32(pk, (uint32_t)size);
-    mpk_pack_cstr(pk, "channels");
-    msgpack_pack_uint32(pk, 3);
-    mpk_pack_cstr(pk, "part");
-    msgpack_pack_uint64(pk, (uint64_t)part);
-    mpk_pack_cstr(pk, "parts");
-    msgpack_pack_uint64(pk, (uint64_t)parts);
-    mpk_pack_cstr(pk, "shard");
-    msgpack_pack_uint64(pk, (uint64_t)shard);
-    mpk_pack_cstr(pk, "count");
-    msgpack_pack_uint64(pk, (uint64_t)n);
-    mpk_pack_cstr(pk, "keys");
-    msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++) {
-        msgpack_pack_str(pk, STL_KEY_LEN);
-        msgpack_pack_str_body(pk, keys[i].s, STL_KEY_LEN);
-    }
-    mpk_pack_cstr(pk, "pixels");
-    mpk_pack_bin(pk, pixels, n * img);
-    int rc = mpk_writer_commit(&mw, err);
+    shard_fields_ctx c = {size, part, parts, shard, keys, pixels, n};
+    int rc = mpk_write(path, CROPS_SHARD_FORMAT, CROPS_VERSION, pack_shard, &c, err);
     free(path);
     return rc;
 }
@@ -150,58 +162,55 @@ int crops_writer_reject(crops_writer *w, const char *key, const char *reason,
     return 0;
 }
 
+static void pack_index(mpk_writer *mw, const void *ctx) {
+    const crops_writer *w = ctx;
+    msgpack_packer *pk = &mw->pk;
+    mpk_key(mw, "size");
+    msgpack_pack_uint32(pk, (uint32_t)w->size);
+    mpk_key(mw, "channels");
+    msgpack_pack_uint32(pk, 3);
+    mpk_key(mw, "mode");
+    mpk_pack_cstr(pk, w->mode);
+    mpk_key(mw, "part");
+    msgpack_pack_uint64(pk, (uint64_t)w->part);
+    mpk_key(mw, "parts");
+    msgpack_pack_uint64(pk, (uint64_t)w->parts);
+    mpk_key(mw, "requested");
+    msgpack_pack_uint64(pk, (uint64_t)(w->n_keys + w->n_rejects));
+    mpk_key(mw, "shards");
+    msgpack_pack_array(pk, w->n_shards);
+    for (size_t s = 0; s < w->n_shards; s++) {
+        char sn[96];
+        crops_shard_name(sn, sizeof sn, w->part, w->parts, (long)s);
+        mpk_map_begin(mw);
+        mpk_key(mw, "file");
+        mpk_pack_cstr(pk, sn);
+        mpk_key(mw, "count");
+        msgpack_pack_uint64(pk, (uint64_t)w->shard_counts[s]);
+        mpk_map_end(mw);
+    }
+    mpk_key(mw, "keys");
+    pack_keys(pk, w->keys, w->n_keys);
+    mpk_key(mw, "rejects");
+    msgpack_pack_array(pk, w->n_rejects);
+    for (size_t i = 0; i < w->n_rejects; i++) {
+        mpk_map_begin(mw);
+        mpk_key(mw, "key");
+        mpk_pack_cstr(pk, w->rejects[i].key.s);
+        mpk_key(mw, "reason");
+        mpk_pack_cstr(pk, w->rejects[i].reason);
+        mpk_key(mw, "detail");
+        mpk_pack_cstr(pk, w->rejects[i].detail);
+        mpk_map_end(mw);
+    }
+}
+
 int crops_writer_commit(crops_writer *w, stl_error *err) {
     char name[96];
     crops_index_name(name, sizeof name, w->part, w->parts);
     char *path = path_join(w->dir, name);
     if (!path) return stl_fail(err, "out of memory");
-    mpk_writer mw;
-    if (mpk_writer_open(&mw, path, CROPS_INDEX_FORMAT, CROPS_VERSION, 9, err) != 0) {
-        free(path);
-        return -1;
-    }
-    msgpack_packer *pk = &mw.pk;
-    mpk_pack_cstr(pk, "size");
-    msgpack_pack_uint32(pk, (uint32_t)w->size);
-    mpk_pack_cstr(pk, "channels");
-    msgpack_pack_uint32(pk, 3);
-    mpk_pack_cstr(pk, "mode");
-    mpk_pack_cstr(pk, w->mode);
-    mpk_pack_cstr(pk, "part");
-    msgpack_pack_uint64(pk, (uint64_t)w->part);
-    mpk_pack_cstr(pk, "parts");
-    msgpack_pack_uint64(pk, (uint64_t)w->parts);
-    mpk_pack_cstr(pk, "requested");
-    msgpack_pack_uint64(pk, (uint64_t)(w->n_keys + w->n_rejects));
-    mpk_pack_cstr(pk, "shards");
-    msgpack_pack_array(pk, w->n_shards);
-    for (size_t s = 0; s < w->n_shards; s++) {
-        char sn[96];
-        crops_shard_name(sn, sizeof sn, w->part, w->parts, (long)s);
-        msgpack_pack_map(pk, 2);
-        mpk_pack_cstr(pk, "file");
-        mpk_pack_cstr(pk, sn);
-        mpk_pack_cstr(pk, "count");
-        msgpack_pack_uint64(pk, (uint64_t)w->shard_counts[s]);
-    }
-    mpk_pack_cstr(pk, "keys");
-    msgpack_pack_array(pk, w->n_keys);
-    for (size_t i = 0; i < w->n_keys; i++) {
-        msgpack_pack_str(pk, STL_KEY_LEN);
-        msgpack_pack_str_body(pk, w->keys[i].s, STL_KEY_LEN);
-    }
-    mpk_pack_cstr(pk, "rejects");
-    msgpack_pack_array(pk, w->n_rejects);
-    for (size_t i = 0; i < w->n_rejects; i++) {
-        msgpack_pack_map(pk, 3);
-        mpk_pack_cstr(pk, "key");
-        mpk_pack_cstr(pk, w->rejects[i].key.s);
-        mpk_pack_cstr(pk, "reason");
-        mpk_pack_cstr(pk, w->rejects[i].reason);
-        mpk_pack_cstr(pk, "detail");
-        mpk_pack_cstr(pk, w->rejects[i].detail);
-    }
-    int rc = mpk_writer_commit(&mw, err);
+    int rc = mpk_write(path, CROPS_INDEX_FORMAT, CROPS_VERSION, pack_index, w, err);
     free(path);
     if (rc != 0) return -1;
     /* Shards numbered >= n_shards belong to an earlier, larger run of this

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "io/atomic.h"
+#include "io/mpk_writer.h"
 #include "io/path_list.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -50,6 +51,44 @@ static int index_keys(embeddings *e, const char *path, const stl_key *keys, size
 
 static size_t bin_header_len(size_t n) { return n < 256 ? 2 : n < 65536 ? 3 : 5; }
 
+typedef struct {
+    const stl_key *keys;
+    size_t n, dim;
+    const float *data;
+    const char *kind;
+} embeddings_fields_ctx;
+
+static void pack_fields(mpk_writer *w, const void *ctx) {
+    const embeddings_fields_ctx *c = ctx;
+    msgpack_packer *pk = &w->pk;
+    size_t bytes = c->n * c->dim * sizeof(float);
+    mpk_key(w, "n");
+    msgpack_pack_uint64(pk, c->n);
+    mpk_key(w, "dim");
+    msgpack_pack_uint64(pk, c->dim);
+    mpk_key(w, "dtype");
+    mpk_pack_cstr(pk, "float32");
+    if (c->kind) {
+        mpk_key(w, "kind");
+        mpk_pack_cstr(pk, c->kind);
+    }
+    mpk_key(w, "keys");
+    msgpack_pack_array(pk, c->n);
+    for (size_t i = 0; i < c->n; i++) {
+        msgpack_pack_str(pk, STL_KEY_LEN);
+        msgpack_pack_str_body(pk, c->keys[i].s, STL_KEY_LEN);
+    }
+    // "pad": 0..63 zero bytes so that the matrix payload starts at a multiple
+    // of EMBEDDINGS_ALIGN in the file (and so in the reader's mapping).
+    size_t off = (size_t)mpk_offset(w) + 4 + 2 + 7 + bin_header_len(bytes);
+    size_t pad = (EMBEDDINGS_ALIGN - off % EMBEDDINGS_ALIGN) % EMBEDDINGS_ALIGN;
+    static const char zeros[EMBEDDINGS_ALIGN];
+    mpk_key(w, "pad");
+    mpk_pack_bin(pk, zeros, pad);
+    mpk_key(w, "matrix"); // (n, dim) float32 little-endian, row-major
+    mpk_pack_bin(pk, c->data, bytes);
+}
+
 int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys, size_t n,
                           size_t dim, const float *data, stl_error *err) {
     if (dim == 0) return stl_fail(err, "%s: embeddings need a dimension of at least 1", path);
@@ -61,41 +100,8 @@ int embeddings_write_kind(const char *path, const char *kind, const stl_key *key
     key_index_free(&dup.index);
     if (rc != 0) return -1;
 
-    size_t bytes = n * dim * sizeof(float);
-    mpk_writer w;
-    if (mpk_writer_open(&w, path, EMBEDDINGS_FORMAT, EMBEDDINGS_VERSION, kind ? 7 : 6, err) != 0)
-        return -1;
-    msgpack_packer *pk = &w.pk;
-    mpk_pack_cstr(pk, "n");
-    msgpack_pack_uint64(pk, n);
-    mpk_pack_cstr(pk, "dim");
-    msgpack_pack_uint64(pk, dim);
-    mpk_pack_cstr(pk, "dtype");
-    mpk_pack_cstr(pk, "float32");
-    if (kind) {
-        mpk_pack_cstr(pk, "kind");
-        mpk_pack_cstr(pk, kind);
-    }
-    mpk_pack_cstr(pk, "keys");
-    msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++) {
-        msgpack_pack_str(pk, STL_KEY_LEN);
-        msgpack_pack_str_body(pk, keys[i].s, STL_KEY_LEN);
-    }
-    // "pad": 0..63 zero bytes so that the matrix payload starts at a multiple
-    // of EMBEDDINGS_ALIGN in the file (and so in the reader's mapping).
-    long pos = ftell(w.af.f);
-    size_t pad = 0;
-    if (pos >= 0) {
-        size_t off = (size_t)pos + 4 + 2 + 7 + bin_header_len(bytes);
-        pad = (EMBEDDINGS_ALIGN - off % EMBEDDINGS_ALIGN) % EMBEDDINGS_ALIGN;
-    }
-    static const char zeros[EMBEDDINGS_ALIGN];
-    mpk_pack_cstr(pk, "pad");
-    mpk_pack_bin(pk, zeros, pad);
-    mpk_pack_cstr(pk, "matrix"); // (n, dim) float32 little-endian, row-major
-    mpk_pack_bin(pk, data, bytes);
-    return mpk_writer_commit(&w, err);
+    embeddings_fields_ctx c = {keys, n, dim, data, kind};
+    return mpk_write(path, EMBEDDINGS_FORMAT, EMBEDDINGS_VERSION, pack_fields, &c, err);
 }
 
 int embeddings_write(const char *path, const stl_key *keys, size_t n, size_t dim,

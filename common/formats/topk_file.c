@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "io/mpk.h"
+#include "io/mpk_writer.h"
 #include "io/path_list.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -22,6 +23,37 @@ static void pack_keys(msgpack_packer *pk, const stl_key *keys, size_t n) {
     }
 }
 
+static void pack_fields(mpk_writer *w, const void *ctx) {
+    const topk_file *t = ctx;
+    msgpack_packer *pk = &w->pk;
+    mpk_key(w, "n_scenes");
+    msgpack_pack_uint64(pk, t->n_scenes);
+    mpk_key(w, "n_products");
+    msgpack_pack_uint64(pk, t->n_products);
+    mpk_key(w, "k");
+    msgpack_pack_uint64(pk, t->width);
+    mpk_key(w, "k_requested");
+    msgpack_pack_uint64(pk, t->k_requested);
+    mpk_key(w, "shard");
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_int64(pk, t->shard_index);
+    msgpack_pack_int64(pk, t->shard_count > 0 ? t->shard_count : 1);
+    mpk_key(w, "scenes_total");
+    msgpack_pack_uint64(pk, t->scenes_total);
+    mpk_key(w, "scenes_file");
+    mpk_pack_cstr(pk, t->scenes_file);
+    mpk_key(w, "products_file");
+    mpk_pack_cstr(pk, t->products_file);
+    mpk_key(w, "scene_keys");
+    pack_keys(pk, t->scenes, t->n_scenes);
+    mpk_key(w, "product_keys");
+    pack_keys(pk, t->products, t->n_products);
+    mpk_key(w, "indices"); // (n_scenes, k) uint32 little-endian
+    mpk_pack_bin(pk, t->index, t->n_scenes * t->width * sizeof *t->index);
+    mpk_key(w, "scores"); // (n_scenes, k) float32 little-endian
+    mpk_pack_bin(pk, t->score, t->n_scenes * t->width * sizeof *t->score);
+}
+
 int topk_file_write(const char *path, const topk_file *t, stl_error *err) {
     size_t want = t->k_requested < t->n_products ? t->k_requested : t->n_products;
     if (t->width != want)
@@ -31,36 +63,7 @@ int topk_file_write(const char *path, const topk_file *t, stl_error *err) {
         if (t->index[e] >= t->n_products)
             return stl_fail(err, "%s: scene row %zu: product index %u out of range", path,
                             e / t->width, t->index[e]);
-    mpk_writer w;
-    if (mpk_writer_open(&w, path, TOPK_FILE_FORMAT, TOPK_FILE_VERSION, 12, err) != 0) return -1;
-    msgpack_packer *pk = &w.pk;
-    mpk_pack_cstr(pk, "n_scenes");
-    msgpack_pack_uint64(pk, t->n_scenes);
-    mpk_pack_cstr(pk, "n_products");
-    msgpack_pack_uint64(pk, t->n_products);
-    mpk_pack_cstr(pk, "k");
-    msgpack_pack_uint64(pk, t->width);
-    mpk_pack_cstr(pk, "k_requested");
-    msgpack_pack_uint64(pk, t->k_requested);
-    mpk_pack_cstr(pk, "shard");
-    msgpack_pack_array(pk, 2);
-    msgpack_pack_int64(pk, t->shard_index);
-    msgpack_pack_int64(pk, t->shard_count > 0 ? t->shard_count : 1);
-    mpk_pack_cstr(pk, "scenes_total");
-    msgpack_pack_uint64(pk, t->scenes_total);
-    mpk_pack_cstr(pk, "scenes_file");
-    mpk_pack_cstr(pk, t->scenes_file);
-    mpk_pack_cstr(pk, "products_file");
-    mpk_pack_cstr(pk, t->products_file);
-    mpk_pack_cstr(pk, "scene_keys");
-    pack_keys(pk, t->scenes, t->n_scenes);
-    mpk_pack_cstr(pk, "product_keys");
-    pack_keys(pk, t->products, t->n_products);
-    mpk_pack_cstr(pk, "indices"); // (n_scenes, k) uint32 little-endian
-    mpk_pack_bin(pk, t->index, t->n_scenes * t->width * sizeof *t->index);
-    mpk_pack_cstr(pk, "scores"); // (n_scenes, k) float32 little-endian
-    mpk_pack_bin(pk, t->score, t->n_scenes * t->width * sizeof *t->score);
-    return mpk_writer_commit(&w, err);
+    return mpk_write(path, TOPK_FILE_FORMAT, TOPK_FILE_VERSION, pack_fields, t, err);
 }
 
 void topk_file_free(topk_file *t) {

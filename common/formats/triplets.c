@@ -17,10 +17,9 @@
 #include <string.h>
 
 #include "io/mpk.h"
+#include "io/mpk_writer.h"
 
 _Static_assert(sizeof(triplet) == 12, "triplet must be three packed uint32");
-
-enum { TRIPLETS_N_FIELDS = 9 };
 
 void triplets_params_default(triplets_params *p) {
     p->seed = 1;
@@ -90,65 +89,68 @@ static void pack_keys(msgpack_packer *pk, const stl_key *k, size_t n) {
     for (size_t i = 0; i < n; i++) msgpack_pack_bin_body(pk, k[i].s, STL_KEY_LEN);
 }
 
-static void pack_u64(msgpack_packer *pk, const char *key, uint64_t v) {
-    mpk_pack_cstr(pk, key);
-    msgpack_pack_uint64(pk, v);
+static void pack_u64(mpk_writer *w, const char *key, uint64_t v) {
+    mpk_key(w, key);
+    msgpack_pack_uint64(&w->pk, v);
 }
 
-int triplets_write(const char *path, const triplets_file *t, stl_error *err) {
-    mpk_writer w;
-    if (mpk_writer_open(&w, path, TRIPLETS_FORMAT, TRIPLETS_VERSION, TRIPLETS_N_FIELDS, err) != 0)
-        return -1;
-    msgpack_packer *pk = &w.pk;
+static void pack_fields(mpk_writer *w, const void *ctx) {
+    const triplets_file *t = ctx;
+    msgpack_packer *pk = &w->pk;
     const triplets_params *p = &t->params;
     const triplets_counts *c = &t->counts;
 
-    mpk_pack_cstr(pk, "params");
-    msgpack_pack_map(pk, 5);
-    pack_u64(pk, "seed", p->seed);
-    mpk_pack_cstr(pk, "split");
+    mpk_key(w, "params");
+    mpk_map_begin(w);
+    pack_u64(w, "seed", p->seed);
+    mpk_key(w, "split");
     mpk_pack_cstr(pk, triplets_split_name(p->split));
-    mpk_pack_cstr(pk, "negatives");
+    mpk_key(w, "negatives");
     mpk_pack_cstr(pk, triplets_negatives_name(p->negatives));
-    pack_u64(pk, "num_neg", p->num_neg);
-    mpk_pack_cstr(pk, "test_fraction");
+    pack_u64(w, "num_neg", p->num_neg);
+    mpk_key(w, "test_fraction");
     msgpack_pack_double(pk, p->test_fraction);
+    mpk_map_end(w);
 
-    mpk_pack_cstr(pk, "counts");
-    msgpack_pack_map(pk, 17);
-    pack_u64(pk, "lines", c->lines);
-    pack_u64(pk, "malformed", c->malformed);
-    pack_u64(pk, "pairs_read", c->pairs_read);
-    pack_u64(pk, "dropped_scene_missing", c->dropped_scene_missing);
-    pack_u64(pk, "dropped_product_missing", c->dropped_product_missing);
-    pack_u64(pk, "dropped_duplicate", c->dropped_duplicate);
-    pack_u64(pk, "used", c->used);
-    pack_u64(pk, "train_pairs", c->train_pairs);
-    pack_u64(pk, "test_pairs", c->test_pairs);
-    pack_u64(pk, "train_scenes", c->train_scenes);
-    pack_u64(pk, "test_scenes", c->test_scenes);
-    pack_u64(pk, "scenes", t->n_scenes);
-    pack_u64(pk, "products", t->n_products);
-    pack_u64(pk, "train_triplets", t->n_train);
-    pack_u64(pk, "test_triplets", t->n_test);
-    pack_u64(pk, "held_scenes", t->n_held_scenes);
-    pack_u64(pk, "held_pairs", t->held_offset[t->n_held_scenes]);
+    mpk_key(w, "counts");
+    mpk_map_begin(w);
+    pack_u64(w, "lines", c->lines);
+    pack_u64(w, "malformed", c->malformed);
+    pack_u64(w, "pairs_read", c->pairs_read);
+    pack_u64(w, "dropped_scene_missing", c->dropped_scene_missing);
+    pack_u64(w, "dropped_product_missing", c->dropped_product_missing);
+    pack_u64(w, "dropped_duplicate", c->dropped_duplicate);
+    pack_u64(w, "used", c->used);
+    pack_u64(w, "train_pairs", c->train_pairs);
+    pack_u64(w, "test_pairs", c->test_pairs);
+    pack_u64(w, "train_scenes", c->train_scenes);
+    pack_u64(w, "test_scenes", c->test_scenes);
+    pack_u64(w, "scenes", t->n_scenes);
+    pack_u64(w, "products", t->n_products);
+    pack_u64(w, "train_triplets", t->n_train);
+    pack_u64(w, "test_triplets", t->n_test);
+    pack_u64(w, "held_scenes", t->n_held_scenes);
+    pack_u64(w, "held_pairs", t->held_offset[t->n_held_scenes]);
+    mpk_map_end(w);
 
-    mpk_pack_cstr(pk, "scenes");
+    mpk_key(w, "scenes");
     pack_keys(pk, t->scenes, t->n_scenes);
-    mpk_pack_cstr(pk, "products");
+    mpk_key(w, "products");
     pack_keys(pk, t->products, t->n_products);
-    mpk_pack_cstr(pk, "train");
+    mpk_key(w, "train");
     pack_u32_bin(pk, (const uint32_t *)t->train, t->n_train * 3);
-    mpk_pack_cstr(pk, "test");
+    mpk_key(w, "test");
     pack_u32_bin(pk, (const uint32_t *)t->test, t->n_test * 3);
-    mpk_pack_cstr(pk, "held_scenes");
+    mpk_key(w, "held_scenes");
     pack_u32_bin(pk, t->held_scene, t->n_held_scenes);
-    mpk_pack_cstr(pk, "held_offsets");
+    mpk_key(w, "held_offsets");
     pack_u32_bin(pk, t->held_offset, t->n_held_scenes + 1);
-    mpk_pack_cstr(pk, "held_products");
+    mpk_key(w, "held_products");
     pack_u32_bin(pk, t->held_product, t->held_offset[t->n_held_scenes]);
-    return mpk_writer_commit(&w, err);
+}
+
+int triplets_write(const char *path, const triplets_file *t, stl_error *err) {
+    return mpk_write(path, TRIPLETS_FORMAT, TRIPLETS_VERSION, pack_fields, t, err);
 }
 
 /* ---- reading ---- */

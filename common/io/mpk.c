@@ -14,53 +14,6 @@
 
 #include "io/mapped_file.h"
 
-/* ---- writing ---- */
-
-static int mpk_write_cb(void *data, const char *buf, size_t len) {
-    mpk_writer *w = data;
-    if (w->failed) return -1;
-    if (atomic_write(&w->af, buf, len, NULL) != 0) {
-        w->failed = 1;
-        return -1;
-    }
-    return 0;
-}
-
-int mpk_writer_open(mpk_writer *w, const char *path, const char *format, uint32_t version,
-                    uint32_t n_fields, stl_error *err) {
-    memset(w, 0, sizeof *w);
-    if (atomic_open(&w->af, path, err) != 0) return -1;
-    msgpack_packer_init(&w->pk, w, mpk_write_cb);
-    msgpack_pack_map(&w->pk, n_fields + 2);
-    mpk_pack_cstr(&w->pk, "format");
-    mpk_pack_cstr(&w->pk, format);
-    mpk_pack_cstr(&w->pk, "version");
-    msgpack_pack_uint32(&w->pk, version);
-    return 0;
-}
-
-int mpk_writer_commit(mpk_writer *w, stl_error *err) {
-    if (w->failed) {
-        stl_fail(err, "%s: write failed: %s", w->af.path, w->af.why[0] ? w->af.why : "packer error");
-        atomic_abort(&w->af);
-        return -1;
-    }
-    return atomic_commit(&w->af, err);
-}
-
-void mpk_writer_abort(mpk_writer *w) { atomic_abort(&w->af); }
-
-void mpk_pack_cstr(msgpack_packer *pk, const char *s) {
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
-void mpk_pack_bin(msgpack_packer *pk, const void *data, size_t n) {
-    msgpack_pack_bin(pk, n);
-    if (n) msgpack_pack_bin_body(pk, data, n);
-}
-
 /* ---- bounds check ---- */
 
 static uint64_t be(const unsigned char *p, int n) {

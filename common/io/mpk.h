@@ -5,10 +5,8 @@
  * integer); the rest are the format's fields, always looked up by key, never
  * by position. See docs/formats.md.
  *
- * Writing: mpk_writer_open() opens an atomic_file, starts the top-level map of
- * n_fields + 2 entries and writes the header; the caller packs n_fields
- * key/value pairs through w->pk (msgpack-c's packer) and mpk_writer_commit()
- * renames the file into place. Pack errors are recorded and reported at commit.
+ * Writing: mpk_writer.h (maps whose sizes are counted, files written
+ * atomically).
  *
  * Reading: mpk_file_open() maps the whole file read-only (mmap), checks every
  * container's declared size against the bytes that remain *before* msgpack-c
@@ -25,27 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/atomic.h"
 #include "base/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct {
-    atomic_file af;
-    msgpack_packer pk;
-    int failed;
-} mpk_writer;
-
-int mpk_writer_open(mpk_writer *w, const char *path, const char *format,
-                    uint32_t version, uint32_t n_fields, stl_error *err);
-int mpk_writer_commit(mpk_writer *w, stl_error *err);
-void mpk_writer_abort(mpk_writer *w);
-
-/* Packing shorthands (errors are recorded in the packer's writer). */
-void mpk_pack_cstr(msgpack_packer *pk, const char *s);
-void mpk_pack_bin(msgpack_packer *pk, const void *data, size_t n);
 
 typedef struct {
     const char *path;

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "formats/modelfile.h"
 #include "io/mpk.h"
+#include "io/mpk_writer.h"
 #include "base/rng.h"
 #include "base/testhook.h"
 
@@ -33,14 +34,14 @@ void checkpoint_state_free(checkpoint_state *s) {
     s->config_json = NULL;
 }
 
-static void pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v) {
-    mpk_pack_cstr(pk, k);
-    msgpack_pack_uint64(pk, v);
+static void pack_kv_u64(mpk_writer *w, const char *k, uint64_t v) {
+    mpk_key(w, k);
+    msgpack_pack_uint64(&w->pk, v);
 }
 
-static void pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v) {
-    mpk_pack_cstr(pk, k);
-    msgpack_pack_int64(pk, v);
+static void pack_kv_i64(mpk_writer *w, const char *k, int64_t v) {
+    mpk_key(w, k);
+    msgpack_pack_int64(&w->pk, v);
 }
 
 static int write_model(const char *path, const void *buf, size_t len, int64_t step,
@@ -59,35 +60,46 @@ static int write_model(const char *path, const void *buf, size_t len, int64_t st
     return atomic_commit(&af, err);
 }
 
-static int write_state(const char *path, const checkpoint_state *s, const char *model_name,
-                       size_t model_len, uint64_t model_hash, stl_error *err) {
-    mpk_writer w;
-    if (mpk_writer_open(&w, path, CKPT_STATE_FORMAT, CKPT_STATE_VERSION, 17, err) != 0) return -1;
-    msgpack_packer *pk = &w.pk;
-    pack_kv_i64(pk, "step", s->step);
-    mpk_pack_cstr(pk, "model");
-    mpk_pack_cstr(pk, model_name);
-    pack_kv_u64(pk, "model_bytes", model_len);
-    pack_kv_u64(pk, "model_hash", model_hash);
-    pack_kv_u64(pk, "epoch", s->pos.epoch);
-    pack_kv_u64(pk, "offset", s->pos.offset);
-    mpk_pack_cstr(pk, "rng");
+typedef struct {
+    const checkpoint_state *s;
+    const char *model_name;
+    size_t model_len;
+    uint64_t model_hash;
+} state_fields_ctx;
+
+static void pack_state(mpk_writer *w, const void *ctx) {
+    const state_fields_ctx *c = ctx;
+    const checkpoint_state *s = c->s;
+    msgpack_packer *pk = &w->pk;
+    pack_kv_i64(w, "step", s->step);
+    mpk_key(w, "model");
+    mpk_pack_cstr(pk, c->model_name);
+    pack_kv_u64(w, "model_bytes", c->model_len);
+    pack_kv_u64(w, "model_hash", c->model_hash);
+    pack_kv_u64(w, "epoch", s->pos.epoch);
+    pack_kv_u64(w, "offset", s->pos.offset);
+    mpk_key(w, "rng");
     msgpack_pack_array(pk, 4);
     for (int i = 0; i < 4; i++) msgpack_pack_uint64(pk, s->pos.rng.s[i]);
-    pack_kv_u64(pk, "seed", s->seed);
-    mpk_pack_cstr(pk, "elapsed_s");
+    pack_kv_u64(w, "seed", s->seed);
+    mpk_key(w, "elapsed_s");
     msgpack_pack_double(pk, s->elapsed_s);
-    pack_kv_i64(pk, "output_size", s->output_size);
-    pack_kv_i64(pk, "image_size", s->image_size);
-    pack_kv_i64(pk, "global_batch", s->global_batch);
-    pack_kv_i64(pk, "ranks", s->ranks);
-    pack_kv_i64(pk, "threads", s->threads);
-    pack_kv_u64(pk, "n_train", s->n_train);
-    mpk_pack_cstr(pk, "hash_seed");
+    pack_kv_i64(w, "output_size", s->output_size);
+    pack_kv_i64(w, "image_size", s->image_size);
+    pack_kv_i64(w, "global_batch", s->global_batch);
+    pack_kv_i64(w, "ranks", s->ranks);
+    pack_kv_i64(w, "threads", s->threads);
+    pack_kv_u64(w, "n_train", s->n_train);
+    mpk_key(w, "hash_seed");
     msgpack_pack_uint64(pk, CKPT_HASH_SEED);
-    mpk_pack_cstr(pk, "config");
+    mpk_key(w, "config");
     mpk_pack_cstr(pk, s->config_json ? s->config_json : "{}");
-    return mpk_writer_commit(&w, err);
+}
+
+static int write_state(const char *path, const checkpoint_state *s, const char *model_name,
+                       size_t model_len, uint64_t model_hash, stl_error *err) {
+    state_fields_ctx c = {s, model_name, model_len, model_hash};
+    return mpk_write(path, CKPT_STATE_FORMAT, CKPT_STATE_VERSION, pack_state, &c, err);
 }
 
 static int cmp_i64(const void *a, const void *b) {

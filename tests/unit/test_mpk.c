@@ -1,34 +1,114 @@
 /* test_mpk.c — the msgpack header convention: round trip, lookups by key in
  * any order, wrong format, newer version, truncation at every length, and
- * crafted counts that must be refused before anything is allocated. */
+ * crafted counts that must be refused before anything is allocated; and the
+ * writer's counted maps: nested maps get the number of keys packed (checked
+ * against msgpack-c's own unpacker), and a writer whose two runs differ or
+ * whose maps do not balance writes nothing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "io/mpk.h"
+#include "io/mpk_writer.h"
 
 static char path[256];
 
-static void write_sample(const char *format, uint32_t version) {
-    mpk_writer w;
-    stl_error e;
-    CHECK_EQ_INT(mpk_writer_open(&w, path, format, version, 4, &e), 0);
+static void sample_fields(mpk_writer *w, const void *ctx) {
+    (void)ctx;
     /* fields deliberately not in the order a reader asks for them */
-    mpk_pack_cstr(&w.pk, "blob");
+    mpk_key(w, "blob");
     unsigned char data[100];
     for (int i = 0; i < 100; i++) data[i] = (unsigned char)i;
-    mpk_pack_bin(&w.pk, data, sizeof data);
-    mpk_pack_cstr(&w.pk, "name");
-    mpk_pack_cstr(&w.pk, "hello");
-    mpk_pack_cstr(&w.pk, "count");
-    msgpack_pack_uint64(&w.pk, 1234567890123ULL);
-    mpk_pack_cstr(&w.pk, "list");
-    msgpack_pack_array(&w.pk, 3);
-    msgpack_pack_int(&w.pk, -1);
-    msgpack_pack_double(&w.pk, 2.5);
-    msgpack_pack_nil(&w.pk);
-    CHECK_EQ_INT(mpk_writer_commit(&w, &e), 0);
+    mpk_pack_bin(&w->pk, data, sizeof data);
+    mpk_key(w, "name");
+    mpk_pack_cstr(&w->pk, "hello");
+    mpk_key(w, "count");
+    msgpack_pack_uint64(&w->pk, 1234567890123ULL);
+    mpk_key(w, "list");
+    msgpack_pack_array(&w->pk, 3);
+    msgpack_pack_int(&w->pk, -1);
+    msgpack_pack_double(&w->pk, 2.5);
+    msgpack_pack_nil(&w->pk);
+}
+
+static void write_sample(const char *format, uint32_t version) {
+    stl_error e;
+    CHECK_EQ_INT(mpk_write(path, format, version, sample_fields, NULL, &e), 0);
+}
+
+/* Nested maps of 0, 1 and 20 keys inside an array, then a key after them:
+ * each map header must say how many keys follow it. */
+static void nested_fields(mpk_writer *w, const void *ctx) {
+    (void)ctx;
+    mpk_key(w, "maps");
+    msgpack_pack_array(&w->pk, 3);
+    static const int sizes[3] = {0, 1, 20};
+    for (int m = 0; m < 3; m++) {
+        mpk_map_begin(w);
+        for (int k = 0; k < sizes[m]; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", k);
+            mpk_key(w, key);
+            mpk_map_begin(w); /* a map as a value: {"v": k} */
+            mpk_key(w, "v");
+            msgpack_pack_int(&w->pk, k);
+            mpk_map_end(w);
+        }
+        mpk_map_end(w);
+    }
+    mpk_key(w, "after");
+    msgpack_pack_true(&w->pk);
+}
+
+static void test_counted_maps(void) {
+    stl_error e;
+    CHECK_EQ_INT(mpk_write(path, "stlrec-test", 1, nested_fields, NULL, &e), 0);
+    mpk_file f;
+    CHECK_EQ_INT(mpk_file_open(&f, path, "stlrec-test", 1, &e), 0);
+    CHECK_EQ_INT(f.root->via.map.size, 4); /* format, version, maps, after */
+    const msgpack_object_array *arr;
+    CHECK_EQ_INT(mpk_get_array(&f, f.root, "maps", &arr, &e), 0);
+    CHECK_EQ_INT(arr->size, 3);
+    CHECK(arr->ptr[0].type == MSGPACK_OBJECT_MAP && arr->ptr[0].via.map.size == 0);
+    CHECK(arr->ptr[1].type == MSGPACK_OBJECT_MAP && arr->ptr[1].via.map.size == 1);
+    CHECK(arr->ptr[2].type == MSGPACK_OBJECT_MAP && arr->ptr[2].via.map.size == 20);
+    const msgpack_object *inner = mpk_get(&arr->ptr[2], "k19");
+    CHECK(inner && inner->type == MSGPACK_OBJECT_MAP && inner->via.map.size == 1);
+    const msgpack_object *v = inner ? mpk_get(inner, "v") : NULL;
+    CHECK(v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == 19);
+    const msgpack_object *after = mpk_get(f.root, "after");
+    CHECK(after && after->type == MSGPACK_OBJECT_BOOLEAN && after->via.boolean);
+    mpk_file_close(&f);
+}
+
+/* A writer that packs one more key on its second run, and one that leaves a
+ * map open: both are refused and leave no file. */
+static int runs;
+static void growing_fields(mpk_writer *w, const void *ctx) {
+    (void)ctx;
+    int n = runs++ ? 2 : 1;
+    for (int i = 0; i < n; i++) {
+        mpk_key(w, i ? "b" : "a");
+        msgpack_pack_int(&w->pk, i);
+    }
+}
+static void unbalanced_fields(mpk_writer *w, const void *ctx) {
+    (void)ctx;
+    mpk_key(w, "open");
+    mpk_map_begin(w);
+}
+
+static void test_writer_misuse(void) {
+    stl_error e;
+    unlink(path);
+    runs = 0;
+    CHECK_EQ_INT(mpk_write(path, "stlrec-test", 1, growing_fields, NULL, &e), -1);
+    CHECK(strstr(e.msg, path) && strstr(e.msg, "nothing written"));
+    CHECK(access(path, F_OK) != 0);
+    CHECK_EQ_INT(mpk_write(path, "stlrec-test", 1, unbalanced_fields, NULL, &e), -1);
+    CHECK(access(path, F_OK) != 0);
 }
 
 static void test_round_trip(void) {
@@ -136,6 +216,8 @@ int main(void) {
     RUN(test_wrong_format_and_newer_version);
     RUN(test_truncated_everywhere);
     RUN(test_crafted_counts);
+    RUN(test_counted_maps);
+    RUN(test_writer_misuse);
     unlink(path);
     return check_summary();
 }
