@@ -86,16 +86,6 @@ static int inspect_plain(const char *path, int json, stl_error *err) {
 }
 
 /* Does the file's first non-blank byte open a JSON object? */
-static int starts_with_brace(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    int c;
-    while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {
-    }
-    fclose(f);
-    return c == '{';
-}
-
 int main(int argc, char **argv) {
     log_set_program("stl-inspect");
     int json = 0;
@@ -145,7 +135,7 @@ int main(int argc, char **argv) {
     }
     mpk_file f;
     if (mpk_file_open(&f, path, NULL, 0, &err) != 0) {
-        if (starts_with_brace(path)) { /* the book's JSON embeddings {key: [floats]} */
+        if (embeddings_is_json(path, NULL) == 1) { /* the book's JSON embeddings {key: [floats]} */
             if (embeddings_inspect(path, json, stdout, &err) != 0) {
                 log_error(&err);
                 return STL_EXIT_FAIL;

@@ -258,8 +258,7 @@ done:
     return rc;
 }
 
-/* 1 when the file's first non-blank byte is '{' (the JSON form). */
-static int looks_like_json(const char *path, stl_error *err) {
+int embeddings_is_json(const char *path, stl_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
     int c;
@@ -271,7 +270,7 @@ static int looks_like_json(const char *path, stl_error *err) {
 static int read_one(const char *path, embeddings *e, stl_error *err) {
     memset(e, 0, sizeof *e);
     key_index_init(&e->index);
-    int json = looks_like_json(path, err);
+    int json = embeddings_is_json(path, err);
     int rc = json < 0 ? -1 : json ? read_json(path, e, err) : read_msgpack(path, e, err);
     if (rc != 0) {
         embeddings_free(e);

@@ -65,6 +65,9 @@ int embeddings_write_json(const char *path, const stl_key *keys, size_t n, size_
 /* Reads either form (or a comma-separated list of parts) into e. On failure e
  * is left empty (embeddings_free is still safe). */
 int embeddings_read(const char *path, embeddings *e, stl_error *err);
+/* 1 when the file's first non-blank byte is '{' (the book's JSON form), 0
+ * when not, -1 with err when it cannot be opened. */
+int embeddings_is_json(const char *path, stl_error *err);
 /* Reads n_paths parts and concatenates them in order. */
 int embeddings_read_parts(const char *const *paths, size_t n_paths, embeddings *e,
                           stl_error *err);
