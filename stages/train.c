@@ -474,8 +474,7 @@ static int train_loop(train_ctx *x, stl_error *err) {
                 progress_set_detail(&pg, "loss %.4f", log_loss / (double)log_n);
                 progress_set_rate(&pg, rate);
                 if (step == x->o.max_steps) {
-                    pg.done = (uint64_t)step;
-                    progress_finish(&pg);
+                    progress_finish_at(&pg, (uint64_t)step);
                 } else {
                     progress_update(&pg, (uint64_t)step);
                 }

@@ -86,3 +86,8 @@ void progress_finish(progress *p) {
     if (log_quiet()) return;
     if (p->tty || p->printed || p->opts.eager) progress_print(p, timer_now(), 1);
 }
+
+void progress_finish_at(progress *p, uint64_t done) {
+    p->done = done;
+    progress_finish(p);
+}

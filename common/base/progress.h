@@ -50,6 +50,9 @@ void progress_start_opts(progress *p, const char *label, const char *unit, uint6
                          const progress_opts *opts);
 void progress_update(progress *p, uint64_t done);
 void progress_finish(progress *p);
+/* progress_finish with the final count (work that ended at `done`, which the
+ * last progress_update may not have reported). */
+void progress_finish_at(progress *p, uint64_t done);
 
 /* The rate that lines show from now on, in rate units per second, instead of
  * done over the time since progress_start. */
