@@ -27,6 +27,7 @@
 #include "io/flaxmsg.h"
 #include "io/mapped_file.h"
 #include "io/mpk.h"
+#include "io/mpk_writer.h"
 
 enum { PATH_CAP = 160, MAX_DEPTH = 12 };
 
@@ -115,14 +116,45 @@ static int write_tree(msgpack_packer *pk, const leaf *l, int n, int depth, const
     return rc;
 }
 
-static void pack_cstr(msgpack_packer *pk, int *rc, const char *s) {
-    size_t n = strlen(s);
-    *rc |= msgpack_pack_str(pk, n);
-    *rc |= msgpack_pack_str_body(pk, s, n);
-}
-
 static void pack_count(msgpack_packer *pk, int *rc, int64_t v) {
     *rc |= v <= INT32_MAX ? flaxmsg_pack_i32_scalar(pk, (int32_t)v) : flaxmsg_pack_i64_scalar(pk, v);
+}
+
+/* Flax's TrainState: {step, params, opt_state: {"0": Adam's {count, mu,
+ * nu}, "1": {} (optax's empty state of the chained no-op)}}. */
+typedef struct {
+    const model_state *m;
+    const leaf *leaves;
+    int n;
+    const float *zeros;
+} model_fields_ctx;
+
+static void pack_model(mpk_writer *w, const void *ctx) {
+    const model_fields_ctx *c = ctx;
+    msgpack_packer *pk = &w->pk;
+    int rc = 0; /* the packer's failures are the writer's too */
+    mpk_key(w, "step");
+    pack_count(pk, &rc, c->m->step);
+    mpk_key(w, "params");
+    tree_src ps = {c->m->params, c->m->stats, c->zeros};
+    write_tree(pk, c->leaves, c->n, 0, &ps);
+    mpk_key(w, "opt_state");
+    mpk_map_begin(w);
+    mpk_key(w, "0");
+    mpk_map_begin(w);
+    mpk_key(w, "count");
+    pack_count(pk, &rc, c->m->step);
+    mpk_key(w, "mu");
+    tree_src ms = {c->m->adam_m, NULL, c->zeros};
+    write_tree(pk, c->leaves, c->n, 0, &ms);
+    mpk_key(w, "nu");
+    tree_src vs = {c->m->adam_v, NULL, c->zeros};
+    write_tree(pk, c->leaves, c->n, 0, &vs);
+    mpk_map_end(w);
+    mpk_key(w, "1");
+    mpk_map_begin(w);
+    mpk_map_end(w);
+    mpk_map_end(w);
 }
 
 int modelfile_pack(const model_state *m, void **out, size_t *out_len, stl_error *err) {
@@ -145,27 +177,8 @@ int modelfile_pack(const model_state *m, void **out, size_t *out_len, stl_error 
     }
     qsort(leaves, (size_t)t->n, sizeof *leaves, leaf_cmp);
 
-    msgpack_packer *pk = &b.pk;
-    int rc = msgpack_pack_map(pk, 3);
-    pack_cstr(pk, &rc, "step");
-    pack_count(pk, &rc, m->step);
-    pack_cstr(pk, &rc, "params");
-    tree_src ps = {m->params, m->stats, zeros};
-    rc |= write_tree(pk, leaves, t->n, 0, &ps);
-    pack_cstr(pk, &rc, "opt_state");
-    rc |= msgpack_pack_map(pk, 2);
-    pack_cstr(pk, &rc, "0");
-    rc |= msgpack_pack_map(pk, 3);
-    pack_cstr(pk, &rc, "count");
-    pack_count(pk, &rc, m->step);
-    pack_cstr(pk, &rc, "mu");
-    tree_src ms = {m->adam_m, NULL, zeros};
-    rc |= write_tree(pk, leaves, t->n, 0, &ms);
-    pack_cstr(pk, &rc, "nu");
-    tree_src vs = {m->adam_v, NULL, zeros};
-    rc |= write_tree(pk, leaves, t->n, 0, &vs);
-    pack_cstr(pk, &rc, "1");
-    rc |= msgpack_pack_map(pk, 0);
+    model_fields_ctx mc = {m, leaves, t->n, zeros};
+    int rc = mpk_pack_counted(pack_model, &mc, b.pk.callback, b.pk.data, NULL);
     if (rc || b.failed) goto oom;
     free(leaves);
     free(zeros);

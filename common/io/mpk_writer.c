@@ -1,10 +1,13 @@
-/* mpk_writer.c — counted msgpack maps written atomically (mpk_writer.h).
+/* mpk_writer.c — counted msgpack maps (mpk_writer.h), and stlrec files made
+ * of them written atomically.
  *
  * Both runs share one packer whose callback either drops the bytes (counting
- * run) or appends them to the atomic file (writing run), and counts them
- * either way. Map i's size is counts[i], in the order the maps begin.
+ * run) or hands them to the output (writing run), and counts them either
+ * way. Map i's size is counts[i], in the order the maps begin.
  */
 #include "io/mpk_writer.h"
+
+#include "io/atomic.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,7 @@ static int sink(void *data, const char *buf, size_t len) {
     mpk_writer *w = data;
     w->offset += len;
     if (!w->writing || w->failed) return 0;
-    if (atomic_write(&w->af, buf, len, NULL) != 0) {
+    if (w->out(w->out_data, buf, len) != 0) {
         w->failed = 1;
         return -1;
     }
@@ -77,53 +80,92 @@ void mpk_pack_bin(msgpack_packer *pk, const void *data, size_t n) {
     if (n) msgpack_pack_bin_body(pk, data, n);
 }
 
-/* One run of the fields inside the top-level map with its header. */
-static void run(mpk_writer *w, const char *format, uint32_t version, mpk_fields_fn fields,
-                const void *ctx) {
+/* One run: the top-level map of what fields packs. */
+static void run(mpk_writer *w, mpk_fields_fn fields, const void *ctx) {
     w->offset = 0;
     w->depth = 0;
+    w->next_map = 0;
     mpk_map_begin(w);
-    mpk_key(w, "format");
-    mpk_pack_cstr(&w->pk, format);
-    mpk_key(w, "version");
-    msgpack_pack_uint32(&w->pk, version);
     fields(w, ctx);
     mpk_map_end(w);
     if (w->depth != 0) w->misuse = 1;
 }
 
-int mpk_write(const char *path, const char *format, uint32_t version, mpk_fields_fn fields,
-              const void *ctx, stl_error *err) {
+/* `failed` is 1 when the output failed, 2 when the runs differ (a bug). */
+static int pack_counted(mpk_fields_fn fields, const void *ctx, msgpack_packer_write out,
+                        void *out_data, int *failed) {
     mpk_writer w;
     memset(&w, 0, sizeof w);
     msgpack_packer_init(&w.pk, &w, sink);
-    run(&w, format, version, fields, ctx);
+    w.out = out;
+    w.out_data = out_data;
+    run(&w, fields, ctx);
     w.written = calloc(w.n_maps ? w.n_maps : 1, sizeof *w.written);
+    int rc = 0;
     if (w.failed || !w.written) {
-        free(w.counts);
-        free(w.written);
-        return stl_fail(err, "%s: out of memory counting the fields", path);
+        *failed = 1;
+        rc = -1;
+    } else {
+        w.writing = 1;
+        run(&w, fields, ctx);
+        if (w.misuse || w.next_map != w.n_maps ||
+            memcmp(w.counts, w.written, w.n_maps * sizeof *w.counts) != 0) {
+            *failed = 2;
+            rc = -1;
+        } else if (w.failed) {
+            *failed = 1;
+            rc = -1;
+        }
     }
-    if (atomic_open(&w.af, path, err) != 0) {
-        free(w.counts);
-        free(w.written);
-        return -1;
-    }
-    w.writing = 1;
-    run(&w, format, version, fields, ctx);
-    int differs = w.misuse || w.next_map != w.n_maps ||
-                  memcmp(w.counts, w.written, w.n_maps * sizeof *w.counts) != 0;
     free(w.counts);
     free(w.written);
-    if (differs) {
-        atomic_abort(&w.af);
-        return stl_fail(err, "%s: the %s writer packed its maps unevenly or differently in its "
-                        "two runs (a bug: nothing written)", path, format);
-    }
-    if (w.failed) {
-        stl_fail(err, "%s: write failed: %s", w.af.path, w.af.why[0] ? w.af.why : "packer error");
-        atomic_abort(&w.af);
+    return rc;
+}
+
+int mpk_pack_counted(mpk_fields_fn fields, const void *ctx, msgpack_packer_write out,
+                     void *out_data, stl_error *err) {
+    int failed = 0;
+    if (pack_counted(fields, ctx, out, out_data, &failed) == 0) return 0;
+    return stl_fail(err, failed == 2 ? "msgpack writer: maps packed unevenly or differently in "
+                                       "its two runs (a bug)"
+                                     : "msgpack writer: the output failed");
+}
+
+/* mpk_write's fields: the header, then the format's own. */
+typedef struct {
+    const char *format;
+    uint32_t version;
+    mpk_fields_fn fields;
+    const void *ctx;
+} file_fields;
+
+static void pack_file(mpk_writer *w, const void *ctx) {
+    const file_fields *f = ctx;
+    mpk_key(w, "format");
+    mpk_pack_cstr(&w->pk, f->format);
+    mpk_key(w, "version");
+    msgpack_pack_uint32(&w->pk, f->version);
+    f->fields(w, f->ctx);
+}
+
+static int to_file(void *data, const char *buf, size_t len) {
+    return atomic_write(data, buf, len, NULL);
+}
+
+int mpk_write(const char *path, const char *format, uint32_t version, mpk_fields_fn fields,
+              const void *ctx, stl_error *err) {
+    atomic_file af;
+    if (atomic_open(&af, path, err) != 0) return -1;
+    file_fields f = {format, version, fields, ctx};
+    int failed = 0;
+    if (pack_counted(pack_file, &f, to_file, &af, &failed) != 0) {
+        if (failed == 2)
+            stl_fail(err, "%s: the %s writer packed its maps unevenly or differently in its "
+                     "two runs (a bug: nothing written)", path, format);
+        else
+            stl_fail(err, "%s: write failed: %s", af.path, af.why[0] ? af.why : "out of memory");
+        atomic_abort(&af);
         return -1;
     }
-    return atomic_commit(&w.af, err);
+    return atomic_commit(&af, err);
 }

@@ -1,5 +1,7 @@
 /* mpk_writer.h — writing an stlrec msgpack file (the header convention of
- * mpk.h) atomically, with every map's size counted rather than declared.
+ * mpk.h) atomically, with every map's size counted rather than declared;
+ * and the same counted maps into any msgpack output (mpk_pack_counted: the
+ * Flax model file, which has no stlrec header).
  *
  * A msgpack map states its number of entries before them, so a writer that
  * types the number ("8 fields follow") breaks silently when a field is added
@@ -25,7 +27,6 @@
 #include <stdint.h>
 
 #include "base/error.h"
-#include "io/atomic.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,8 +37,9 @@ enum { MPK_MAX_DEPTH = 8 };
 
 typedef struct {
     msgpack_packer pk;    /* pack values (and arrays) through this */
-    atomic_file af;
-    int writing;          /* 0: the counting run; 1: the file */
+    msgpack_packer_write out; /* where the writing run's bytes go */
+    void *out_data;
+    int writing;          /* 0: the counting run; 1: the output */
     int failed;
     int misuse;           /* unbalanced or too deep maps, or runs that differ */
     uint64_t offset;      /* bytes packed so far in this run */
@@ -54,6 +56,12 @@ typedef void (*mpk_fields_fn)(mpk_writer *w, const void *ctx);
 /* Writes path: one map of "format", "version" and what fields packs. */
 int mpk_write(const char *path, const char *format, uint32_t version, mpk_fields_fn fields,
               const void *ctx, stl_error *err);
+
+/* One map of what fields packs, counted the same way, written through out
+ * (a msgpack-c packer callback; out_data its first argument). 0, or -1 with
+ * err when the runs differ, a map is left open, or out fails. */
+int mpk_pack_counted(mpk_fields_fn fields, const void *ctx, msgpack_packer_write out,
+                     void *out_data, stl_error *err);
 
 /* A key of the innermost open map (a string). */
 void mpk_key(mpk_writer *w, const char *key);
