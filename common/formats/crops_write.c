@@ -91,21 +91,22 @@ static void pack_keys(msgpack_packer *pk, const stl_key *keys, size_t n) {
     }
 }
 
+/* The crop geometry both files start with: S, and 3 channels (RGB). */
+static void pack_geometry(mpk_writer *w, int size) {
+    mpk_key(w, "size");
+    msgpack_pack_uint32(&w->pk, (uint32_t)size);
+    mpk_key(w, "channels");
+    msgpack_pack_uint32(&w->pk, 3);
+}
+
 static void pack_shard(mpk_writer *w, const void *ctx) {
     const shard_fields_ctx *c = ctx;
     msgpack_packer *pk = &w->pk;
-    mpk_key(w, "size");
-    msgpack_pack_uint32(pk, (uint32_t)c->size);
-    mpk_key(w, "channels");
-    msgpack_pack_uint32(pk, 3);
-    mpk_key(w, "part");
-    msgpack_pack_uint64(pk, (uint64_t)c->part);
-    mpk_key(w, "parts");
-    msgpack_pack_uint64(pk, (uint64_t)c->parts);
-    mpk_key(w, "shard");
-    msgpack_pack_uint64(pk, (uint64_t)c->shard);
-    mpk_key(w, "count");
-    msgpack_pack_uint64(pk, (uint64_t)c->n);
+    pack_geometry(w, c->size);
+    mpk_kv_u64(w, "part", c->part);
+    mpk_kv_u64(w, "parts", c->parts);
+    mpk_kv_u64(w, "shard", c->shard);
+    mpk_kv_u64(w, "count", c->n);
     mpk_key(w, "keys");
     pack_keys(pk, c->keys, c->n);
     mpk_key(w, "pixels");
@@ -165,28 +166,19 @@ int crops_writer_reject(crops_writer *w, const char *key, const char *reason,
 static void pack_index(mpk_writer *mw, const void *ctx) {
     const crops_writer *w = ctx;
     msgpack_packer *pk = &mw->pk;
-    mpk_key(mw, "size");
-    msgpack_pack_uint32(pk, (uint32_t)w->size);
-    mpk_key(mw, "channels");
-    msgpack_pack_uint32(pk, 3);
-    mpk_key(mw, "mode");
-    mpk_pack_cstr(pk, w->mode);
-    mpk_key(mw, "part");
-    msgpack_pack_uint64(pk, (uint64_t)w->part);
-    mpk_key(mw, "parts");
-    msgpack_pack_uint64(pk, (uint64_t)w->parts);
-    mpk_key(mw, "requested");
-    msgpack_pack_uint64(pk, (uint64_t)(w->n_keys + w->n_rejects));
+    pack_geometry(mw, w->size);
+    mpk_kv_str(mw, "mode", w->mode);
+    mpk_kv_u64(mw, "part", w->part);
+    mpk_kv_u64(mw, "parts", w->parts);
+    mpk_kv_u64(mw, "requested", w->n_keys + w->n_rejects);
     mpk_key(mw, "shards");
     msgpack_pack_array(pk, w->n_shards);
     for (size_t s = 0; s < w->n_shards; s++) {
         char sn[96];
         crops_shard_name(sn, sizeof sn, w->part, w->parts, (long)s);
         mpk_map_begin(mw);
-        mpk_key(mw, "file");
-        mpk_pack_cstr(pk, sn);
-        mpk_key(mw, "count");
-        msgpack_pack_uint64(pk, (uint64_t)w->shard_counts[s]);
+        mpk_kv_str(mw, "file", sn);
+        mpk_kv_u64(mw, "count", w->shard_counts[s]);
         mpk_map_end(mw);
     }
     mpk_key(mw, "keys");
@@ -195,12 +187,9 @@ static void pack_index(mpk_writer *mw, const void *ctx) {
     msgpack_pack_array(pk, w->n_rejects);
     for (size_t i = 0; i < w->n_rejects; i++) {
         mpk_map_begin(mw);
-        mpk_key(mw, "key");
-        mpk_pack_cstr(pk, w->rejects[i].key.s);
-        mpk_key(mw, "reason");
-        mpk_pack_cstr(pk, w->rejects[i].reason);
-        mpk_key(mw, "detail");
-        mpk_pack_cstr(pk, w->rejects[i].detail);
+        mpk_kv_str(mw, "key", w->rejects[i].key.s);
+        mpk_kv_str(mw, "reason", w->rejects[i].reason);
+        mpk_kv_str(mw, "detail", w->rejects[i].detail);
         mpk_map_end(mw);
     }
 }

@@ -62,15 +62,11 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     const embeddings_fields_ctx *c = ctx;
     msgpack_packer *pk = &w->pk;
     size_t bytes = c->n * c->dim * sizeof(float);
-    mpk_key(w, "n");
-    msgpack_pack_uint64(pk, c->n);
-    mpk_key(w, "dim");
-    msgpack_pack_uint64(pk, c->dim);
-    mpk_key(w, "dtype");
-    mpk_pack_cstr(pk, "float32");
+    mpk_kv_u64(w, "n", c->n);
+    mpk_kv_u64(w, "dim", c->dim);
+    mpk_kv_str(w, "dtype", "float32");
     if (c->kind) {
-        mpk_key(w, "kind");
-        mpk_pack_cstr(pk, c->kind);
+        mpk_kv_str(w, "kind", c->kind);
     }
     mpk_key(w, "keys");
     msgpack_pack_array(pk, c->n);

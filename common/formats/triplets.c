@@ -89,10 +89,6 @@ static void pack_keys(msgpack_packer *pk, const stl_key *k, size_t n) {
     for (size_t i = 0; i < n; i++) msgpack_pack_bin_body(pk, k[i].s, STL_KEY_LEN);
 }
 
-static void pack_u64(mpk_writer *w, const char *key, uint64_t v) {
-    mpk_key(w, key);
-    msgpack_pack_uint64(&w->pk, v);
-}
 
 static void pack_fields(mpk_writer *w, const void *ctx) {
     const triplets_file *t = ctx;
@@ -102,35 +98,33 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
 
     mpk_key(w, "params");
     mpk_map_begin(w);
-    pack_u64(w, "seed", p->seed);
-    mpk_key(w, "split");
-    mpk_pack_cstr(pk, triplets_split_name(p->split));
-    mpk_key(w, "negatives");
-    mpk_pack_cstr(pk, triplets_negatives_name(p->negatives));
-    pack_u64(w, "num_neg", p->num_neg);
+    mpk_kv_u64(w, "seed", p->seed);
+    mpk_kv_str(w, "split", triplets_split_name(p->split));
+    mpk_kv_str(w, "negatives", triplets_negatives_name(p->negatives));
+    mpk_kv_u64(w, "num_neg", p->num_neg);
     mpk_key(w, "test_fraction");
     msgpack_pack_double(pk, p->test_fraction);
     mpk_map_end(w);
 
     mpk_key(w, "counts");
     mpk_map_begin(w);
-    pack_u64(w, "lines", c->lines);
-    pack_u64(w, "malformed", c->malformed);
-    pack_u64(w, "pairs_read", c->pairs_read);
-    pack_u64(w, "dropped_scene_missing", c->dropped_scene_missing);
-    pack_u64(w, "dropped_product_missing", c->dropped_product_missing);
-    pack_u64(w, "dropped_duplicate", c->dropped_duplicate);
-    pack_u64(w, "used", c->used);
-    pack_u64(w, "train_pairs", c->train_pairs);
-    pack_u64(w, "test_pairs", c->test_pairs);
-    pack_u64(w, "train_scenes", c->train_scenes);
-    pack_u64(w, "test_scenes", c->test_scenes);
-    pack_u64(w, "scenes", t->n_scenes);
-    pack_u64(w, "products", t->n_products);
-    pack_u64(w, "train_triplets", t->n_train);
-    pack_u64(w, "test_triplets", t->n_test);
-    pack_u64(w, "held_scenes", t->n_held_scenes);
-    pack_u64(w, "held_pairs", t->held_offset[t->n_held_scenes]);
+    mpk_kv_u64(w, "lines", c->lines);
+    mpk_kv_u64(w, "malformed", c->malformed);
+    mpk_kv_u64(w, "pairs_read", c->pairs_read);
+    mpk_kv_u64(w, "dropped_scene_missing", c->dropped_scene_missing);
+    mpk_kv_u64(w, "dropped_product_missing", c->dropped_product_missing);
+    mpk_kv_u64(w, "dropped_duplicate", c->dropped_duplicate);
+    mpk_kv_u64(w, "used", c->used);
+    mpk_kv_u64(w, "train_pairs", c->train_pairs);
+    mpk_kv_u64(w, "test_pairs", c->test_pairs);
+    mpk_kv_u64(w, "train_scenes", c->train_scenes);
+    mpk_kv_u64(w, "test_scenes", c->test_scenes);
+    mpk_kv_u64(w, "scenes", t->n_scenes);
+    mpk_kv_u64(w, "products", t->n_products);
+    mpk_kv_u64(w, "train_triplets", t->n_train);
+    mpk_kv_u64(w, "test_triplets", t->n_test);
+    mpk_kv_u64(w, "held_scenes", t->n_held_scenes);
+    mpk_kv_u64(w, "held_pairs", t->held_offset[t->n_held_scenes]);
     mpk_map_end(w);
 
     mpk_key(w, "scenes");

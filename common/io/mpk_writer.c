@@ -80,6 +80,21 @@ void mpk_pack_bin(msgpack_packer *pk, const void *data, size_t n) {
     if (n) msgpack_pack_bin_body(pk, data, n);
 }
 
+void mpk_kv_u64(mpk_writer *w, const char *key, uint64_t v) {
+    mpk_key(w, key);
+    msgpack_pack_uint64(&w->pk, v);
+}
+
+void mpk_kv_i64(mpk_writer *w, const char *key, int64_t v) {
+    mpk_key(w, key);
+    msgpack_pack_int64(&w->pk, v);
+}
+
+void mpk_kv_str(mpk_writer *w, const char *key, const char *v) {
+    mpk_key(w, key);
+    mpk_pack_cstr(&w->pk, v);
+}
+
 /* One run: the top-level map of what fields packs. */
 static void run(mpk_writer *w, mpk_fields_fn fields, const void *ctx) {
     w->offset = 0;

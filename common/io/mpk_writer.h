@@ -74,6 +74,10 @@ uint64_t mpk_offset(const mpk_writer *w);
 /* Packing shorthands for values. */
 void mpk_pack_cstr(msgpack_packer *pk, const char *s);
 void mpk_pack_bin(msgpack_packer *pk, const void *data, size_t n);
+/* A key and its value in one call. */
+void mpk_kv_u64(mpk_writer *w, const char *key, uint64_t v);
+void mpk_kv_i64(mpk_writer *w, const char *key, int64_t v);
+void mpk_kv_str(mpk_writer *w, const char *key, const char *v);
 
 #ifdef __cplusplus
 }

@@ -34,15 +34,6 @@ void checkpoint_state_free(checkpoint_state *s) {
     s->config_json = NULL;
 }
 
-static void pack_kv_u64(mpk_writer *w, const char *k, uint64_t v) {
-    mpk_key(w, k);
-    msgpack_pack_uint64(&w->pk, v);
-}
-
-static void pack_kv_i64(mpk_writer *w, const char *k, int64_t v) {
-    mpk_key(w, k);
-    msgpack_pack_int64(&w->pk, v);
-}
 
 static int write_model(const char *path, const void *buf, size_t len, int64_t step,
                        stl_error *err) {
@@ -71,29 +62,26 @@ static void pack_state(mpk_writer *w, const void *ctx) {
     const state_fields_ctx *c = ctx;
     const checkpoint_state *s = c->s;
     msgpack_packer *pk = &w->pk;
-    pack_kv_i64(w, "step", s->step);
-    mpk_key(w, "model");
-    mpk_pack_cstr(pk, c->model_name);
-    pack_kv_u64(w, "model_bytes", c->model_len);
-    pack_kv_u64(w, "model_hash", c->model_hash);
-    pack_kv_u64(w, "epoch", s->pos.epoch);
-    pack_kv_u64(w, "offset", s->pos.offset);
+    mpk_kv_i64(w, "step", s->step);
+    mpk_kv_str(w, "model", c->model_name);
+    mpk_kv_u64(w, "model_bytes", c->model_len);
+    mpk_kv_u64(w, "model_hash", c->model_hash);
+    mpk_kv_u64(w, "epoch", s->pos.epoch);
+    mpk_kv_u64(w, "offset", s->pos.offset);
     mpk_key(w, "rng");
     msgpack_pack_array(pk, 4);
     for (int i = 0; i < 4; i++) msgpack_pack_uint64(pk, s->pos.rng.s[i]);
-    pack_kv_u64(w, "seed", s->seed);
+    mpk_kv_u64(w, "seed", s->seed);
     mpk_key(w, "elapsed_s");
     msgpack_pack_double(pk, s->elapsed_s);
-    pack_kv_i64(w, "output_size", s->output_size);
-    pack_kv_i64(w, "image_size", s->image_size);
-    pack_kv_i64(w, "global_batch", s->global_batch);
-    pack_kv_i64(w, "ranks", s->ranks);
-    pack_kv_i64(w, "threads", s->threads);
-    pack_kv_u64(w, "n_train", s->n_train);
-    mpk_key(w, "hash_seed");
-    msgpack_pack_uint64(pk, CKPT_HASH_SEED);
-    mpk_key(w, "config");
-    mpk_pack_cstr(pk, s->config_json ? s->config_json : "{}");
+    mpk_kv_i64(w, "output_size", s->output_size);
+    mpk_kv_i64(w, "image_size", s->image_size);
+    mpk_kv_i64(w, "global_batch", s->global_batch);
+    mpk_kv_i64(w, "ranks", s->ranks);
+    mpk_kv_i64(w, "threads", s->threads);
+    mpk_kv_u64(w, "n_train", s->n_train);
+    mpk_kv_u64(w, "hash_seed", CKPT_HASH_SEED);
+    mpk_kv_str(w, "config", s->config_json ? s->config_json : "{}");
 }
 
 static int write_state(const char *path, const checkpoint_state *s, const char *model_name,
