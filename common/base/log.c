@@ -1,6 +1,7 @@
 /* log.c — stderr messages prefixed with the program name (see log.h).
  * The program name is the one piece of process-wide state: set once by main. */
 #include "base/log.h"
+#include "base/stdout_check.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +9,10 @@
 
 static const char *log_prog = "stlrec";
 
-void log_set_program(const char *name) { log_prog = name; }
+void log_set_program(const char *name) {
+    log_prog = name;
+    stdout_check_at_exit();
+}
 const char *log_program(void) { return log_prog; }
 
 int log_quiet(void) {

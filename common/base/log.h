@@ -14,6 +14,8 @@
 extern "C" {
 #endif
 
+/* Also arranges that a failed write to standard output makes the stage exit
+ * 1 (stdout_check.h): every stage main calls this first. */
 void log_set_program(const char *name);
 const char *log_program(void);
 

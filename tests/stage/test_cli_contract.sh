@@ -57,6 +57,11 @@ for exe in "$STL_BIN"/stl-*; do
     if [ -n "${req// /}" ]; then
         fails_with 2 "^stl-$st: missing required option" "$st: missing required flag exits 2" "$exe"
     fi
+    # A failed write to standard output is a failure, not a silent exit 0.
+    fails_with 1 "^stl-$st: standard output: " "$st: --help into a full disk exits 1" \
+        sh -c '"$0" --help > /dev/full' "$exe"
+    fails_with 1 "^stl-$st: standard output: " "$st: --help with stdout closed exits 1" \
+        sh -c '"$0" --help >&-' "$exe"
 done
 check "found the stage binaries" [ "$n_stages" -ge 2 ]
 finish

@@ -67,6 +67,9 @@ rep() {
 }
 ok "stl-report writes the site" rep --out "$T/site"
 check "prints the index path" grep -qx "$T/site/index.html" "$T/.out"
+repfull() { rep "$@" > /dev/full; }
+fails_with 1 "^stl-report: standard output: " "stl-report with its stdout on a full disk exits 1" \
+    repfull --out "$T/site-full"
 S="$T/site"
 check "index, random page and 4 scene pages" [ -s "$S/index.html" -a -s "$S/random.html" -a "$(ls "$S/scene" | wc -l)" -eq 4 ]
 check "thumbnails are JPEGs" sh -c "ls '$S'/img/*.jpg >/dev/null && head -c 3 \"\$(ls '$S'/img/*.jpg | head -1)\" | od -An -tx1 | grep -q 'ff d8 ff'"
