@@ -36,6 +36,7 @@
 #include "model/params.h"
 #include "base/progress.h"
 #include "base/threads.h"
+#include "io/output_check.h"
 
 typedef struct {
     const char *model, *crops, *kind, *keys, *out, *json, *device;
@@ -161,6 +162,16 @@ int main(int argc, char **argv) {
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    {
+        const output_check_arg outs[] = {{"--out", o.out}, {"--json", o.json}};
+        const output_check_arg ins[] = {{"--model", o.model}, {"--crops", o.crops}, {"--keys", o.keys}};
+        stl_error oerr;
+        if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
+                         &oerr) != 0) {
+            log_error(&oerr);
+            return STL_EXIT_USAGE;
+        }
+    }
     o.threads = threads_resolve(o.threads, 1);
     {
         stl_error derr;

@@ -30,6 +30,7 @@
 #include "base/rng.h"
 #include "formats/topk_file.h"
 #include "formats/triplets.h"
+#include "io/output_check.h"
 
 /* One scene to score: its embedding row, its held-out products (if it is a
  * held-out scene) and its test triplets. */
@@ -283,6 +284,16 @@ int main(int argc, char **argv) {
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    {
+        const output_check_arg outs[] = {{"--out", out}};
+        const output_check_arg ins[] = {{"--topk", topk_path}, {"--triplets", trip_path}, {"--scenes", scenes_path}, {"--products", prod_path}};
+        stl_error oerr;
+        if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
+                         &oerr) != 0) {
+            log_error(&oerr);
+            return STL_EXIT_USAGE;
+        }
+    }
     log_info("topk %s, triplets %s, scenes %s, products %s, out %s, seed %ld, sim-rounds %ld",
              topk_path, trip_path, scenes_path, prod_path, out, seed, rounds);
 

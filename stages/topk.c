@@ -26,6 +26,7 @@
 #include "base/threads.h"
 #include "retrieval/topk.h"
 #include "formats/topk_file.h"
+#include "io/output_check.h"
 
 typedef struct {
     const char *scenes, *products, *out, *json, *device;
@@ -167,6 +168,16 @@ int main(int argc, char **argv) {
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    {
+        const output_check_arg outs[] = {{"--out", o.out}, {"--json", o.json}};
+        const output_check_arg ins[] = {{"--scenes", o.scenes}, {"--products", o.products}};
+        stl_error oerr;
+        if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
+                         &oerr) != 0) {
+            log_error(&oerr);
+            return STL_EXIT_USAGE;
+        }
+    }
     {
         stl_error derr;
         if (device_resolve(o.device, &o.dev, &derr) != 0) {

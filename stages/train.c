@@ -50,6 +50,7 @@
 #include "base/threads.h"
 #include "train/train_eval.h"
 #include "formats/triplets.h"
+#include "io/output_check.h"
 
 typedef struct {
     const char *triplets, *crops, *model, *workdir, *metrics, *init, *device;
@@ -629,6 +630,16 @@ int main(int argc, char **argv) {
     static train_ctx x;
     int code;
     if (parse(&x.o, argc, argv, &code) != 0) return code;
+    {
+        const output_check_arg outs[] = {{"--model", x.o.model}, {"--metrics", x.o.metrics}};
+        const output_check_arg ins[] = {{"--triplets", x.o.triplets}, {"--crops", x.o.crops}, {"--init", x.o.init}};
+        stl_error oerr;
+        if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
+                         &oerr) != 0) {
+            log_error(&oerr);
+            return STL_EXIT_USAGE;
+        }
+    }
     {
         stl_error derr;
         if (device_resolve(x.o.device, &x.device, &derr) != 0) {

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "dataset/pairs.h"
 #include "formats/triplets.h"
+#include "io/output_check.h"
 
 static int decoded_crops(void *ctx, const char *key) {
     return crops_find((const crops_set *)ctx, key) >= 0;
@@ -88,6 +89,16 @@ int main(int argc, char **argv) {
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
+    {
+        const output_check_arg outs[] = {{"--out", out}};
+        const output_check_arg ins[] = {{"--pairs", pairs_path}, {"--crops", crops_path}};
+        stl_error oerr;
+        if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
+                         &oerr) != 0) {
+            log_error(&oerr);
+            return STL_EXIT_USAGE;
+        }
+    }
     stl_error err;
     triplets_params p;
     triplets_params_default(&p);

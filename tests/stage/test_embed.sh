@@ -17,6 +17,12 @@ ok "fixture model" "$FIX" model "$T/m.mpk" 3 16
 emb() { "$STL_BIN/stl-embed" --model "$T/m.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" "$@"; }
 
 ok "scene embeddings, batch 1, 1 thread" emb --kind scene --out "$T/s1.emb" --json "$T/s1.json" --batch-size 1 --threads 1
+cp "$T/s1.emb" "$T/keep.emb"
+fails_with 2 "--json .*: the same file as --out" "--json at the --out path is refused" \
+    emb --kind scene --out "$T/s1.emb" --json "$T/s1.emb"
+check "the earlier output is intact" cmp -s "$T/s1.emb" "$T/keep.emb"
+fails_with 2 "--out .*: is also the input --model" "--out naming the model is refused" \
+    emb --kind scene --out "$T/m.mpk"
 ok "scene embeddings, batch 7, 2 threads" emb --kind scene --out "$T/s7.emb" --json "$T/s7.json" --batch-size 7 --threads 2
 ok "scene embeddings, batch 64, 3 threads" emb --kind scene --out "$T/s64.emb" --batch-size 64 --threads 3
 check "byte-identical for batch 1/1 thread and 7/2 threads" cmp -s "$T/s1.emb" "$T/s7.emb"

@@ -53,6 +53,15 @@ ok "topk on stlrec embeddings" "$TOPK" --scenes "$T/scenes.emb" --products "$T/p
     --out "$T/c.topk" --json "$T/c.json" --threads 2
 check "same lists from stlrec and JSON inputs" cmp -s "$T/a.json" "$T/c.json"
 
+# an output that is one of the inputs is refused before it is touched
+cp "$T/products.emb" "$T/keep.emb"
+fails_with 2 "--out .*: is also the input --products" "--out naming the --products file is refused" \
+    "$TOPK" --scenes "$T/scenes.emb" --products "$T/products.emb" --out "$T/./products.emb"
+check "the --products file is intact" cmp -s "$T/products.emb" "$T/keep.emb"
+fails_with 2 "--json .*: the same file as --out" "--json at the --out path is refused" \
+    "$TOPK" --scenes "$T/scenes.emb" --products "$T/products.emb" --out "$T/d.topk" --json "$T/d.topk"
+check "nothing written for it" [ ! -e "$T/d.topk" ]
+
 ok "K above the product count" "$TOPK" --scenes "$T/scenes.emb" --products "$T/products.emb" \
     --out "$T/k.topk" --json "$T/k.json" --k 400
 check "K' = 300 products, all ranked" same_json "$T/k.json" "$T/ref400.json"

@@ -23,6 +23,14 @@ MPI="timeout 120 mpirun -np 2"
     --test-fraction 0.2 >/dev/null 2>&1
 check "the synthetic data set is built" [ -s "$T/tri.mpk" ]
 
+# outputs are checked before any work: a directory as --model, an input as --model
+mkdir -p "$T/adir"
+fails_with 2 "--model .*adir: is a directory" "--model naming a directory is refused at once" \
+    "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/crops" --model "$T/adir" --max-steps 2
+check "no sidecar left beside it" [ ! -e "$T/adir.json" ]
+fails_with 2 "--model .*: is also the input --triplets" "--model naming the triplets file is refused" \
+    "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/crops" --model "$T/tri.mpk" --max-steps 2
+
 # Train steps in run directory $1 (relative paths: the metadata sidecars of
 # two runs are then comparable byte for byte). Extra flags follow.
 BASE="--triplets ../tri.mpk --crops ../crops --model model.msgpack --workdir work --threads 1"
