@@ -193,9 +193,18 @@ int main(int argc, char **argv) {
     keylist_kind kk;
     keylist_select sel = strcmp(o.kind, "scene") == 0 ? KEYLIST_SCENES : KEYLIST_PRODUCTS;
 
-    if (modelfile_read(o.model, &m, NULL, &err) != 0) goto done;
+    char *meta = NULL;
+    if (modelfile_read(o.model, &m, &meta, &err) != 0) goto done;
     have_model = 1;
+    int trained = 0, known = modelfile_trained_size(meta, &trained);
+    free(meta);
     if (crops_open(o.crops, &cs, &err) != 0) goto done;
+    if (known && trained != crops_size(cs)) {
+        stl_fail(&err, "%s: %d x %d crops, but the model %s was trained on %d x %d crops "
+                 "(its sidecar's image_size): decode with --size %d",
+                 o.crops, crops_size(cs), crops_size(cs), o.model, trained, trained, trained);
+        goto done;
+    }
     if (keylist_read(o.keys, sel, &ki, &kk, &err) != 0) goto done;
     if (select_items(&o, &ki, cs, &it, &err) != 0) goto done;
     log_info("model %s (output size %d, step %" PRId64 "), crops %s (%d x %d, %zu images), "

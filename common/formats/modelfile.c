@@ -192,6 +192,17 @@ oom:
     return stl_fail(err, "model: packing the model file: out of memory");
 }
 
+int modelfile_trained_size(const char *metadata_json, int *size) {
+    if (!metadata_json) return 0;
+    json_t *j = json_loads(metadata_json, 0, NULL);
+    json_t *v = json_object_get(json_object_get(j, "config"), "image_size");
+    int found = json_is_integer(v) && json_integer_value(v) > 0 &&
+                json_integer_value(v) <= 1 << 16;
+    if (found) *size = (int)json_integer_value(v);
+    json_decref(j);
+    return found;
+}
+
 char *modelfile_sidecar_path(const char *path) {
     size_t n = strlen(path);
     char *s = malloc(n + 6);

@@ -53,6 +53,11 @@ int modelfile_read(const char *path, model_state *m, char **metadata_json, stl_e
  * NULL when there is no sidecar. The model file itself is not read. */
 int modelfile_read_metadata(const char *path, char **metadata_json, stl_error *err);
 
+/* The crop size S the model was trained on, from its sidecar's
+ * config.image_size: 1 and *size set, or 0 when the sidecar does not say
+ * (no sidecar, a Flax file, another writer). */
+int modelfile_trained_size(const char *metadata_json, int *size);
+
 /* The same on a file already in memory (what names it in errors): for tests
  * and fuzzing. No sidecar. */
 int modelfile_read_buffer(const void *buf, size_t len, const char *what, model_state *m,

@@ -23,6 +23,18 @@ fails_with 2 "--json .*: the same file as --out" "--json at the --out path is re
 check "the earlier output is intact" cmp -s "$T/s1.emb" "$T/keep.emb"
 fails_with 2 "--out .*: is also the input --model" "--out naming the model is refused" \
     emb --kind scene --out "$T/m.mpk"
+
+# crops of another size than the model was trained on (its sidecar says 32)
+cp "$T/m.mpk" "$T/m32.mpk"
+echo '{"stage": "stl-train", "config": {"image_size": 32}}' > "$T/m32.mpk.json"
+fails_with 1 "64 x 64 crops, but the model .*m32.mpk was trained on 32 x 32 crops" \
+    "crops of another size than the model's are refused" \
+    "$STL_BIN/stl-embed" --model "$T/m32.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" \
+    --kind scene --out "$T/m32.emb"
+check "no embeddings written for them" [ ! -e "$T/m32.emb" ]
+echo '{"stage": "stl-train", "config": {"image_size": 64}}' > "$T/m32.mpk.json"
+ok "the same model with a matching sidecar embeds" "$STL_BIN/stl-embed" --model "$T/m32.mpk" \
+    --crops "$T/crops" --keys "$T/d/pairs.jsonl" --kind scene --out "$T/m64.emb"
 ok "scene embeddings, batch 7, 2 threads" emb --kind scene --out "$T/s7.emb" --json "$T/s7.json" --batch-size 7 --threads 2
 ok "scene embeddings, batch 64, 3 threads" emb --kind scene --out "$T/s64.emb" --batch-size 64 --threads 3
 check "byte-identical for batch 1/1 thread and 7/2 threads" cmp -s "$T/s1.emb" "$T/s7.emb"
