@@ -208,6 +208,28 @@ static int get_int(const mpk_file *f, const char *key, int *out, stl_error *err)
 
 /* Reads the state file; fills s (config_json owned) and the model file's
  * expected length and hash. */
+/* The whole training state must be one a run could have written: the
+ * loader's generator never has an all-zero state (xoshiro would then draw 0
+ * forever, and the shuffle would never end), and a position always points
+ * inside the epoch (the loader moves to the next epoch at its end). */
+static int validate_state(const char *path, const checkpoint_state *s, stl_error *err) {
+    const uint64_t *r = s->pos.rng.s;
+    if ((r[0] | r[1] | r[2] | r[3]) == 0)
+        return stl_fail(err, "%s: field 'rng': the generator state is all zeros", path);
+    if (s->n_train == 0) return stl_fail(err, "%s: field 'n_train': 0 training triplets", path);
+    if (s->pos.offset >= s->n_train)
+        return stl_fail(err, "%s: field 'offset': %llu is past the %llu training triplets", path,
+                        (unsigned long long)s->pos.offset, (unsigned long long)s->n_train);
+    if (s->step < 0) return stl_fail(err, "%s: field 'step': negative", path);
+    if (s->output_size < 1 || s->image_size < 1 || s->global_batch < 1 || s->ranks < 1 ||
+        s->threads < 1)
+        return stl_fail(err, "%s: output_size, image_size, global_batch, ranks and threads must "
+                        "be positive", path);
+    if (!(s->elapsed_s >= 0) || s->elapsed_s > 1e12)
+        return stl_fail(err, "%s: field 'elapsed_s': %g is not a duration", path, s->elapsed_s);
+    return 0;
+}
+
 static int read_state(const char *path, checkpoint_state *s, uint64_t *model_len, uint64_t *model_hash,
                       stl_error *err) {
     memset(s, 0, sizeof *s);
@@ -239,6 +261,7 @@ static int read_state(const char *path, checkpoint_state *s, uint64_t *model_len
         }
         s->pos.rng.s[i] = rng->ptr[i].via.u64;
     }
+    if (validate_state(path, s, err) != 0) goto out;
     s->config_json = malloc(cfg_len + 1);
     if (!s->config_json) {
         stl_fail(err, "%s: out of memory", path);

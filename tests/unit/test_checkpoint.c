@@ -144,6 +144,46 @@ static void test_newest_valid(void) {
     model_state_free(&m);
 }
 
+/* A state file that parses but could not have been written by a run: an
+ * all-zero generator (the shuffle would spin forever) or a position past
+ * the training triplets. Each is refused naming its file and field, and the
+ * newest usable checkpoint before them is resumed. */
+static void save_state_as(model_state *m, int64_t step, void (*spoil)(checkpoint_state *)) {
+    checkpoint_state s;
+    fill_state(m, step);
+    make_st(&s, step);
+    spoil(&s);
+    stl_error err;
+    CHECK_EQ_INT(checkpoint_save(dir, m, &s, 10, &err), 0);
+}
+static void no_spoil(checkpoint_state *s) { (void)s; }
+static void zero_rng(checkpoint_state *s) { memset(&s->pos.rng, 0, sizeof s->pos.rng); }
+static void offset_past_end(checkpoint_state *s) { s->pos.offset = s->n_train; }
+
+static void test_state_validated(void) {
+    model_state m, r;
+    stl_error err;
+    checkpoint_state s;
+    CHECK_EQ_INT(model_state_alloc(&m, 8, &err), 0);
+    char saved[sizeof dir];
+    memcpy(saved, dir, sizeof dir);
+    snprintf(dir, sizeof dir, "%.200s/validated", saved);
+    save_state_as(&m, 110, no_spoil);
+    save_state_as(&m, 120, zero_rng);
+    save_state_as(&m, 130, offset_past_end);
+    CHECK_EQ_INT(checkpoint_load(dir, 120, &r, &s, &err), -1);
+    CHECK(strstr(err.msg, "ckpt-0000000120.state") && strstr(err.msg, "all zeros"));
+    CHECK_EQ_INT(checkpoint_load(dir, 130, &r, &s, &err), -1);
+    CHECK(strstr(err.msg, "ckpt-0000000130.state") && strstr(err.msg, "'offset'") &&
+          strstr(err.msg, "past the 99 training triplets"));
+    CHECK_EQ_INT(checkpoint_load_newest(dir, &r, &s, &err), 1);
+    CHECK_EQ_INT(s.step, 110);
+    checkpoint_state_free(&s);
+    model_state_free(&r);
+    model_state_free(&m);
+    memcpy(dir, saved, sizeof dir);
+}
+
 static void test_metrics_resume(void) {
     char path[300];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
@@ -189,6 +229,7 @@ int main(void) {
              (long)getpid());
     RUN(test_roundtrip_and_keep);
     RUN(test_newest_valid);
+    RUN(test_state_validated);
     RUN(test_metrics_resume);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
