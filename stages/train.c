@@ -51,6 +51,7 @@
 #include "train/train_eval.h"
 #include "formats/triplets.h"
 #include "io/output_check.h"
+#include "io/dir_lock.h"
 
 typedef struct {
     const char *triplets, *crops, *model, *workdir, *metrics, *init, *device;
@@ -667,6 +668,10 @@ int main(int argc, char **argv) {
     if (x.o.metrics) snprintf(x.metrics_path, sizeof x.metrics_path, "%s", x.o.metrics);
     else snprintf(x.metrics_path, sizeof x.metrics_path, "%s/metrics.jsonl", x.workdir);
     if (x.c.rank == 0 && dirs_create(x.workdir, &err) != 0) coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
+    /* one run per work directory: rank 0 holds its lock until the end */
+    int lock_fd = -1;
+    if (x.c.rank == 0 && dir_lock_take(x.workdir, &lock_fd, &err) != 0)
+        coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
     if (x.c.rank == 0)
         log_info("%d rank%s (%s), %d thread%s per rank, %s kernels, global batch %ld (%d per rank)",
                  x.c.size, x.c.size > 1 ? "s" : "", coll_backend_name(x.c.backend), x.threads,
@@ -681,6 +686,7 @@ int main(int argc, char **argv) {
         log_error(&err);
     }
     cleanup(&x);
+    dir_lock_release(lock_fd);
     coll_finalize(&x.c);
     return rc == 0 ? STL_EXIT_OK : STL_EXIT_FAIL;
 }

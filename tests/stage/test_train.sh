@@ -99,6 +99,19 @@ wait "$pid" 2>/dev/null
 ok "resumed after kill -9 from outside" train_in kill-ext $R
 check "kill -9 from outside + resume = the uninterrupted run" same_run kill-ext
 
+# Two runs in one work directory: the second is refused while the first
+# holds it (its lock), and the first finishes untouched.
+mkdir -p "$T/twice"
+(cd "$T/twice" && exec "$TRAIN" $BASE --batch-size 8 --max-steps 400 --log-every 1 >/dev/null 2>&1) &
+pid=$!
+for _ in $(seq 300); do [ -s "$T/twice/work/lock" ] && break; sleep 0.1; done
+fails_with 1 "work is in use by another run \(process $pid\)" \
+    "a second run in the same work directory is refused, naming the first" \
+    train_in twice --batch-size 8 --max-steps 400 --log-every 1
+wait "$pid"
+check "the first run finished" [ $? -eq 0 ]
+check "its metrics log has every step" [ "$(grep -c '"kind": *"train"' "$T/twice/work/metrics.jsonl")" -eq 400 ]
+
 # ---- a corrupt newest checkpoint: reported, the previous one used ----
 cp -r "$T/ref" "$T/corrupt"
 printf 'garbage' | dd of="$T/corrupt/work/checkpoints/ckpt-0000000012.msgpack" bs=1 seek=4096 \
