@@ -14,10 +14,11 @@
 #include "dataset/catalog.h"
 #include "base/log.h"
 #include "dataset/pairs.h"
+#include "io/input_file.h"
 
 static int detect_kind(const char *path, keylist_kind *kind, stl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = input_fopen(path, err);
+    if (!f) return -1;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -40,8 +41,8 @@ static int detect_kind(const char *path, keylist_kind *kind, stl_error *err) {
 }
 
 static int read_plain(const char *path, key_index *ki, stl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = input_fopen(path, err);
+    if (!f) return -1;
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t len;

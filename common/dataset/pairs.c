@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "io/input_file.h"
 
 enum { PAIRS_WARN_LIMIT = 10 };
 
@@ -156,8 +157,8 @@ int pairs_parse_line(const char *line, size_t len, stl_pair *p, const char **why
 
 int pairs_read(const char *path, pair_list *out, stl_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = input_fopen(path, err);
+    if (!f) return -1;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;

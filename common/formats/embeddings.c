@@ -15,6 +15,7 @@
 #include "io/atomic.h"
 #include "io/mpk_writer.h"
 #include "io/path_list.h"
+#include "io/input_file.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "embeddings.c stores float32 little-endian and assumes a little-endian host"
@@ -197,7 +198,10 @@ static int read_msgpack(const char *path, embeddings *e, stl_error *err) {
 
 static int read_json(const char *path, embeddings *e, stl_error *err) {
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    FILE *in = input_fopen(path, err);
+    if (!in) return -1;
+    json_t *root = json_loadf(in, JSON_REJECT_DUPLICATES, &je);
+    fclose(in);
     if (!root) return stl_fail(err, "%s:%d: invalid JSON embeddings: %s", path, je.line, je.text);
     int rc = -1;
     if (!json_is_object(root)) {
@@ -255,8 +259,8 @@ done:
 }
 
 int embeddings_is_json(const char *path, stl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = input_fopen(path, err);
+    if (!f) return -1;
     int c;
     while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\n' || c == '\r') {}
     fclose(f);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "io/atomic.h"
+#include "io/input_file.h"
 
 const int eval_ks[EVAL_N_K] = {1, 5, 10, 50};
 
@@ -222,7 +223,10 @@ static int read_root(const char *path, const json_t *root, eval_file *f, stl_err
 int eval_file_read(const char *path, eval_file *out, stl_error *err) {
     memset(out, 0, sizeof *out);
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    FILE *in = input_fopen(path, err);
+    if (!in) return -1;
+    json_t *root = json_loadf(in, 0, &je);
+    fclose(in);
     if (!root)
         return stl_fail(err, "%s: line %d: %s (rerun stl-eval)", path, je.line, je.text);
     int rc = read_root(path, root, out, err);

@@ -11,6 +11,7 @@
 
 #include "io/atomic.h"
 #include "base/testhook.h"
+#include "io/input_file.h"
 
 static void ml_add(train_log_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ml_add(train_log_line *l, const char *fmt, ...) {
@@ -54,11 +55,8 @@ static int train_log_filter(const char *path, int64_t keep, char **out, size_t *
                           stl_error *err) {
     *out = NULL;
     *out_n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    }
+    FILE *f = input_fopen(path, err);
+    if (!f) return errno == ENOENT ? 0 : -1;
     char *line = NULL, *buf = NULL;
     size_t cap = 0, n = 0, bcap = 0;
     ssize_t len;
@@ -176,8 +174,8 @@ static int read_record(train_log_data *d, json_t *o, double step) {
 
 int train_log_read(const char *path, train_log_data *out, stl_error *err) {
     memset(out, 0, sizeof *out);
-    FILE *in = fopen(path, "rb");
-    if (!in) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *in = input_fopen(path, err);
+    if (!in) return -1;
     char *line = NULL;
     size_t cap = 0;
     int rc = 0;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "image/resize.h"
+#include "io/input_file.h"
 
 #ifndef JMSG_LENGTH_MAX
 #define JMSG_LENGTH_MAX 200
@@ -314,18 +315,12 @@ jpeg_status jpeg_decode_file(jpeg_decoder *d, const char *path,
                              const jpeg_decode_opts *o, uint8_t *out,
                              char *detail, size_t cap) {
     if (detail && cap) detail[0] = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT || e == ENOTDIR)
-            return reject(JPEG_STATUS_MISSING, detail, cap, "%s: no such file", path);
-        return reject(JPEG_STATUS_IO, detail, cap, "%s: %s", path, strerror(e));
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return reject(JPEG_STATUS_IO, detail, cap, "%s: not a regular file", path);
-    }
+    stl_error oerr;
+    int fd = input_open(path, &st, &oerr);
+    if (fd == INPUT_OPEN_FAILED && (errno == ENOENT || errno == ENOTDIR))
+        return reject(JPEG_STATUS_MISSING, detail, cap, "%s: no such file", path);
+    if (fd < 0) return reject(JPEG_STATUS_IO, detail, cap, "%s", oerr.msg);
     size_t size = (size_t)st.st_size;
     if (size == 0) {
         close(fd);

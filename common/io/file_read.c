@@ -1,5 +1,6 @@
 /* file_read.c — whole-file reads (see file_read.h). */
 #include "io/file_read.h"
+#include "io/input_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,13 +10,8 @@
 int file_read_into(const char *path, size_t max_bytes, char **buf, size_t *cap, size_t *len,
                    stl_error *err) {
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        stl_fail(err, "%s: cannot open: %s", path, strerror(e));
-        errno = e;
-        return -1;
-    }
+    FILE *f = input_fopen(path, err);
+    if (!f) return -1;
     size_t n = 0;
     int rc = 0;
     for (;;) {

@@ -1,5 +1,6 @@
 /* mapped_file.c — read-only mmap of a whole regular file (see mapped_file.h). */
 #include "io/mapped_file.h"
+#include "io/input_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +12,9 @@
 int mapped_file_open(mapped_file *m, const char *path, stl_error *err) {
     m->data = NULL;
     m->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return stl_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return stl_fail(err, "%s: not a regular file", path);
-    }
+    int fd = input_open(path, &st, err);
+    if (fd < 0) return -1;
     if (st.st_size == 0) {
         close(fd);
         return stl_fail(err, "%s: empty file", path);

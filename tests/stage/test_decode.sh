@@ -52,6 +52,20 @@ ok "dump the max-pixels run" "$DUMP" "$T/big" "$T/bigd"
 check "over --max-pixels is too_large" [ "$(cut -f2 "$T/bigd/rejects.tsv" | sort -u)" = "too_large" ]
 check "every key rejected" [ "$(wc -l < "$T/bigd/rejects.tsv")" -eq 64 ]
 
+# An image that is a FIFO (or a directory) is refused as an io error at once:
+# opening a FIFO used to wait forever for a writer.
+mkdir -p "$T/fifo"
+cp -r "$G/images/." "$T/fifo/"
+k1=$(sed -n 1p "$G/keys.txt"); k2=$(sed -n 2p "$G/keys.txt")
+rm -f "$T/fifo/$k1.jpg" "$T/fifo/$k2.jpg"
+mkfifo "$T/fifo/$k1.jpg"
+mkdir "$T/fifo/$k2.jpg"
+ok "an image that is a FIFO or a directory does not hang the decoder" \
+    timeout 60 "$DEC" --keys "$G/keys.txt" --images "$T/fifo" --out "$T/fifoc" --size 16 --threads 2
+ok "dump the FIFO run" "$DUMP" "$T/fifoc" "$T/fifod"
+check "both rejected with reason io" \
+    [ "$(grep -cE "^($k1|$k2)"$'\t'"io\$" "$T/fifod/rejects.tsv")" -eq 2 ]
+
 # --- thread-count independence, shards ------------------------------------------
 ok "threads 1" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/t1" --size 24 --threads 1 --images-per-shard 5
 ok "threads 2" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/t2" --size 24 --threads 2 --images-per-shard 5

@@ -14,6 +14,11 @@ check "--json is valid JSON with the field" /usr/bin/python3 -c "import json,sys
 printf '<html>nope</html>' >"$T/bad.bin"
 fails_with 1 "^stl-inspect: .*bad.bin" "garbage refused with exit 1" "$STL_BIN/stl-inspect" "$T/bad.bin"
 fails_with 1 "^stl-inspect: .*missing.bin" "missing file exit 1" "$STL_BIN/stl-inspect" "$T/missing.bin"
+mkfifo "$T/fifo.bin"
+fails_with 1 "^stl-inspect: .*fifo.bin: not a regular file \(a FIFO\)" \
+    "a FIFO is refused at once, not waited on" timeout 20 "$STL_BIN/stl-inspect" "$T/fifo.bin"
+fails_with 1 "^stl-inspect: .*fifo.bin: not a regular file \(a FIFO\)" \
+    "a FIFO given as the book's JSON is refused too" timeout 20 "$STL_BIN/stl-inspect" "$T/fifo.bin" --json
 printf '\x83\xa6format\xabstlrec-demo\xa7version\x01\xa1n' >"$T/trunc.bin"
 fails_with 1 "truncated" "truncated file refused" "$STL_BIN/stl-inspect" "$T/trunc.bin"
 fails_with 2 "^stl-inspect: --crop and --out go together" "--crop without --out" "$STL_BIN/stl-inspect" "$T" --crop 0123456789abcdef0123456789abcdef

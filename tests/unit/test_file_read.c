@@ -1,8 +1,11 @@
 /* test_file_read.c — the one whole-file reader (common/io/file_read.h):
  * exact contents with a NUL after them, files larger than the first buffer,
  * the size limit, a missing file (errno ENOENT), an empty file, a directory,
- * and a reused buffer. */
+ * and a reused buffer; and the one input opener under it (FIFOs, devices and
+ * directories refused without blocking). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +14,7 @@
 #include "check.h"
 #include "check_files.h"
 #include "io/file_read.h"
+#include "io/input_file.h"
 
 static char dir[128];
 
@@ -58,9 +62,37 @@ static void test_missing_and_odd(void) {
     CHECK_EQ_INT(len, 0);
     CHECK(got && got[0] == '\0');
     free(got);
-    /* a directory opens but cannot be read: an error, not an empty file */
+    /* a directory is not a file to read: refused by the opener */
     CHECK(file_read_all(dir, 0, &got, &len, &err) == -1);
-    CHECK(strstr(err.msg, "read error") != NULL);
+    CHECK(strstr(err.msg, "not a regular file (a directory)") != NULL);
+}
+
+/* The one opener (io/input_file.h): a FIFO without a writer is refused at
+ * once (open(2) alone would wait for a writer forever), as are a directory
+ * and a character device; a regular file opens in blocking mode. */
+static void test_input_open(void) {
+    stl_error err = {{0}};
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s", check_path(dir, "fifo"));
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0644) == 0);
+    CHECK_EQ_INT(input_open(fifo, NULL, &err), INPUT_NOT_REGULAR);
+    CHECK(strstr(err.msg, "fifo: not a regular file (a FIFO)") != NULL);
+    CHECK(input_fopen(fifo, &err) == NULL);
+    CHECK_EQ_INT(input_open(dir, NULL, &err), INPUT_NOT_REGULAR);
+    CHECK_EQ_INT(input_open("/dev/null", NULL, &err), INPUT_NOT_REGULAR);
+    CHECK(strstr(err.msg, "a character device") != NULL);
+    errno = 0;
+    CHECK_EQ_INT(input_open(check_path(dir, "absent"), NULL, &err), INPUT_OPEN_FAILED);
+    CHECK_EQ_INT(errno, ENOENT);
+    check_spill(check_path(dir, "plain"), "abc", 3);
+    struct stat st;
+    int fd = input_open(check_path(dir, "plain"), &st, &err);
+    CHECK(fd >= 0 && st.st_size == 3);
+    if (fd >= 0) {
+        CHECK((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0);
+        close(fd);
+    }
 }
 
 static void test_reused_buffer(void) {
@@ -87,6 +119,7 @@ int main(void) {
     RUN(test_limit);
     RUN(test_missing_and_odd);
     RUN(test_reused_buffer);
+    RUN(test_input_open);
     int rc = check_summary();
     const char *names[] = {"big", "ten", "empty", "a", "b"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) unlink(check_path(dir, names[i]));
