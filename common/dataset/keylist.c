@@ -49,6 +49,10 @@ static int read_plain(const char *path, key_index *ki, stl_error *err) {
     int rc = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if (memchr(line, '\0', (size_t)len)) {
+            rc = stl_fail(err, "%s:%zu: a NUL byte in the line (not a text key list)", path, lineno);
+            break;
+        }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' ||
                            line[len - 1] == '\t'))
             line[--len] = '\0';

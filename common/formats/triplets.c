@@ -204,6 +204,12 @@ static int read_triplets(const mpk_file *f, const char *key, size_t n, const tri
             return stl_fail(err, "%s: %s triplet %zu has an index out of range: the file is "
                                  "corrupt; rerun stl-triplets", f->path, key, i);
         }
+        if (v[i].pos == v[i].neg) {
+            free(v);
+            return stl_fail(err, "%s: %s triplet %zu has its positive as its negative (product "
+                                 "%u): the file is corrupt; rerun stl-triplets", f->path, key, i,
+                            v[i].pos);
+        }
     }
     *out = v;
     return 0;
@@ -226,8 +232,39 @@ static int read_keys(const mpk_file *f, const char *key, size_t n, stl_key **out
         memcpy(k[i].s, s + i * STL_KEY_LEN, STL_KEY_LEN);
         k[i].s[STL_KEY_LEN] = '\0';
     }
+    /* each key once: the indices of the triplets name one image each */
+    key_index seen;
+    key_index_init(&seen);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int added = 0;
+        if (key_index_add(&seen, k[i].s, &added, err) < 0) rc = -1;
+        else if (!added)
+            rc = stl_fail(err, "%s: %s key %zu (%s) appears twice: the file is corrupt; rerun "
+                               "stl-triplets", f->path, key, i, k[i].s);
+    }
+    key_index_free(&seen);
+    if (rc != 0) {
+        free(k);
+        return -1;
+    }
     *out = k;
     return 0;
+}
+
+/* Each held-out scene once (its products are listed once per scene). */
+static int check_held_unique(const char *path, const triplets_file *t, stl_error *err) {
+    unsigned char *seen = calloc(t->n_scenes ? t->n_scenes : 1, 1);
+    if (!seen) return stl_fail(err, "%s: out of memory", path);
+    int rc = 0;
+    for (size_t i = 0; i < t->n_held_scenes && rc == 0; i++) {
+        uint32_t s = t->held_scene[i];
+        if (seen[s]++)
+            rc = stl_fail(err, "%s: held-out scene %u (%s) is listed twice: the file is corrupt; "
+                               "rerun stl-triplets", path, s, t->scenes[s].s);
+    }
+    free(seen);
+    return rc;
 }
 
 static int read_params(const mpk_file *f, triplets_file *t, stl_error *err) {
@@ -319,6 +356,7 @@ int triplets_open(const char *path, triplets_file **out, stl_error *err) {
             goto done;
         }
     }
+    if (check_held_unique(path, t, err) != 0) goto done;
     rc = 0;
 done:
     mpk_file_close(&f);

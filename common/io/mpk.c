@@ -237,6 +237,9 @@ int mpk_get_strcpy(const mpk_file *f, const msgpack_object *map, const char *key
     size_t n = 0;
     if (mpk_get_str(f, map, key, &p, &n, err) != 0) return -1;
     if (n >= cap) return stl_fail(err, "%s: field '%s' is too long (%zu bytes)", f ? f->path : "(buffer)", key, n);
+    /* a NUL inside would cut the C string short: "float32\0junk" is not "float32" */
+    if (memchr(p, '\0', n))
+        return stl_fail(err, "%s: field '%s' holds a NUL byte", f ? f->path : "(buffer)", key);
     memcpy(buf, p, n);
     buf[n] = '\0';
     return 0;

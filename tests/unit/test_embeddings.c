@@ -268,6 +268,19 @@ static void test_corrupt_refused(void) {
         check_spill(tmp("dt.emb"), c, len);
         CHECK(read_fails(tmp("dt.emb"), "dtype 'float64'"));
     }
+    // dtype "float32\0junk": a C string comparison would see "float32"
+    p = memmem(b, len, "\xa7" "float32", 8);
+    CHECK(p != NULL);
+    if (p) {
+        size_t at = (size_t)(p - b), extra = 5;
+        unsigned char *d = malloc(len + extra);
+        memcpy(d, b, at);
+        memcpy(d + at, "\xac" "float32\0junk", 13);
+        memcpy(d + at + 13, b + at + 8, len - at - 8);
+        check_spill(tmp("nul.emb"), d, len + extra);
+        CHECK(read_fails(tmp("nul.emb"), "field 'dtype' holds a NUL byte"));
+        free(d);
+    }
     // newer version, other format
     memcpy(c, b, len);
     p = memmem(c, len, "version\x01", 8);

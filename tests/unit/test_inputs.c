@@ -162,6 +162,25 @@ static void test_keylist_detection(void) {
     CHECK_EQ_INT(keylist_read(path, KEYLIST_ALL, &ki, &kind, &e), -1);
     CHECK(strstr(e.msg, ":2:") && strstr(e.msg, "not-a-key"));
     key_index_free(&ki);
+
+    /* NUL bytes: a key followed by "\0junk" on its line, and a file of NULs,
+     * are not key lists (a C string would stop at the NUL and accept them) */
+    static const char nul_line[] = K1 "\n" K2 "\0junk\n";
+    FILE *f = fopen(path, "wb");
+    fwrite(nul_line, 1, sizeof nul_line - 1, f);
+    fclose(f);
+    key_index_init(&ki);
+    CHECK_EQ_INT(keylist_read(path, KEYLIST_ALL, &ki, &kind, &e), -1);
+    CHECK(strstr(e.msg, ":2: a NUL byte") != NULL);
+    key_index_free(&ki);
+    static const char zeros[64] = {0};
+    f = fopen(path, "wb");
+    fwrite(zeros, 1, sizeof zeros, f);
+    fclose(f);
+    key_index_init(&ki);
+    CHECK_EQ_INT(keylist_read(path, KEYLIST_ALL, &ki, &kind, &e), -1);
+    CHECK(strstr(e.msg, ":1: a NUL byte") != NULL);
+    key_index_free(&ki);
 }
 
 static int same_result(const char *line, size_t len) {

@@ -592,6 +592,38 @@ static void test_reader_rejects_corrupt(void) {
     snprintf(path, sizeof path, "%s/other.msgpack", tmpdir);
     CHECK(mpk_write(path, "stlrec-embeddings", 1, no_fields, NULL, &err) == 0);
     CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+    /* A negative equal to its positive (a triplet that teaches nothing). */
+    snprintf(path, sizeof path, "%s/neg_is_pos.msgpack", tmpdir);
+    keep = t->test[0].neg;
+    t->test[0].neg = t->test[0].pos;
+    CHECK(triplets_write(path, t, &err) == 0);
+    t->test[0].neg = keep;
+    CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+    CHECK(strstr(err.msg, "test triplet 0 has its positive as its negative") != NULL);
+    /* The same scene key twice (two image indices for one image). */
+    snprintf(path, sizeof path, "%s/dup_scene.msgpack", tmpdir);
+    stl_key k1 = t->scenes[1];
+    t->scenes[1] = t->scenes[0];
+    CHECK(triplets_write(path, t, &err) == 0);
+    t->scenes[1] = k1;
+    CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+    CHECK(strstr(err.msg, "scenes key 1") && strstr(err.msg, "appears twice"));
+    /* A held-out scene listed twice. */
+    CHECK(t->n_held_scenes >= 2);
+    if (t->n_held_scenes >= 2) {
+        snprintf(path, sizeof path, "%s/dup_held.msgpack", tmpdir);
+        uint32_t h1 = t->held_scene[1];
+        t->held_scene[1] = t->held_scene[0];
+        CHECK(triplets_write(path, t, &err) == 0);
+        t->held_scene[1] = h1;
+        CHECK(triplets_open(path, &r, &err) == -1 && r == NULL);
+        CHECK(strstr(err.msg, "is listed twice") != NULL);
+    }
+    /* And the untouched file still reads. */
+    snprintf(path, sizeof path, "%s/untouched.msgpack", tmpdir);
+    CHECK(triplets_write(path, t, &err) == 0);
+    CHECK(triplets_open(path, &r, &err) == 0 && r != NULL);
+    triplets_free(r);
     triplets_free(t);
     pairs_free(&pl);
 }
