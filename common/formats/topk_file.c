@@ -213,6 +213,11 @@ static int merge(topk_file *parts, size_t n, char **paths, topk_file *t, stl_err
     return 0;
 }
 
+int topk_file_read_part(const char *path, topk_file *t, stl_error *err) {
+    memset(t, 0, sizeof *t);
+    return read_one(path, t, err);
+}
+
 int topk_file_read(const char *path, topk_file *t, stl_error *err) {
     char **paths;
     size_t n;
@@ -220,6 +225,12 @@ int topk_file_read(const char *path, topk_file *t, stl_error *err) {
     if (path_list_split(path, &paths, &n, err) != 0) return -1;
     if (n == 1) {
         int rc = read_one(paths[0], t, err);
+        if (rc == 0 && t->shard_count > 1) {
+            rc = stl_fail(err, "%s is part %ld/%ld of a sharded run: pass all %ld parts "
+                          "(comma-separated)", paths[0], t->shard_index, t->shard_count,
+                          t->shard_count);
+            topk_file_free(t);
+        }
         path_list_free(paths, n);
         return rc;
     }

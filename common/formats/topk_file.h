@@ -54,6 +54,9 @@ int topk_file_write(const char *path, const topk_file *t, stl_error *err);
 
 /* Reads one file or a comma-separated list of parts. On failure t is empty. */
 int topk_file_read(const char *path, topk_file *t, stl_error *err);
+/* One file as it is, a part of a sharded run included (for stl-inspect);
+ * topk_file_read refuses a part given alone. */
+int topk_file_read_part(const char *path, topk_file *t, stl_error *err);
 void topk_file_free(topk_file *t);
 
 /* stl-inspect: a summary (shape, shard, score range, the first scenes' lists),

@@ -25,7 +25,7 @@ static void json_str(FILE *out, const char *s) {
 
 int topk_inspect(const char *path, int json, FILE *out, stl_error *err) {
     topk_file t;
-    if (topk_file_read(path, &t, err) != 0) return -1;
+    if (topk_file_read_part(path, &t, err) != 0) return -1;
     size_t w = t.width;
     if (json) {
         fprintf(out, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"n_scenes\": %zu,\n"

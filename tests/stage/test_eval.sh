@@ -45,6 +45,26 @@ cp "$T/.out" "$T/table"
 evfull() { ev "$@" > /dev/full; }
 fails_with 1 "^stl-eval: standard output: " "the table into a full disk exits 1" \
     evfull --topk "$T/tk.mpk" --scenes "$T/s.json" --out "$T/m-full.json" --seed 3
+# one part of a sharded top-k alone is an incomplete set, refused; all three
+# parts give the unsharded metrics
+for i in 0 1 2; do
+    "$STL_BIN/stl-topk" --scenes "$T/s.json" --products "$T/p.json" --out "$T/tk$i.mpk" --k 3 \
+        --shard $i/3 >/dev/null 2>&1
+done
+fails_with 1 "tk0.mpk is part 0/3 of a sharded run: pass all 3 parts" \
+    "one part of a 3-part top-k alone is refused" \
+    ev --topk "$T/tk0.mpk" --scenes "$T/s.json" --out "$T/m-part.json" --seed 3
+check "and nothing written for it" [ ! -e "$T/m-part.json" ]
+ok "the three parts together" \
+    ev --topk "$T/tk0.mpk,$T/tk1.mpk,$T/tk2.mpk" --scenes "$T/s.json" --out "$T/m-parts.json" \
+    --seed 3 --sim-rounds 20000
+same_metrics() { # the metrics equal, the recorded input paths aside
+    $PY -c 'import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+a.pop("inputs"); b.pop("inputs")
+sys.exit(a != b)' "$1" "$2"
+}
+check "give the unsharded metrics" same_metrics "$T/m.json" "$T/m-parts.json"
 check "prints the table" grep -qE '^Recall@10 +1\.0000 ' "$T/table"
 check "the table has MRR and AUC rows" grep -qE '^(MRR|AUC)' "$T/table"
 

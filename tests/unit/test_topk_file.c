@@ -168,8 +168,10 @@ static void test_parts(void) {
         CHECK_EQ_INT(t.shard_count, 1);
         topk_file_free(&t);
     }
-    // one part alone reads as that part
-    CHECK_EQ_INT(topk_file_read(tmp("part2"), &t, &err), 0);
+    // one part alone is an incomplete set: refused by the reader of results,
+    // read as it is by the part reader (stl-inspect)
+    CHECK(read_fails(tmp("part2"), "part 2/3 of a sharded run: pass all 3 parts"));
+    CHECK_EQ_INT(topk_file_read_part(tmp("part2"), &t, &err), 0);
     CHECK_EQ_INT(t.shard_index, 2);
     CHECK_EQ_INT(t.shard_count, 3);
     CHECK_EQ_INT(t.n_scenes, 24);
