@@ -37,6 +37,7 @@
 #include "base/progress.h"
 #include "base/threads.h"
 #include "io/output_check.h"
+#include "formats/model_id.h"
 
 typedef struct {
     const char *model, *crops, *kind, *keys, *out, *json, *device;
@@ -223,7 +224,10 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (embed_all(&o, &m, cs, &it, emb, &err) != 0) goto done;
-    if (embeddings_write_kind(o.out, o.kind, it.keys, it.n, dim, emb, &err) != 0) goto done;
+    char model_id[MODEL_ID_LEN + 1];
+    model_id_of(&m, model_id);
+    if (embeddings_write_model(o.out, o.kind, model_id, it.keys, it.n, dim, emb, &err) != 0)
+        goto done;
     if (o.json && embeddings_write_json(o.json, it.keys, it.n, dim, emb, &err) != 0) goto done;
     log_info("wrote %s: %zu embeddings of %zu floats%s%s; %zu keys without a crop skipped",
              o.out, it.n, dim, o.json ? ", and " : "", o.json ? o.json : "", it.missing);

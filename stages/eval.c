@@ -31,6 +31,7 @@
 #include "formats/topk_file.h"
 #include "formats/triplets.h"
 #include "io/output_check.h"
+#include "formats/model_id.h"
 
 /* One scene to score: its embedding row, its held-out products (if it is a
  * held-out scene) and its test triplets. */
@@ -317,6 +318,11 @@ int main(int argc, char **argv) {
         goto done;
     if (topk_file_read(topk_path, &tk, &err) != 0) goto done;
     have_tk = 1;
+    {
+        const char *ids[3] = {tk.model, se.model, pe.model};
+        const char *what[3] = {topk_path, scenes_path, prod_path};
+        if (model_id_check_same(ids, what, 3, &err) != 0) goto done;
+    }
     c.t = t;
     c.se = &se;
     c.pe = &pe;

@@ -46,10 +46,27 @@
 #include "report/report_scene.h"
 #include "formats/topk_file.h"
 #include "formats/triplets.h"
+#include "formats/model_id.h"
 
 #include <turbojpeg.h>
 
 /* ---- inputs ---- */
+
+/* The top-k lists, both embeddings and the model file must come from one
+ * model (each file that records it, model_id.h). */
+static int check_one_model(const report *r, stl_error *err) {
+    char model_id[MODEL_ID_LEN + 1] = "";
+    if (r->o.model) {
+        model_state m;
+        if (modelfile_read(r->o.model, &m, NULL, err) != 0) return -1;
+        model_id_of(&m, model_id);
+        model_state_free(&m);
+    }
+    const char *ids[4] = {r->have_tk ? r->tk.model : NULL, r->have_emb ? r->se.model : NULL,
+                          r->have_emb ? r->pe.model : NULL, model_id};
+    const char *what[4] = {r->o.topk, r->o.scenes, r->o.products, r->o.model};
+    return model_id_check_same(ids, what, 4, err);
+}
 
 static int load_inputs(report *r, stl_error *err) {
     if (r->o.metrics) {
@@ -88,7 +105,7 @@ static int load_inputs(report *r, stl_error *err) {
         if (!r->scores) return stl_fail(err, "out of memory");
     }
     if (r->o.model && modelfile_read_metadata(r->o.model, &r->model_meta, err) != 0) return -1;
-    return 0;
+    return check_one_model(r, err);
 }
 
 /* ---- the site ---- */

@@ -27,6 +27,7 @@
 #include "retrieval/topk.h"
 #include "formats/topk_file.h"
 #include "io/output_check.h"
+#include "formats/model_id.h"
 
 typedef struct {
     const char *scenes, *products, *out, *json, *device;
@@ -79,6 +80,11 @@ static int run(const topk_opts *o, stl_error *err) {
     if (pe.n == 0) {
         stl_fail(err, "%s: no products to rank", o->products);
         goto done;
+    }
+    {
+        const char *ids[2] = {se.model, pe.model}, *what[2] = {o->scenes, o->products};
+        if (model_id_check_same(ids, what, 2, err) != 0) goto done;
+        snprintf(t.model, sizeof t.model, "%s", model_id_known(ids, 2));
     }
     if (se.n > 0 && se.dim != pe.dim) {
         stl_fail(err, "%s: dimension %zu, but %s has %zu: embed both with the same model",

@@ -56,7 +56,7 @@ typedef struct {
     const stl_key *keys;
     size_t n, dim;
     const float *data;
-    const char *kind;
+    const char *kind, *model;
 } embeddings_fields_ctx;
 
 static void pack_fields(mpk_writer *w, const void *ctx) {
@@ -66,9 +66,8 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_kv_u64(w, "n", c->n);
     mpk_kv_u64(w, "dim", c->dim);
     mpk_kv_str(w, "dtype", "float32");
-    if (c->kind) {
-        mpk_kv_str(w, "kind", c->kind);
-    }
+    if (c->kind) mpk_kv_str(w, "kind", c->kind);
+    if (c->model) mpk_kv_str(w, "model", c->model);
     mpk_key(w, "keys");
     msgpack_pack_array(pk, c->n);
     for (size_t i = 0; i < c->n; i++) {
@@ -86,8 +85,9 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_pack_bin(pk, c->data, bytes);
 }
 
-int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys, size_t n,
-                          size_t dim, const float *data, stl_error *err) {
+int embeddings_write_model(const char *path, const char *kind, const char *model,
+                           const stl_key *keys, size_t n, size_t dim, const float *data,
+                           stl_error *err) {
     if (dim == 0) return stl_fail(err, "%s: embeddings need a dimension of at least 1", path);
     if (n > SIZE_MAX / dim / sizeof(float)) return stl_fail(err, "%s: %zu x %zu is too large", path, n, dim);
     if (check_rows(path, keys, n, dim, data, err) != 0) return -1;
@@ -97,8 +97,16 @@ int embeddings_write_kind(const char *path, const char *kind, const stl_key *key
     key_index_free(&dup.index);
     if (rc != 0) return -1;
 
-    embeddings_fields_ctx c = {keys, n, dim, data, kind};
+    if (model && !model_id_valid(model))
+        return stl_fail(err, "%s: model identity '%s' is not %d hex digits", path, model,
+                        MODEL_ID_LEN);
+    embeddings_fields_ctx c = {keys, n, dim, data, kind, model};
     return mpk_write(path, EMBEDDINGS_FORMAT, EMBEDDINGS_VERSION, pack_fields, &c, err);
+}
+
+int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys, size_t n,
+                          size_t dim, const float *data, stl_error *err) {
+    return embeddings_write_model(path, kind, NULL, keys, n, dim, data, err);
 }
 
 int embeddings_write(const char *path, const stl_key *keys, size_t n, size_t dim,
@@ -167,6 +175,12 @@ static int read_msgpack(const char *path, embeddings *e, stl_error *err) {
     if (kind && kind->type == MSGPACK_OBJECT_STR && kind->via.str.size < sizeof e->kind) {
         memcpy(e->kind, kind->via.str.ptr, kind->via.str.size);
         e->kind[kind->via.str.size] = '\0';
+    }
+    if (mpk_get(f->root, "model")) {
+        if (mpk_get_strcpy(f, f->root, "model", e->model, sizeof e->model, err) != 0 ||
+            !model_id_valid(e->model))
+            return stl_fail(err, "%s: field 'model' is not a model identity: corrupt, rerun "
+                            "stl-embed", path);
     }
     e->n = (size_t)n;
     e->dim = (size_t)dim;
@@ -288,7 +302,15 @@ int embeddings_read_parts(const char *const *paths, size_t n_paths, embeddings *
     embeddings part;
     for (size_t p = 0; p < n_paths; p++) {
         if (read_one(paths[p], &part, err) != 0) goto fail;
-        if (p == 0) memcpy(e->kind, part.kind, sizeof e->kind);
+        if (p == 0) {
+            memcpy(e->kind, part.kind, sizeof e->kind);
+            memcpy(e->model, part.model, sizeof e->model);
+        } else if (model_id_mixed(part.model, e->model)) {
+            stl_fail(err, "%s: made by model %s, but %s by model %s: parts of different runs",
+                     paths[p], part.model, paths[0], e->model);
+            goto fail_part;
+        }
+        if (!e->model[0]) memcpy(e->model, part.model, sizeof e->model);
         if (e->n == 0) {
             e->dim = part.dim;
         } else if (part.dim != e->dim && part.n > 0) {

@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "dataset/keys.h"
 #include "io/mpk.h"
+#include "formats/model_id.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,15 +44,22 @@ typedef struct {
     const stl_key *keys; /* (n): index.keys, row order */
     key_index index;     /* key -> row */
     char kind[16];       /* "scene", "product", or "" when the file does not say */
+    char model[MODEL_ID_LEN + 1]; /* the identity of the model that made them
+                                   * (modelfile_identity), or "" when unknown */
     /* private */
     float *owned;        /* data when copied (JSON, parts, unaligned) */
     mpk_file file;       /* data when mapped */
     int mapped;
 } embeddings;
 
-/* Writes the stlrec form atomically. kind: "scene", "product" or NULL. Keys
- * must be valid and unique, values finite (checked: a NaN embedding is a
- * broken model, refused here rather than downstream). */
+/* Writes the stlrec form atomically. kind: "scene", "product" or NULL;
+ * model: the identity of the model that made the rows (modelfile_identity)
+ * or NULL. Keys must be valid and unique, values finite (checked: a NaN
+ * embedding is a broken model, refused here rather than downstream). */
+int embeddings_write_model(const char *path, const char *kind, const char *model,
+                           const stl_key *keys, size_t n, size_t dim, const float *data,
+                           stl_error *err);
+/* embeddings_write_model without a model identity. */
 int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys,
                           size_t n, size_t dim, const float *data, stl_error *err);
 /* embeddings_write_kind without a kind. */

@@ -24,9 +24,9 @@ int embeddings_inspect(const char *path, int json, FILE *out, stl_error *err) {
     const char *form = e.mapped ? EMBEDDINGS_FORMAT : "JSON {key: [floats]}";
     if (json) {
         fprintf(out, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"n\": %zu,\n  \"dim\": %zu,\n"
-                     "  \"kind\": \"%s\",\n  \"embeddings\": {",
+                     "  \"kind\": \"%s\",\n  \"model\": \"%s\",\n  \"embeddings\": {",
                 e.mapped ? EMBEDDINGS_FORMAT : "json", e.mapped ? (int)e.file.version : 0, e.n,
-                e.dim, e.kind);
+                e.dim, e.kind, e.model);
         for (size_t i = 0; i < e.n; i++) {
             fprintf(out, "%s\n    \"%s\": ", i ? "," : "", e.keys[i].s);
             print_row(out, e.data + i * e.dim, e.dim, e.dim);
@@ -35,8 +35,9 @@ int embeddings_inspect(const char *path, int json, FILE *out, stl_error *err) {
     } else {
         fprintf(out, "%s: %s", path, form);
         if (e.mapped) fprintf(out, " version %u, %zu bytes", e.file.version, e.file.size);
-        fprintf(out, "\n  %-22s %zu\n  %-22s %zu\n  %-22s %s\n", "items", e.n, "dim", e.dim,
-                "kind", e.kind[0] ? e.kind : "(not recorded)");
+        fprintf(out, "\n  %-22s %zu\n  %-22s %zu\n  %-22s %s\n  %-22s %s\n", "items", e.n, "dim",
+                e.dim, "kind", e.kind[0] ? e.kind : "(not recorded)", "model",
+                e.model[0] ? e.model : "(not recorded)");
         if (e.n > 0) {
             double lo = INFINITY, hi = 0, sum = 0;
             for (size_t i = 0; i < e.n; i++) {

@@ -37,6 +37,7 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_kv_u64(w, "scenes_total", t->scenes_total);
     mpk_kv_str(w, "scenes_file", t->scenes_file);
     mpk_kv_str(w, "products_file", t->products_file);
+    if (t->model[0]) mpk_kv_str(w, "model", t->model);
     mpk_key(w, "scene_keys");
     pack_keys(pk, t->scenes, t->n_scenes);
     mpk_key(w, "product_keys");
@@ -107,6 +108,11 @@ static int read_body(const mpk_file *f, topk_file *t, stl_error *err) {
         return -1;
     mpk_get_strcpy(f, f->root, "scenes_file", t->scenes_file, sizeof t->scenes_file, NULL);
     mpk_get_strcpy(f, f->root, "products_file", t->products_file, sizeof t->products_file, NULL);
+    if (mpk_get(f->root, "model") &&
+        (mpk_get_strcpy(f, f->root, "model", t->model, sizeof t->model, err) != 0 ||
+         !model_id_valid(t->model)))
+        return stl_fail(err, "%s: field 'model' is not a model identity: corrupt, rerun stl-topk",
+                        f->path);
     if (sk->size != ns || pkeys->size != np)
         return stl_fail(err, "%s: %u scene keys / %u product keys, the header says %llu / %llu",
                         f->path, sk->size, pkeys->size, (unsigned long long)ns, (unsigned long long)np);
@@ -182,7 +188,11 @@ static int merge(topk_file *parts, size_t n, char **paths, topk_file *t, stl_err
             memcmp(q->products, p0->products, q->n_products * sizeof *q->products) != 0)
             return stl_fail(err, "%s and %s: different product tables or k: not parts of one run",
                             paths[0], paths[p]);
+        if (model_id_mixed(q->model, p0->model))
+            return stl_fail(err, "%s (model %s) and %s (model %s): lists of different models",
+                            paths[0], p0->model, paths[p], q->model);
         total += q->n_scenes;
+        if (!t->model[0]) memcpy(t->model, q->model, sizeof t->model);
     }
     t->n_products = p0->n_products;
     t->width = p0->width;

@@ -25,6 +25,7 @@
 
 #include "base/error.h"
 #include "dataset/keys.h"
+#include "formats/model_id.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,7 @@ typedef struct {
     long shard_index, shard_count; /* i/N of this part; 0/1 unsharded or merged */
     size_t scenes_total;   /* scenes in the whole input, all shards together */
     char scenes_file[256], products_file[256]; /* inputs, as given to stl-topk */
+    char model[MODEL_ID_LEN + 1]; /* the model of the embeddings ranked, or "" */
 } topk_file;
 
 /* Writes t atomically (t->scenes, products, index, score, shard fields,

@@ -36,7 +36,7 @@ int topk_inspect(const char *path, int json, FILE *out, stl_error *err) {
         json_str(out, t.scenes_file);
         fprintf(out, ",\n  \"products_file\": ");
         json_str(out, t.products_file);
-        fprintf(out, ",\n  \"topk\": {");
+        fprintf(out, ",\n  \"model\": \"%s\",\n  \"topk\": {", t.model);
         for (size_t i = 0; i < t.n_scenes; i++) {
             fprintf(out, "%s\n    \"%s\": [", i ? "," : "", t.scenes[i].s);
             for (size_t e = 0; e < w; e++)
@@ -53,6 +53,7 @@ int topk_inspect(const char *path, int json, FILE *out, stl_error *err) {
         fprintf(out, "  %-22s %ld/%ld\n", "shard", t.shard_index, t.shard_count);
         fprintf(out, "  %-22s %s\n  %-22s %s\n", "scenes file", t.scenes_file, "products file",
                 t.products_file);
+        fprintf(out, "  %-22s %s\n", "model", t.model[0] ? t.model : "(not recorded)");
         if (t.n_scenes > 0 && w > 0) {
             float b_lo = t.score[0], b_hi = t.score[0], l_lo = t.score[w - 1], l_hi = t.score[w - 1];
             unsigned char *used = calloc(t.n_products, 1);

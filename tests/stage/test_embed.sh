@@ -86,6 +86,34 @@ ok "--skip-missing skips them" "$STL_BIN/stl-embed" --model "$T/m.mpk" --crops "
 "$FIX" check "$T/m.mpk" "$T/crops" "$T/c.emb" product >"$T/chk" 2>&1
 check "--skip-missing embeds exactly the products with crops" grep -qx "$n_products rows equal" "$T/chk"
 
+# Outputs of two models do not mix: each embeddings and top-k file records
+# its model's identity, and stl-topk, stl-eval and the parts reader refuse a
+# mixture (the scores of two models mean nothing together).
+ok "a second model" "$FIX" model "$T/m2.mpk" 4 16
+"$STL_BIN/stl-embed" --model "$T/m2.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" --kind product \
+    --out "$T/p2.emb" >/dev/null 2>&1
+fails_with 1 "s1.emb was made by model [0-9a-f]{16}, but .*p2.emb by model [0-9a-f]{16}" \
+    "stl-topk refuses scenes of one model with products of another" \
+    "$STL_BIN/stl-topk" --scenes "$T/s1.emb" --products "$T/p2.emb" --out "$T/mix.topk"
+check "and writes nothing" [ ! -e "$T/mix.topk" ]
+ok "one model's scenes and products rank" \
+    "$STL_BIN/stl-topk" --scenes "$T/s1.emb" --products "$T/p.emb" --out "$T/one.topk"
+model_of() { "$STL_BIN/stl-inspect" --json "$1" | grep -oE '"model": "[0-9a-f]{16}"'; }
+check "the embeddings record their model" [ -n "$(model_of "$T/s1.emb")" ]
+check "the top-k file records the same model" [ "$(model_of "$T/one.topk")" = "$(model_of "$T/s1.emb")" ]
+check "another model's embeddings record another identity" \
+    [ -n "$(model_of "$T/p2.emb")" -a "$(model_of "$T/p2.emb")" != "$(model_of "$T/s1.emb")" ]
+"$STL_BIN/stl-triplets" --pairs "$T/d/pairs.jsonl" --crops "$T/crops" --out "$T/t.mpk" >/dev/null 2>&1
+fails_with 1 "one.topk was made by model [0-9a-f]{16}, but .*p2.emb by model" \
+    "stl-eval refuses a top-k of one model with products of another" \
+    "$STL_BIN/stl-eval" --topk "$T/one.topk" --triplets "$T/t.mpk" --scenes "$T/s1.emb" \
+    --products "$T/p2.emb" --out "$T/mix.json"
+"$STL_BIN/stl-embed" --model "$T/m2.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" --kind scene \
+    --out "$T/s2.emb" >/dev/null 2>&1
+fails_with 1 "made by model [0-9a-f]{16}, but .* by model [0-9a-f]{16}: parts of different runs" \
+    "a list of parts by two models is refused" \
+    "$STL_BIN/stl-topk" --scenes "$T/sh0.emb,$T/s2.emb" --products "$T/p.emb" --out "$T/mix2.topk"
+
 printf 'not a model' >"$T/bad.mpk"
 fails_with 1 "^stl-embed: .*bad.mpk" "a corrupt model file fails naming it" \
     "$STL_BIN/stl-embed" --model "$T/bad.mpk" --crops "$T/crops" --kind scene --keys "$T/d/pairs.jsonl" --out "$T/x.emb"
