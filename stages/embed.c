@@ -18,6 +18,7 @@
  * parts together.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,14 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (embed_all(&o, &m, cs, &it, emb, &err) != 0) goto done;
+    for (size_t i = 0; i < it.n * dim; i++) {
+        if (!isfinite(emb[i])) {
+            stl_fail(&err, "%s: the model gives a non-finite embedding for %s (component %zu): "
+                     "its parameters hold NaN or Inf, or overflow; nothing written",
+                     o.model, it.keys[i / dim].s, i % dim);
+            goto done;
+        }
+    }
     char model_id[MODEL_ID_LEN + 1];
     model_id_of(&m, model_id);
     if (embeddings_write_model(o.out, o.kind, model_id, it.keys, it.n, dim, emb, &err) != 0)

@@ -187,6 +187,10 @@ static jpeg_status not_jpeg_reason(const uint8_t *data, size_t len, char *detail
         i++;
     if (i < len && data[i] == '<')
         return reject(JPEG_STATUS_NOT_JPEG, detail, cap, "HTML/XML text, not JPEG");
+    /* the start of a JPEG and nothing more: cut off, not another format */
+    if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8 && (len == 2 || data[2] == 0xFF))
+        return reject(JPEG_STATUS_TRUNCATED, detail, cap, "only %zu bytes: the file ends inside "
+                      "the JPEG header", len);
     char hex[3 * 8 + 1] = "";
     for (size_t k = 0; k < len && k < 8; k++)
         snprintf(hex + 3 * k, sizeof hex - 3 * k, "%02x ", data[k]);

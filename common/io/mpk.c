@@ -26,10 +26,17 @@ int mpk_check_bounds(const void *buf, size_t len, stl_error *err) {
     const unsigned char *p = buf;
     size_t pos = 0;
     uint64_t pending = 1;
+    /* objects left in each open container, outermost first (left[0]: the
+     * one top-level object) */
+    uint64_t left[MPK_MAX_NESTING + 1];
+    int depth = 0;
+    left[0] = 1;
     while (pending > 0) {
+        while (left[depth] == 0) depth--; /* pending > 0: some level has one left */
         if (pos >= len) return stl_fail(err, "truncated (file ends at byte %zu inside an object)", len);
         unsigned char t = p[pos++];
         pending--;
+        left[depth]--;
         uint64_t skip = 0, count = 0;
         int hdr = 0; /* bytes of length field */
         if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
@@ -86,6 +93,12 @@ int mpk_check_bounds(const void *buf, size_t len, stl_error *err) {
             return stl_fail(err, "truncated: an object at offset %zu declares %llu bytes, only %zu remain",
                             pos, (unsigned long long)skip, len - pos);
         pos += (size_t)skip;
+        if (count > 0) {
+            if (depth == MPK_MAX_NESTING)
+                return stl_fail(err, "corrupt: containers nested deeper than %d levels at offset "
+                                "%zu", MPK_MAX_NESTING, pos);
+            left[++depth] = count;
+        }
         pending += count;
         if (pending > len - pos)
             return stl_fail(err, "truncated or corrupt: %llu more objects declared at offset %zu, only %zu bytes remain",

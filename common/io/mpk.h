@@ -45,8 +45,13 @@ int mpk_file_open(mpk_file *f, const char *path, const char *expected_format,
                   uint32_t max_version, stl_error *err);
 void mpk_file_close(mpk_file *f);
 
+/* The deepest nesting of maps and arrays a reader accepts (stlrec files use
+ * at most 8; msgpack-c's unpacker gives up at 32 with a bare status). */
+enum { MPK_MAX_NESTING = 24 };
+
 /* Checks that buf holds exactly one well-formed msgpack object whose
- * declared container sizes fit in the remaining bytes. 0 or -1 with err. */
+ * declared container sizes fit in the remaining bytes and whose containers
+ * nest at most MPK_MAX_NESTING deep. 0 or -1 with err. */
 int mpk_check_bounds(const void *buf, size_t len, stl_error *err);
 
 /* Map lookup by key; NULL when absent. `map` must be a MAP object. */

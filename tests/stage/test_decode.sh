@@ -52,6 +52,18 @@ ok "dump the max-pixels run" "$DUMP" "$T/big" "$T/bigd"
 check "over --max-pixels is too_large" [ "$(cut -f2 "$T/bigd/rejects.tsv" | sort -u)" = "too_large" ]
 check "every key rejected" [ "$(wc -l < "$T/bigd/rejects.tsv")" -eq 64 ]
 
+# A file that is only the start of a JPEG (FF D8, or FF D8 FF) is a truncated
+# JPEG, not "no SOI marker (starts ff d8)".
+mkdir -p "$T/soi"
+ka=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; kb=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+printf '\377\330' > "$T/soi/$ka.jpg"
+printf '\377\330\377' > "$T/soi/$kb.jpg"
+printf '%s\n%s\n' "$ka" "$kb" > "$T/soi/keys"
+fails_with 1 "$ka: truncated: only 2 bytes: the file ends inside the JPEG header" \
+    "a file of FF D8 alone is reported truncated" \
+    env -u STL_QUIET "$DEC" --keys "$T/soi/keys" --images "$T/soi" --out "$T/soic" --size 16
+check "and so is FF D8 FF" grep -q "$kb: truncated" "$T/.err"
+
 # An image that is a FIFO (or a directory) is refused as an io error at once:
 # opening a FIFO used to wait forever for a writer.
 mkdir -p "$T/fifo"

@@ -114,6 +114,13 @@ fails_with 1 "made by model [0-9a-f]{16}, but .* by model [0-9a-f]{16}: parts of
     "a list of parts by two models is refused" \
     "$STL_BIN/stl-topk" --scenes "$T/sh0.emb,$T/s2.emb" --products "$T/p.emb" --out "$T/mix2.topk"
 
+ok "a broken model (a NaN weight)" "$FIX" model "$T/nan.mpk" 3 16 nan
+fails_with 1 "^stl-embed: .*nan.mpk: the model gives a non-finite embedding for [0-9a-f]{32}" \
+    "a NaN embedding is blamed on the model, not on the output file" \
+    "$STL_BIN/stl-embed" --model "$T/nan.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" \
+    --kind scene --out "$T/nan.emb"
+check "nothing written for it" [ ! -e "$T/nan.emb" ]
+
 printf 'not a model' >"$T/bad.mpk"
 fails_with 1 "^stl-embed: .*bad.mpk" "a corrupt model file fails naming it" \
     "$STL_BIN/stl-embed" --model "$T/bad.mpk" --crops "$T/crops" --kind scene --keys "$T/d/pairs.jsonl" --out "$T/x.emb"

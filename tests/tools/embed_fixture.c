@@ -1,14 +1,16 @@
 /* embed_fixture.c — test helper for stl-embed (tests/stage/test_embed.sh).
  *
- *   embed_fixture model OUT SEED OUTPUT_SIZE
+ *   embed_fixture model OUT SEED OUTPUT_SIZE [nan]
  *       writes an initialised model (model_init) whose BatchNorm running
  *       averages are drawn away from 0 / 1, so inference mode is visible,
- *       with a metadata sidecar {"fixture": true, "seed": SEED}.
+ *       with a metadata sidecar {"fixture": true, "seed": SEED}; with "nan",
+ *       one weight of the scene tower's Dense layer is NaN (a broken model).
  *   embed_fixture check MODEL CROPS EMBEDDINGS KIND
  *       recomputes every row of EMBEDDINGS with model_embed on its crop alone
  *       (one image per call, one thread) and compares the bytes; prints
  *       "N rows equal" and exits 1 at the first row that differs.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@
 #include "formats/modelfile.h"
 #include "base/rng.h"
 
-static int make_model(const char *out, long seed, int output_size, stl_error *err) {
+static int make_model(const char *out, long seed, int output_size, int nan, stl_error *err) {
     model_state m;
     if (model_init(&m, output_size, (uint64_t)seed, err) != 0) return -1;
     rng_state r;
@@ -34,6 +36,7 @@ static int make_model(const char *out, long seed, int output_size, stl_error *er
                 is_var ? (float)(0.5 + rng_double(&r)) : (float)(0.2 * rng_normal(&r));
     }
     m.step = 42;
+    if (nan) m.params[param_table_find(&m.table, "scene_cnn/Dense_0/kernel", 0)->offset] = NAN;
     char meta[128];
     snprintf(meta, sizeof meta, "{\"fixture\": true, \"seed\": %ld}", seed);
     int rc = modelfile_write(out, &m, meta, err);
@@ -87,12 +90,12 @@ out:
 int main(int argc, char **argv) {
     stl_error err;
     int rc;
-    if (argc == 5 && strcmp(argv[1], "model") == 0)
-        rc = make_model(argv[2], atol(argv[3]), atoi(argv[4]), &err);
+    if ((argc == 5 || (argc == 6 && strcmp(argv[5], "nan") == 0)) && strcmp(argv[1], "model") == 0)
+        rc = make_model(argv[2], atol(argv[3]), atoi(argv[4]), argc == 6, &err);
     else if (argc == 6 && strcmp(argv[1], "check") == 0)
         rc = check(argv[2], argv[3], argv[4], argv[5], &err);
     else {
-        fprintf(stderr, "usage: embed_fixture model OUT SEED OUTPUT_SIZE | "
+        fprintf(stderr, "usage: embed_fixture model OUT SEED OUTPUT_SIZE [nan] | "
                         "check MODEL CROPS EMBEDDINGS KIND\n");
         return 2;
     }

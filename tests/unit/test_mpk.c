@@ -208,6 +208,26 @@ static void test_crafted_counts(void) {
     CHECK(up.data.type == MSGPACK_OBJECT_ARRAY && up.data.via.array.size == 2);
     CHECK(up.data.via.array.ptr[1].type == MSGPACK_OBJECT_EXT);
     msgpack_unpacked_destroy(&up);
+    /* nesting: MPK_MAX_NESTING arrays deep is fine, one more is refused by
+     * name (msgpack-c alone gives up at 32 with "status -2"); a wide array
+     * of shallow arrays is not deep, however long */
+    unsigned char deep[MPK_MAX_NESTING + 2];
+    memset(deep, 0x91, sizeof deep); /* [[[ ... nil ]]] */
+    deep[MPK_MAX_NESTING] = 0xc0;
+    CHECK_EQ_INT(mpk_check_bounds(deep, MPK_MAX_NESTING + 1, &e), 0);
+    deep[MPK_MAX_NESTING] = 0x91;
+    deep[MPK_MAX_NESTING + 1] = 0xc0;
+    CHECK_EQ_INT(mpk_check_bounds(deep, MPK_MAX_NESTING + 2, &e), -1);
+    CHECK(strstr(e.msg, "nested deeper than") != NULL);
+    unsigned char wide[3 + 2 * 100];
+    wide[0] = 0xdc, wide[1] = 0, wide[2] = 100; /* array16 of 100 x [nil] */
+    for (int i = 0; i < 100; i++) wide[3 + 2 * i] = 0x91, wide[4 + 2 * i] = 0xc0;
+    CHECK_EQ_INT(mpk_check_bounds(wide, sizeof wide, &e), 0);
+    unsigned char abyss[64];
+    memset(abyss, 0x91, sizeof abyss);
+    abyss[63] = 0xc0;
+    CHECK_EQ_INT(mpk_unpack_buffer(abyss, sizeof abyss, &up, "abyss.bin", &e), -1);
+    CHECK(strstr(e.msg, "abyss.bin") && strstr(e.msg, "nested deeper than 24 levels"));
 }
 
 int main(void) {
