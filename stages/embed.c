@@ -235,8 +235,9 @@ int main(int argc, char **argv) {
     }
     char model_id[MODEL_ID_LEN + 1];
     model_id_of(&m, model_id);
-    if (embeddings_write_model(o.out, o.kind, model_id, it.keys, it.n, dim, emb, &err) != 0)
-        goto done;
+    embeddings_meta em = {.kind = o.kind, .model = model_id, .shard_index = o.shard.index,
+                          .shard_count = o.shard.count, .keys_total = ki.n};
+    if (embeddings_write_meta(o.out, &em, it.keys, it.n, dim, emb, &err) != 0) goto done;
     if (o.json && embeddings_write_json(o.json, it.keys, it.n, dim, emb, &err) != 0) goto done;
     log_info("wrote %s: %zu embeddings of %zu floats%s%s; %zu keys without a crop skipped",
              o.out, it.n, dim, o.json ? ", and " : "", o.json ? o.json : "", it.missing);

@@ -56,7 +56,7 @@ typedef struct {
     const stl_key *keys;
     size_t n, dim;
     const float *data;
-    const char *kind, *model;
+    const embeddings_meta *meta;
 } embeddings_fields_ctx;
 
 static void pack_fields(mpk_writer *w, const void *ctx) {
@@ -66,8 +66,16 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_kv_u64(w, "n", c->n);
     mpk_kv_u64(w, "dim", c->dim);
     mpk_kv_str(w, "dtype", "float32");
-    if (c->kind) mpk_kv_str(w, "kind", c->kind);
-    if (c->model) mpk_kv_str(w, "model", c->model);
+    const embeddings_meta *m = c->meta;
+    if (m->kind) mpk_kv_str(w, "kind", m->kind);
+    if (m->model) mpk_kv_str(w, "model", m->model);
+    if (m->shard_count > 1) {
+        mpk_key(w, "shard");
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_int64(pk, m->shard_index);
+        msgpack_pack_int64(pk, m->shard_count);
+        mpk_kv_u64(w, "keys_total", m->keys_total);
+    }
     mpk_key(w, "keys");
     msgpack_pack_array(pk, c->n);
     for (size_t i = 0; i < c->n; i++) {
@@ -85,9 +93,10 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_pack_bin(pk, c->data, bytes);
 }
 
-int embeddings_write_model(const char *path, const char *kind, const char *model,
-                           const stl_key *keys, size_t n, size_t dim, const float *data,
-                           stl_error *err) {
+int embeddings_write_meta(const char *path, const embeddings_meta *meta, const stl_key *keys,
+                          size_t n, size_t dim, const float *data, stl_error *err) {
+    static const embeddings_meta none = {0};
+    if (!meta) meta = &none;
     if (dim == 0) return stl_fail(err, "%s: embeddings need a dimension of at least 1", path);
     if (n > SIZE_MAX / dim / sizeof(float)) return stl_fail(err, "%s: %zu x %zu is too large", path, n, dim);
     if (check_rows(path, keys, n, dim, data, err) != 0) return -1;
@@ -97,16 +106,19 @@ int embeddings_write_model(const char *path, const char *kind, const char *model
     key_index_free(&dup.index);
     if (rc != 0) return -1;
 
-    if (model && !model_id_valid(model))
-        return stl_fail(err, "%s: model identity '%s' is not %d hex digits", path, model,
+    if (meta->model && !model_id_valid(meta->model))
+        return stl_fail(err, "%s: model identity '%s' is not %d hex digits", path, meta->model,
                         MODEL_ID_LEN);
-    embeddings_fields_ctx c = {keys, n, dim, data, kind, model};
+    if (meta->shard_count > 1 && (meta->shard_index < 0 || meta->shard_index >= meta->shard_count))
+        return stl_fail(err, "%s: part %ld of %ld", path, meta->shard_index, meta->shard_count);
+    embeddings_fields_ctx c = {keys, n, dim, data, meta};
     return mpk_write(path, EMBEDDINGS_FORMAT, EMBEDDINGS_VERSION, pack_fields, &c, err);
 }
 
 int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys, size_t n,
                           size_t dim, const float *data, stl_error *err) {
-    return embeddings_write_model(path, kind, NULL, keys, n, dim, data, err);
+    embeddings_meta meta = {.kind = kind};
+    return embeddings_write_meta(path, &meta, keys, n, dim, data, err);
 }
 
 int embeddings_write(const char *path, const stl_key *keys, size_t n, size_t dim,
@@ -175,6 +187,23 @@ static int read_msgpack(const char *path, embeddings *e, stl_error *err) {
     if (kind && kind->type == MSGPACK_OBJECT_STR && kind->via.str.size < sizeof e->kind) {
         memcpy(e->kind, kind->via.str.ptr, kind->via.str.size);
         e->kind[kind->via.str.size] = '\0';
+    }
+    e->shard_index = 0;
+    e->shard_count = 1;
+    if (mpk_get(f->root, "shard")) {
+        const msgpack_object_array *a;
+        uint64_t total;
+        if (mpk_get_array(f, f->root, "shard", &a, err) ||
+            mpk_get_u64(f, f->root, "keys_total", &total, err))
+            return -1;
+        if (a->size != 2 || a->ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            a->ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a->ptr[1].via.u64 > 1000000 ||
+            a->ptr[0].via.u64 >= a->ptr[1].via.u64 || total < n)
+            return stl_fail(err, "%s: field 'shard' is not [i, N] with 0 <= i < N, or "
+                            "keys_total is below the rows: corrupt, rerun stl-embed", path);
+        e->shard_index = (long)a->ptr[0].via.u64;
+        e->shard_count = (long)a->ptr[1].via.u64;
+        e->keys_total = (size_t)total;
     }
     if (mpk_get(f->root, "model")) {
         if (mpk_get_strcpy(f, f->root, "model", e->model, sizeof e->model, err) != 0 ||
@@ -291,53 +320,107 @@ static int read_one(const char *path, embeddings *e, stl_error *err) {
         return -1;
     }
     e->keys = e->index.keys;
+    if (e->shard_count == 0) e->shard_count = 1;
+    return 0;
+}
+
+/* The parts of one sharded run: all N, each once, of one N and one total. */
+static int check_shards(const char *const *paths, const embeddings *parts, size_t n,
+                        size_t *order, stl_error *err) {
+    long count = parts[0].shard_count;
+    if (count <= 1) {
+        for (size_t p = 0; p < n; p++) {
+            if (parts[p].shard_count > 1)
+                return stl_fail(err, "%s is a shard part but %s is not: not parts of one run",
+                                paths[p], paths[0]);
+            order[p] = p;
+        }
+        return 0;
+    }
+    if ((size_t)count != n)
+        return stl_fail(err, "%s is part %ld/%ld of a sharded run, but %zu part%s given: pass "
+                        "all %ld parts (comma-separated)", paths[0], parts[0].shard_index, count,
+                        n, n == 1 ? " was" : "s were", count);
+    for (size_t p = 0; p < n; p++) order[p] = n;
+    for (size_t p = 0; p < n; p++) {
+        const embeddings *q = &parts[p];
+        if (q->shard_count != count || q->keys_total != parts[0].keys_total ||
+            order[q->shard_index] != n)
+            return stl_fail(err, "%s (part %ld/%ld of %zu keys) does not complete %s's run "
+                            "(part %ld/%ld of %zu keys)", paths[p], q->shard_index,
+                            q->shard_count, q->keys_total, paths[0], parts[0].shard_index, count,
+                            parts[0].keys_total);
+        order[q->shard_index] = p;
+    }
     return 0;
 }
 
 int embeddings_read_parts(const char *const *paths, size_t n_paths, embeddings *e,
                           stl_error *err) {
-    if (n_paths == 1) return read_one(paths[0], e, err);
     memset(e, 0, sizeof *e);
     key_index_init(&e->index);
-    embeddings part;
-    for (size_t p = 0; p < n_paths; p++) {
-        if (read_one(paths[p], &part, err) != 0) goto fail;
-        if (p == 0) {
-            memcpy(e->kind, part.kind, sizeof e->kind);
-            memcpy(e->model, part.model, sizeof e->model);
-        } else if (model_id_mixed(part.model, e->model)) {
+    embeddings *parts = calloc(n_paths ? n_paths : 1, sizeof *parts);
+    size_t *order = calloc(n_paths ? n_paths : 1, sizeof *order);
+    size_t got = 0;
+    int rc = -1;
+    if (!parts || !order) {
+        stl_fail(err, "out of memory");
+        goto done;
+    }
+    for (; got < n_paths; got++)
+        if (read_one(paths[got], &parts[got], err) != 0) goto done;
+    if (check_shards(paths, parts, n_paths, order, err) != 0) goto done;
+    if (n_paths == 1) { /* one whole file: keep it as read (mapped, no copy) */
+        *e = parts[0];
+        memset(&parts[0], 0, sizeof parts[0]);
+        got = 0;
+        rc = 0;
+        goto done;
+    }
+    /* concatenated in shard order (the order given for unsharded files) */
+    memcpy(e->kind, parts[order[0]].kind, sizeof e->kind);
+    e->dim = parts[order[0]].dim;
+    e->keys_total = parts[order[0]].keys_total;
+    e->shard_count = 1;
+    for (size_t i = 0; i < n_paths; i++) {
+        const embeddings *part = &parts[order[i]];
+        const char *path = paths[order[i]];
+        if (part->n > 0 && e->n > 0 && part->dim != e->dim) {
+            stl_fail(err, "%s: dimension %zu, but the parts before have %zu: parts of different "
+                     "runs?", path, part->dim, e->dim);
+            goto done;
+        }
+        if (e->n == 0) e->dim = part->dim;
+        if (model_id_mixed(part->model, e->model)) {
             stl_fail(err, "%s: made by model %s, but %s by model %s: parts of different runs",
-                     paths[p], part.model, paths[0], e->model);
-            goto fail_part;
+                     path, part->model, paths[order[0]], e->model);
+            goto done;
         }
-        if (!e->model[0]) memcpy(e->model, part.model, sizeof e->model);
-        if (e->n == 0) {
-            e->dim = part.dim;
-        } else if (part.dim != e->dim && part.n > 0) {
-            stl_fail(err, "%s: dimension %zu, but %s has %zu: parts of different runs?",
-                     paths[p], part.dim, paths[0], e->dim);
-            goto fail_part;
-        }
-        if (strcmp(part.kind, e->kind) != 0) e->kind[0] = '\0';
-        float *grown = realloc(e->owned, ((e->n + part.n) * e->dim + 1) * sizeof(float));
+        if (!e->model[0]) memcpy(e->model, part->model, sizeof e->model);
+        if (strcmp(part->kind, e->kind) != 0) e->kind[0] = '\0';
+        float *grown = realloc(e->owned, ((e->n + part->n) * e->dim + 1) * sizeof(float));
         if (!grown) {
-            stl_fail(err, "%s: out of memory", paths[p]);
-            goto fail_part;
+            stl_fail(err, "%s: out of memory", path);
+            goto done;
         }
         e->owned = grown;
-        memcpy(e->owned + e->n * e->dim, part.data, part.n * part.dim * sizeof(float));
-        if (index_keys(e, paths[p], part.keys, part.n, 0, err) != 0) goto fail_part;
-        e->n += part.n;
-        embeddings_free(&part);
+        memcpy(e->owned + e->n * e->dim, part->data, part->n * part->dim * sizeof(float));
+        if (index_keys(e, path, part->keys, part->n, 0, err) != 0) goto done;
+        e->n += part->n;
     }
     e->data = e->owned;
     e->keys = e->index.keys;
-    return 0;
-fail_part:
-    embeddings_free(&part);
-fail:
-    embeddings_free(e);
-    return -1;
+    rc = 0;
+done:
+    for (size_t p = 0; p < got && parts; p++) embeddings_free(&parts[p]);
+    free(parts);
+    free(order);
+    if (rc != 0) embeddings_free(e);
+    return rc;
+}
+
+int embeddings_read_part(const char *path, embeddings *e, stl_error *err) {
+    return read_one(path, e, err);
 }
 
 int embeddings_read(const char *path, embeddings *e, stl_error *err) {

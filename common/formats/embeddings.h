@@ -45,20 +45,28 @@ typedef struct {
     key_index index;     /* key -> row */
     char kind[16];       /* "scene", "product", or "" when the file does not say */
     char model[MODEL_ID_LEN + 1]; /* the identity of the model that made them
-                                   * (modelfile_identity), or "" when unknown */
+                                   * (model_id.h), or "" when unknown */
+    long shard_index, shard_count; /* part i/N of a sharded run; 0/1 when whole or merged */
+    size_t keys_total;  /* keys listed for the whole run, all parts (0: not recorded) */
     /* private */
     float *owned;        /* data when copied (JSON, parts, unaligned) */
     mpk_file file;       /* data when mapped */
     int mapped;
 } embeddings;
 
-/* Writes the stlrec form atomically. kind: "scene", "product" or NULL;
- * model: the identity of the model that made the rows (modelfile_identity)
- * or NULL. Keys must be valid and unique, values finite (checked: a NaN
- * embedding is a broken model, refused here rather than downstream). */
-int embeddings_write_model(const char *path, const char *kind, const char *model,
-                           const stl_key *keys, size_t n, size_t dim, const float *data,
-                           stl_error *err);
+/* What a file says about its rows besides them (all optional). */
+typedef struct {
+    const char *kind;  /* "scene", "product" or NULL */
+    const char *model; /* the identity of the model that made the rows (model_id.h), or NULL */
+    long shard_index, shard_count; /* this part, i of N (N 0 or 1: not sharded) */
+    size_t keys_total; /* keys listed for the whole sharded run */
+} embeddings_meta;
+
+/* Writes the stlrec form atomically with meta (NULL: none). Keys must be
+ * valid and unique, values finite (checked: a NaN embedding is a broken
+ * model, refused here rather than downstream). */
+int embeddings_write_meta(const char *path, const embeddings_meta *meta, const stl_key *keys,
+                          size_t n, size_t dim, const float *data, stl_error *err);
 /* embeddings_write_model without a model identity. */
 int embeddings_write_kind(const char *path, const char *kind, const stl_key *keys,
                           size_t n, size_t dim, const float *data, stl_error *err);
@@ -70,9 +78,12 @@ int embeddings_write(const char *path, const stl_key *keys, size_t n, size_t dim
 int embeddings_write_json(const char *path, const stl_key *keys, size_t n, size_t dim,
                           const float *data, stl_error *err);
 
-/* Reads either form (or a comma-separated list of parts) into e. On failure e
- * is left empty (embeddings_free is still safe). */
+/* Reads either form (or a comma-separated list of parts) into e. The parts
+ * of a sharded run must all be given (one part alone is refused). On
+ * failure e is left empty (embeddings_free is still safe). */
 int embeddings_read(const char *path, embeddings *e, stl_error *err);
+/* One file as it is, a part of a sharded run included (for stl-inspect). */
+int embeddings_read_part(const char *path, embeddings *e, stl_error *err);
 /* 1 when the file's first non-blank byte is '{' (the book's JSON form), 0
  * when not, -1 with err when it cannot be opened. */
 int embeddings_is_json(const char *path, stl_error *err);

@@ -20,7 +20,7 @@ static void print_row(FILE *out, const float *row, size_t dim, size_t max) {
 
 int embeddings_inspect(const char *path, int json, FILE *out, stl_error *err) {
     embeddings e;
-    if (embeddings_read(path, &e, err) != 0) return -1;
+    if (embeddings_read_part(path, &e, err) != 0) return -1;
     const char *form = e.mapped ? EMBEDDINGS_FORMAT : "JSON {key: [floats]}";
     if (json) {
         fprintf(out, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"n\": %zu,\n  \"dim\": %zu,\n"

@@ -112,7 +112,23 @@ fails_with 1 "one.topk was made by model [0-9a-f]{16}, but .*p2.emb by model" \
     --out "$T/s2.emb" >/dev/null 2>&1
 fails_with 1 "made by model [0-9a-f]{16}, but .* by model [0-9a-f]{16}: parts of different runs" \
     "a list of parts by two models is refused" \
-    "$STL_BIN/stl-topk" --scenes "$T/sh0.emb,$T/s2.emb" --products "$T/p.emb" --out "$T/mix2.topk"
+    "$STL_BIN/stl-topk" --scenes "$T/s1.emb,$T/s2.emb" --products "$T/p.emb" --out "$T/mix2.topk"
+
+# Each part records i/N and the keys of the whole run: one part alone is an
+# incomplete set, refused; all parts in any order read as the whole.
+fails_with 1 "sh1.emb is part 1/3 of a sharded run, but 1 part was given: pass all 3 parts" \
+    "one part of three alone is refused" \
+    "$STL_BIN/stl-topk" --scenes "$T/sh1.emb" --products "$T/p.emb" --out "$T/part.topk"
+fails_with 1 "pass all 3 parts" "two parts of three are refused" \
+    "$STL_BIN/stl-topk" --scenes "$T/sh0.emb,$T/sh1.emb" --products "$T/p.emb" --out "$T/part.topk"
+ok "all three parts, out of order" \
+    "$STL_BIN/stl-topk" --scenes "$T/sh2.emb,$T/sh0.emb,$T/sh1.emb" --products "$T/p.emb" \
+    --out "$T/parts.topk"
+"$STL_BIN/stl-topk" --scenes "$T/s1.emb" --products "$T/p.emb" --out "$T/whole.topk" >/dev/null 2>&1
+"$STL_BIN/stl-inspect" --json "$T/parts.topk" | grep -v '_file' > "$T/parts.lists"
+"$STL_BIN/stl-inspect" --json "$T/whole.topk" | grep -v '_file' > "$T/whole.lists"
+check "rank exactly as the whole file" cmp -s "$T/parts.lists" "$T/whole.lists"
+check "(and the lists are there)" [ "$(wc -l < "$T/whole.lists")" -gt "$n_scenes" ]
 
 ok "a broken model (a NaN weight)" "$FIX" model "$T/nan.mpk" 3 16 nan
 fails_with 1 "^stl-embed: .*nan.mpk: the model gives a non-finite embedding for [0-9a-f]{32}" \
