@@ -23,6 +23,7 @@
  * docs/training.md describes threads, checkpoints, resume and the MPI setup.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -81,7 +82,33 @@ typedef struct {
     char *config_json;
     double elapsed_before; /* training wall time of earlier runs (from the checkpoint) */
     double t_start;
+    int stopped_by;        /* the signal that ended the run early, after a checkpoint */
 } train_ctx;
+
+/* SIGTERM (a batch scheduler's time limit, `scancel`) or SIGINT: finish the
+ * step, write a checkpoint, stop; a rerun resumes from it. */
+static volatile sig_atomic_t stop_signal;
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Whether to stop after this step, agreed by every rank (any rank that got
+ * a signal stops them all after the same step): the signal (this rank's, or
+ * SIGTERM for a rank that got none), 0, or -1 when the collective failed. */
+static int agreed_stop(train_ctx *x, stl_error *err) {
+    int sig = stop_signal;
+    if (x->c.size == 1) return sig;
+    float any = sig ? 1.0f : 0.0f;
+    if (coll_allreduce_sum(&x->c, &any, 1, err) != 0) return -1;
+    return any > 0 ? (sig ? sig : SIGTERM) : 0;
+}
 
 static const uint8_t *crop_pixels(void *ctx, uint32_t i) {
     return crops_pixels((const crops_set *)ctx, i);
@@ -496,6 +523,21 @@ static int train_loop(train_ctx *x, stl_error *err) {
             last_ckpt = step;
         }
         t_log += timer_now() - t_aside;
+        int sig = step < x->o.max_steps ? agreed_stop(x, err) : 0;
+        if (sig < 0) return -2;
+        if (sig > 0) {
+            if (last_ckpt != step) {
+                int rc = check_replicas(x, err);
+                if (rc != 0) return rc;
+                if (x->c.rank == 0 && write_checkpoint(x, &pos, err) != 0) return -2;
+            }
+            if (x->c.rank == 0)
+                log_errorf("stopped by %s after step %" PRId64 " of %ld: checkpoint in %s; run the "
+                           "same command again to resume", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                           step, x->o.max_steps, x->ckpt_dir);
+            x->stopped_by = sig;
+            return -3;
+        }
     }
     return 0;
 }
@@ -672,6 +714,7 @@ int main(int argc, char **argv) {
     int lock_fd = -1;
     if (x.c.rank == 0 && dir_lock_take(x.workdir, &lock_fd, &err) != 0)
         coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
+    catch_stop_signals();
     if (x.c.rank == 0)
         log_info("%d rank%s (%s), %d thread%s per rank, %s kernels, global batch %ld (%d per rank)",
                  x.c.size, x.c.size > 1 ? "s" : "", coll_backend_name(x.c.backend), x.threads,
@@ -688,5 +731,6 @@ int main(int argc, char **argv) {
     cleanup(&x);
     dir_lock_release(lock_fd);
     coll_finalize(&x.c);
+    if (x.stopped_by) return 128 + x.stopped_by; /* as if the signal had ended it */
     return rc == 0 ? STL_EXIT_OK : STL_EXIT_FAIL;
 }

@@ -112,6 +112,30 @@ wait "$pid"
 check "the first run finished" [ $? -eq 0 ]
 check "its metrics log has every step" [ "$(grep -c '"kind": *"train"' "$T/twice/work/metrics.jsonl")" -eq 400 ]
 
+# SIGTERM (a batch scheduler's time limit): the step in progress finishes, a
+# checkpoint of it is written, the run exits 143 without a final model, and
+# the same command resumes from that step.
+mkdir -p "$T/term"
+(cd "$T/term" && exec "$TRAIN" $BASE --batch-size 8 --max-steps 400 --log-every 1 \
+    --checkpoint-every 1000 >/dev/null 2>"$T/term.err") &
+pid=$!
+for _ in $(seq 300); do
+    [ "$(grep -c '"kind": *"train"' "$T/term/work/metrics.jsonl" 2>/dev/null)" -ge 5 ] && break
+    sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+check "SIGTERM ends the run with 143" [ $? -eq 143 ]
+check "saying where it stopped and how to resume" \
+    grep -qE "stopped by SIGTERM after step [0-9]+ of 400: checkpoint in .*; run the same command again" "$T/term.err"
+stopped=$(grep -oE 'after step [0-9]+' "$T/term.err" | grep -oE '[0-9]+')
+check "a checkpoint of the step it stopped at (not a multiple of --checkpoint-every)" \
+    [ -n "$stopped" ] && [ -e "$T/term/work/checkpoints/ckpt-$(printf %010d "${stopped:-0}").state" ]
+check "no final model for an unfinished run" [ ! -e "$T/term/model.msgpack" ]
+ok "the same command resumes" env -u STL_QUIET sh -c "cd '$T/term' && exec '$TRAIN' $BASE \
+    --batch-size 8 --max-steps 400 --log-every 1 --checkpoint-every 1000"
+check "from the step it stopped at" grep -q "resuming from the checkpoint of step ${stopped:-x} " "$T/.err"
+
 # ---- a corrupt newest checkpoint: reported, the previous one used ----
 cp -r "$T/ref" "$T/corrupt"
 printf 'garbage' | dd of="$T/corrupt/work/checkpoints/ckpt-0000000012.msgpack" bs=1 seek=4096 \
