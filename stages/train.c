@@ -53,6 +53,7 @@
 #include "formats/triplets.h"
 #include "io/output_check.h"
 #include "io/dir_lock.h"
+#include "train/input_identity.h"
 
 typedef struct {
     const char *triplets, *crops, *model, *workdir, *metrics, *init, *device;
@@ -202,6 +203,13 @@ static void build_config(train_ctx *x) {
     json_object_set_new(j, "image_size", json_integer(x->size));
     json_object_set_new(j, "train_triplets", json_integer((json_int_t)x->t->n_train));
     json_object_set_new(j, "test_triplets", json_integer((json_int_t)x->t->n_test));
+    char th[17], ch[17];
+    snprintf(th, sizeof th, "%016" PRIx64, input_identity_triplets(x->t));
+    snprintf(ch, sizeof ch, "%016" PRIx64, input_identity_crops(x->crops));
+    json_t *in = json_object();
+    json_object_set_new(in, "triplets", json_string(th));
+    json_object_set_new(in, "crops", json_string(ch));
+    json_object_set_new(j, "inputs", in);
     x->config = j;
     x->config_json = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
 }
@@ -216,6 +224,40 @@ typedef struct {
     loader_pos pos;
     double elapsed;
 } start_header;
+
+/* A checkpoint continues only the run that wrote it: the same learning rate
+ * and norm weight, the same triplets and crops (input_identity.h), and no
+ * more steps than --max-steps. 0, or -1 with err saying what differs. */
+static int same_run(const train_ctx *x, const checkpoint_state *st, stl_error *err) {
+    const char *again = "use another --workdir, or remove this one to start over";
+    if (st->step > x->o.max_steps)
+        return stl_fail(err, "%s: the checkpoint of step %" PRId64 " is past --max-steps %ld: "
+                        "it belongs to a longer run (%s)", x->ckpt_dir, st->step, x->o.max_steps,
+                        again);
+    json_t *was = json_loads(st->config_json ? st->config_json : "{}", 0, NULL);
+    json_t *in = json_object_get(was, "inputs");
+    int rc = 0;
+    double lr = json_number_value(json_object_get(was, "lr"));
+    double reg = json_number_value(json_object_get(was, "reg"));
+    const char *tw = json_string_value(json_object_get(in, "triplets"));
+    const char *cw = json_string_value(json_object_get(in, "crops"));
+    const json_t *now_in = json_object_get(x->config, "inputs");
+    const char *tn = json_string_value(json_object_get(now_in, "triplets"));
+    const char *cn = json_string_value(json_object_get(now_in, "crops"));
+    if (!json_is_number(json_object_get(was, "lr")) || (float)lr != (float)x->o.lr ||
+        (float)reg != (float)x->o.reg)
+        rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained with --lr %g "
+                      "--reg %g, not --lr %g --reg %g (%s)", x->ckpt_dir, st->step, lr, reg,
+                      x->o.lr, x->o.reg, again);
+    else if (!tw || !tn || strcmp(tw, tn) != 0)
+        rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on other "
+                      "triplets than %s (%s)", x->ckpt_dir, st->step, x->o.triplets, again);
+    else if (!cw || !cn || strcmp(cw, cn) != 0)
+        rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on other crops "
+                      "than %s (%s)", x->ckpt_dir, st->step, x->o.crops, again);
+    json_decref(was);
+    return rc;
+}
 
 /* Rank 0 decides where training starts and loads it. On failure x->m may be
  * allocated (have_model says so) for cleanup. */
@@ -246,6 +288,7 @@ static int start_rank0(train_ctx *x, start_header *h, stl_error *err) {
                                 "--seed %" PRIu64 " --batch-size %d, not --seed %ld --batch-size "
                                 "%ld (use another --workdir, or remove this one to start over)",
                            x->ckpt_dir, st.step, st.seed, st.global_batch, x->o.seed, x->o.batch);
+        if (!bad) bad = same_run(x, &st, err);
         if (!bad) {
             if (st.ranks != x->c.size || st.threads != x->threads)
                 log_warn("resuming on %d rank(s) x %d thread(s); the checkpoint was written by "

@@ -224,6 +224,27 @@ fails_with 1 "has output size 64, --output-size is 32" "a checkpoint of another 
     train_in ref $R --output-size 32
 fails_with 1 "belongs to a run with --seed 1 --batch-size 8, not --seed 3" \
     "a checkpoint of another seed (another run)" train_in ref $R --seed 3
+# A checkpoint continues only its own run: not with another --lr, not past
+# its --max-steps, not on other triplets or crops.
+RB="--batch-size 8 --log-every 1 --eval-every 6 --checkpoint-every 4" # $R without --lr, --max-steps
+fails_with 1 "trained with --lr 0.001 --reg 0.2, not --lr 0.01 --reg 0.2" \
+    "a checkpoint made with another --lr is not resumed" train_in ref $RB --max-steps 12 --lr 1e-2
+fails_with 1 "the checkpoint of step 12 is past --max-steps 8" \
+    "a finished run's checkpoint is not taken for a shorter one" \
+    train_in ref $RB --max-steps 8 --lr 1e-3
+"$STL_BIN/stl-triplets" --pairs "$T/syn/pairs.jsonl" --crops "$T/crops" --out "$T/tri9.mpk" \
+    --test-fraction 0.2 --negatives uniform >/dev/null 2>&1
+fails_with 1 "was trained on other triplets than ../tri9.mpk" \
+    "a checkpoint of other triplets (same counts, other negatives) is not resumed" \
+    sh -c "cd '$T/ref' && exec '$TRAIN' --triplets ../tri9.mpk --crops ../crops --model model.msgpack \
+        --workdir work --threads 1 $R"
+"$STL_BIN/stl-decode" --keys "$T/syn/pairs.jsonl" --images "$T/syn/images" --out "$T/crops-b" \
+    --size 32 --threads 2 >/dev/null 2>&1
+fails_with 1 "was trained on other crops than ../crops-b" \
+    "a checkpoint of other crops (crop-or-pad instead of --resize) is not resumed" \
+    sh -c "cd '$T/ref' && exec '$TRAIN' --triplets ../tri.mpk --crops ../crops-b --model model.msgpack \
+        --workdir work --threads 1 $R"
+ok "the same run with more steps continues" train_in ref $RB --max-steps 14 --lr 1e-3
 fails_with 1 "--init .*output size 64, --output-size is 16" "--init with a model of another output size" \
     train_in init16 $R --output-size 16 --init ../ref/model.msgpack
 fails_with 1 "--resume: no checkpoint in work/checkpoints" "--resume without a checkpoint" \
