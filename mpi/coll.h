@@ -79,6 +79,8 @@ void coll_finalize(coll *c);
 /* Which backend AUTO would pick in this environment (honours STL_COLL). */
 coll_backend coll_backend_from_env(void);
 const char *coll_backend_name(coll_backend b);
+/* "  Open MPI v4.1.4, ..." (the MPI library's own first line), for --version. */
+const char *coll_library_version(void);
 
 static inline int coll_rank(const coll *c) { return c->rank; }
 static inline int coll_size(const coll *c) { return c->size; }

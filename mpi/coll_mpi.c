@@ -161,3 +161,14 @@ int coll_mpi_init(coll *c, int *argc, char ***argv, stl_error *err) {
     }
     return 0;
 }
+
+const char *coll_library_version(void) {
+    static char line[MPI_MAX_LIBRARY_VERSION_STRING + 4];
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    if (MPI_Get_library_version(v, &len) != MPI_SUCCESS) return "  MPI (version unknown)";
+    v[len < (int)sizeof v ? len : (int)sizeof v - 1] = '\0';
+    v[strcspn(v, "\n")] = '\0';
+    snprintf(line, sizeof line, "  %s", v);
+    return line;
+}

@@ -655,13 +655,16 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
     };
     int n = (int)(sizeof opts / sizeof opts[0]);
     cli_spec spec = {
-        "stl-train",
-        "Trains the two-tower CNN with the triplet loss and Adam on the triplets and crop shards, "
-        "writing checkpoints and metrics to the work directory and the final model to --model. "
-        "Run under `mpirun -np N` to train data-parallel on N ranks (the global batch is split "
-        "across them). Resumes from the newest valid checkpoint in the work directory. "
-        "See docs/training.md.",
-        NULL, opts, n, NULL};
+        .program = "stl-train",
+        .summary = "Trains the two-tower CNN with the triplet loss and Adam on the triplets and "
+                   "crop shards, writing checkpoints and metrics to the work directory and the "
+                   "final model to --model. Run under `mpirun -np N` to train data-parallel on N "
+                   "ranks (the global batch is split across them). Resumes from the newest valid "
+                   "checkpoint in the work directory. See docs/training.md.",
+        .opts = opts,
+        .n_opts = n,
+        .version_extra = coll_library_version(),
+    };
     return cli_run(&spec, argc, argv, code);
 }
 

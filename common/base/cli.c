@@ -15,11 +15,61 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/version.h"
 
 static cli_option *cli_find(cli_spec *spec, const char *name, size_t len) {
     for (int i = 0; i < spec->n_opts; i++)
         if (strlen(spec->opts[i].name) == len && strncmp(spec->opts[i].name, name, len) == 0)
             return &spec->opts[i];
+    return NULL;
+}
+
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps)
+ * between a[0..n) and b, capped at 9. */
+static int distance(const char *a, size_t n, const char *b) {
+    size_t m = strlen(b);
+    if (n > 40 || m > 40) return 9;
+    int d[41][41];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m] > 9 ? 9 : d[n][m];
+}
+
+/* The option an unknown name most likely meant: a unique option it is a
+ * prefix of (--thread for --threads), else the nearest by edit distance
+ * when at most 2 edits and less than a third of the name; or NULL. */
+static const char *closest(const cli_spec *spec, const char *name, size_t len) {
+    const char *prefix_of = NULL;
+    int prefixes = 0;
+    for (int i = 0; i < spec->n_opts; i++)
+        if (len >= 3 && strncmp(spec->opts[i].name, name, len) == 0) {
+            prefix_of = spec->opts[i].name;
+            prefixes++;
+        }
+    if (prefixes == 1) return prefix_of;
+    const char *best = NULL;
+    int best_d = 9, ties = 0;
+    for (int i = 0; i < spec->n_opts; i++) {
+        int dist = distance(name, len, spec->opts[i].name);
+        if (dist < best_d) {
+            best_d = dist;
+            best = spec->opts[i].name;
+            ties = 0;
+        } else if (dist == best_d) {
+            ties++;
+        }
+    }
+    if (best && !ties && best_d <= 2 && (size_t)best_d * 3 < len) return best;
     return NULL;
 }
 
@@ -119,6 +169,7 @@ static int cli_set(cli_option *o, const char *v, stl_error *err) {
 
 static void print_spec(const cli_spec *spec) {
     printf("help flag 0\n");
+    printf("version flag 0\n");
     for (int i = 0; i < spec->n_opts; i++) {
         const cli_option *o = &spec->opts[i];
         printf("%s %s %d\n", o->name, type_name(o->type), o->required);
@@ -157,6 +208,7 @@ void cli_print_help(const cli_spec *spec) {
         printf("\n");
     }
     printf("  %-28s %s\n", "--help", "print this help and exit");
+    printf("  %-28s %s\n", "--version", "print the version and the libraries built with, and exit");
     printf("\nExit status: 0 success, 1 runtime or data error, 2 usage error.\n");
 }
 
@@ -168,6 +220,11 @@ int cli_parse(cli_spec *spec, int argc, char **argv, stl_error *err) {
         const char *a = argv[i];
         if (!only_positional && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
             cli_print_help(spec);
+            return CLI_EXIT_OK;
+        }
+        if (!only_positional && strcmp(a, "--version") == 0) {
+            version_print(stdout, spec->program);
+            if (spec->version_extra) printf("%s\n", spec->version_extra);
             return CLI_EXIT_OK;
         }
         if (!only_positional && strcmp(a, "--cli-spec") == 0) {
@@ -184,7 +241,13 @@ int cli_parse(cli_spec *spec, int argc, char **argv, stl_error *err) {
             const char *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             cli_option *o = cli_find(spec, name, len);
-            if (!o) return stl_fail(err, "unknown option '--%.*s' (see --help)", (int)len, name);
+            if (!o) {
+                const char *near = closest(spec, name, len);
+                if (near)
+                    return stl_fail(err, "unknown option '--%.*s' (did you mean --%s? see --help)",
+                                    (int)len, name, near);
+                return stl_fail(err, "unknown option '--%.*s' (see --help)", (int)len, name);
+            }
             if (o->seen) return stl_fail(err, "--%s given more than once", o->name);
             o->seen = 1;
             const char *v;

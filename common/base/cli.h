@@ -51,6 +51,7 @@ typedef struct {
     cli_option *opts;
     int n_opts;
     const char *positional_value; /* out: the positional argument */
+    const char *version_extra;    /* more --version lines (a stage's own libraries), or NULL */
 } cli_spec;
 
 enum { CLI_PARSED = 0, CLI_EXIT_OK = 1, CLI_USAGE = -1 };

@@ -57,6 +57,22 @@ for exe in "$STL_BIN"/stl-*; do
     if [ -n "${req// /}" ]; then
         fails_with 2 "^stl-$st: missing required option" "$st: missing required flag exits 2" "$exe"
     fi
+    "$exe" --version >"$T/version" 2>"$T/version.err"
+    check "$st: --version exits 0 naming the stage, stlrec's version and the libraries" \
+        sh -c "[ \$? -eq 0 ] && grep -qE '^stl-$st \\(stlrec [0-9]+\\.[0-9]+\\.[0-9]+\\)$' '$T/version' &&
+               grep -q 'libjpeg-turbo' '$T/version' && grep -q 'msgpack-c' '$T/version' &&
+               grep -q 'OpenBLAS' '$T/version' && [ ! -s '$T/version.err' ]"
+    # a near miss of a real option is answered with it: one letter dropped, two swapped
+    long=$(awk '$2 != "positional" && length($1) >= 6 && $1 != "version" {print $1; exit}' "$T/spec")
+    if [ -n "$long" ]; then
+        fails_with 2 "unknown option '--${long%?}' \(did you mean --$long\?" \
+            "$st: --${long%?} suggests --$long" "$exe" "--${long%?}"
+        swapped=$(echo "$long" | sed -E 's/^(.)(.)/\2\1/')
+        fails_with 2 "unknown option '--$swapped' \(did you mean --$long\?" \
+            "$st: --$swapped suggests --$long" "$exe" "--$swapped"
+    fi
+    fails_with 2 "unknown option '--qqqqqqq' \(see --help\)" "$st: a far miss suggests nothing" \
+        "$exe" --qqqqqqq
     # A failed write to standard output is a failure, not a silent exit 0.
     fails_with 1 "^stl-$st: standard output: " "$st: --help into a full disk exits 1" \
         sh -c '"$0" --help > /dev/full' "$exe"

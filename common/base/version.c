@@ -1,0 +1,21 @@
+/* version.c — the --version text (version.h). */
+#include "base/version.h"
+
+#include <cblas.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <jconfig.h>
+#include <msgpack.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+void version_print(FILE *out, const char *program) {
+    fprintf(out, "%s (stlrec %s)\n", program, STLREC_VERSION);
+    fprintf(out, "built with:\n");
+    fprintf(out, "  libjpeg-turbo %s\n", STR(LIBJPEG_TURBO_VERSION));
+    fprintf(out, "  msgpack-c %s (run time %s)\n", MSGPACK_VERSION, msgpack_version());
+    fprintf(out, "  jansson %s (run time %s)\n", JANSSON_VERSION, jansson_version_str());
+    fprintf(out, "  %s\n", openblas_get_config());
+    fprintf(out, "  libcurl %s (run time %s)\n", LIBCURL_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+}
