@@ -39,9 +39,10 @@
 #include "base/threads.h"
 #include "io/output_check.h"
 #include "formats/model_id.h"
+#include "formats/embeddings_npy.h"
 
 typedef struct {
-    const char *model, *crops, *kind, *keys, *out, *json, *device;
+    const char *model, *crops, *kind, *keys, *out, *json, *npy, *device;
     device_kind dev; /* --device as resolved */
     long batch, threads;
     int skip_missing;
@@ -138,6 +139,9 @@ int main(int argc, char **argv) {
         {.name = "out", .type = CLI_STRING, .target = &o.out, .metavar = "FILE",
          .help = "embeddings file to write (msgpack)",
          .required = 1},
+        {.name = "npy", .type = CLI_STRING, .target = &o.npy, .metavar = "FILE.npy",
+         .help = "also write the matrix for numpy (float32, C order) and the keys beside it "
+                 "(FILE.keys.txt)"},
         {.name = "json", .type = CLI_STRING, .target = &o.json, .metavar = "FILE",
          .help = "also write {key: [floats]} JSON (the book's form)"},
         {.name = "batch-size", .type = CLI_INT, .target = &o.batch, .metavar = "N",
@@ -165,7 +169,7 @@ int main(int argc, char **argv) {
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     {
-        const output_check_arg outs[] = {{"--out", o.out}, {"--json", o.json}};
+        const output_check_arg outs[] = {{"--out", o.out}, {"--json", o.json}, {"--npy", o.npy}};
         const output_check_arg ins[] = {{"--model", o.model}, {"--crops", o.crops}, {"--keys", o.keys}};
         stl_error oerr;
         if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
@@ -239,6 +243,7 @@ int main(int argc, char **argv) {
                           .shard_count = o.shard.count, .keys_total = ki.n};
     if (embeddings_write_meta(o.out, &em, it.keys, it.n, dim, emb, &err) != 0) goto done;
     if (o.json && embeddings_write_json(o.json, it.keys, it.n, dim, emb, &err) != 0) goto done;
+    if (o.npy && embeddings_write_npy(o.npy, it.keys, it.n, dim, emb, &err) != 0) goto done;
     log_info("wrote %s: %zu embeddings of %zu floats%s%s; %zu keys without a crop skipped",
              o.out, it.n, dim, o.json ? ", and " : "", o.json ? o.json : "", it.missing);
     rc = STL_EXIT_OK;

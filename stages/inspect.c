@@ -20,6 +20,7 @@
 #include "io/mapped_file.h"
 #include "io/mpk.h"
 #include "io/mpk_json.h"
+#include "formats/embeddings_npy.h"
 
 static void describe(const msgpack_object *o) {
     switch (o->type) {
@@ -89,13 +90,16 @@ static int inspect_plain(const char *path, int json, stl_error *err) {
 int main(int argc, char **argv) {
     log_set_program("stl-inspect");
     int json = 0;
-    const char *crop = NULL, *out = NULL;
+    const char *crop = NULL, *out = NULL, *npy = NULL;
     cli_option opts[] = {
         {.name = "json", .type = CLI_FLAG, .target = &json, .help = "dump the whole content as JSON"},
         {.name = "crop", .type = CLI_STRING, .target = &crop, .metavar = "KEY",
          .help = "with a crop directory: export the stored crop of KEY (needs --out)"},
         {.name = "out", .type = CLI_STRING, .target = &out, .metavar = "FILE.ppm",
          .help = "where --crop writes its binary PPM (P6)"},
+        {.name = "npy", .type = CLI_STRING, .target = &npy, .metavar = "FILE.npy",
+         .help = "with embeddings (a file, a part or a comma list of parts): write the matrix "
+                 "for numpy and the keys beside it (FILE.keys.txt)"},
     };
     cli_spec spec = {
         .program = "stl-inspect",
@@ -112,6 +116,18 @@ int main(int argc, char **argv) {
     if ((crop != NULL) != (out != NULL)) {
         log_errorf("--crop and --out go together");
         return STL_EXIT_USAGE;
+    }
+    if (npy) {
+        embeddings e;
+        int rc = strchr(path, ',') ? embeddings_read(path, &e, &err)
+                                   : embeddings_read_part(path, &e, &err);
+        if (rc == 0) rc = embeddings_write_npy(npy, e.keys, e.n, e.dim, e.data, &err);
+        if (rc == 0) embeddings_free(&e);
+        if (rc != 0) {
+            log_error(&err);
+            return STL_EXIT_FAIL;
+        }
+        return STL_EXIT_OK;
     }
     if (crop) {
         if (inspect_export_crop(path, crop, out, &err) != 0) {

@@ -13,11 +13,11 @@ declare -A contract=(
   [decode]="keys images out | size resize max-pixels threads shard"
   [triplets]="pairs crops out | num-neg test-fraction split negatives seed"
   [train]="triplets crops model | workdir lr reg output-size batch-size max-steps eval-every log-every checkpoint-every keep resume seed metrics device threads"
-  [embed]="model crops kind keys out | json batch-size device threads shard"
+  [embed]="model crops kind keys out | json npy batch-size device threads shard"
   [topk]="scenes products out | k json device threads shard"
   [eval]="topk triplets scenes products out | seed"
   [report]="out | metrics train-metrics topk triplets images random max-scenes"
-  [inspect]=" | json crop out"
+  [inspect]=" | json crop out npy"
 )
 
 n_stages=0

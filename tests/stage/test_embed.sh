@@ -130,6 +130,26 @@ ok "all three parts, out of order" \
 check "rank exactly as the whole file" cmp -s "$T/parts.lists" "$T/whole.lists"
 check "(and the lists are there)" [ "$(wc -l < "$T/whole.lists")" -gt "$n_scenes" ]
 
+# Embeddings for numpy: the .npy loads with numpy alone, equal to the
+# embeddings (their JSON form reads back bit-identical), keys beside it.
+ok "--npy beside --out" emb --kind scene --out "$T/n.emb" --json "$T/n.json" --npy "$T/n.npy"
+check "numpy.load gives the (n, dim) float32 C-order matrix, rows and keys as the embeddings" \
+    $PY - "$T/n.npy" "$T/n.keys.txt" "$T/n.json" <<'EOF'
+import json, sys
+import numpy as np
+m = np.load(sys.argv[1])
+keys = open(sys.argv[2]).read().split("\n")
+want = json.load(open(sys.argv[3]))
+ok = m.dtype == np.float32 and m.flags["C_CONTIGUOUS"] and m.shape == (len(want), 16)
+ok = ok and keys[-1] == "" and keys[:-1] == list(want)
+ok = ok and all(np.array_equal(m[i], np.array(v, dtype=np.float32)) for i, v in enumerate(want.values()))
+sys.exit(0 if ok else 1)
+EOF
+ok "stl-inspect --npy on the three shard parts" "$STL_BIN/stl-inspect" \
+    "$T/sh0.emb,$T/sh1.emb,$T/sh2.emb" --npy "$T/parts.npy"
+check "gives the same .npy and keys as the whole" \
+    sh -c "cmp -s '$T/n.npy' '$T/parts.npy' && cmp -s '$T/n.keys.txt' '$T/parts.keys.txt'"
+
 ok "a broken model (a NaN weight)" "$FIX" model "$T/nan.mpk" 3 16 nan
 fails_with 1 "^stl-embed: .*nan.mpk: the model gives a non-finite embedding for [0-9a-f]{32}" \
     "a NaN embedding is blamed on the model, not on the output file" \
