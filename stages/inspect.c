@@ -21,6 +21,7 @@
 #include "io/mpk.h"
 #include "io/mpk_json.h"
 #include "formats/embeddings_npy.h"
+#include "formats/json_inspect.h"
 
 static void describe(const msgpack_object *o) {
     switch (o->type) {
@@ -104,7 +105,9 @@ int main(int argc, char **argv) {
     cli_spec spec = {
         .program = "stl-inspect",
         .summary = "Print the format, version, header fields and a summary of any stlrec file\n"
-                   "(crop shards or directory, triplets, embeddings, top-k lists, model files).",
+                   "(crop shards or directory, triplets, embeddings, top-k lists, model files)\n"
+                   "and of the JSON files around them (pairs JSONL, catalog, stl-eval's metrics,\n"
+                   "a model's sidecar, the book's JSON embeddings).",
         .positional = "FILE",
         .opts = opts,
         .n_opts = (int)(sizeof opts / sizeof opts[0]),
@@ -151,8 +154,8 @@ int main(int argc, char **argv) {
     }
     mpk_file f;
     if (mpk_file_open(&f, path, NULL, 0, &err) != 0) {
-        if (embeddings_is_json(path, NULL) == 1) { /* the book's JSON embeddings {key: [floats]} */
-            if (embeddings_inspect(path, json, stdout, &err) != 0) {
+        if (embeddings_is_json(path, NULL) == 1) { /* pairs, catalog, metrics, sidecar, embeddings */
+            if (json_inspect(path, json, stdout, &err) != 0) {
                 log_error(&err);
                 return STL_EXIT_FAIL;
             }

@@ -41,6 +41,9 @@ ok "top-k of the fixture" "$STL_BIN/stl-topk" --scenes "$T/s.json" --products "$
 ev() { "$STL_BIN/stl-eval" --triplets "$T/t.mpk" --products "$T/p.json" "$@"; }
 ok "stl-eval runs" ev --topk "$T/tk.mpk" --scenes "$T/s.json" --out "$T/m.json" --seed 3 --sim-rounds 20000
 cp "$T/.out" "$T/table"
+ok "stl-inspect reads the metrics file" "$STL_BIN/stl-inspect" "$T/m.json"
+check "as stl-eval's metrics, with the model's Recall@10" sh -c \
+    "grep -q 'stlrec-eval-metrics (stl-eval)' '$T/.out' && grep -qE '^  Recall@10 +1.0000 ' '$T/.out'"
 # the table cannot be written: exit 1, not 0 with the table lost
 evfull() { ev "$@" > /dev/full; }
 fails_with 1 "^stl-eval: standard output: " "the table into a full disk exits 1" \

@@ -25,4 +25,23 @@ fails_with 2 "^stl-inspect: --crop and --out go together" "--crop without --out"
 printf '{"0123456789abcdef0123456789abcdef": [3, 4]}\n' >"$T/emb.json"
 ok "inspect the book's JSON embeddings" "$STL_BIN/stl-inspect" "$T/emb.json"
 check "JSON embeddings: 1 item of dim 2, norm 5" grep -q "max 5" "$T/.out"
+# The JSON files users meet are told apart by their content, not misread as
+# embeddings: pairs JSONL, a catalog, a model sidecar; an unknown object is
+# an error naming what stlrec reads.
+"$STL_BIN/stl-synth" --out "$T/syn" --scenes 12 --products 10 --seed 3 >/dev/null 2>&1
+cp "$T/syn/pairs.jsonl" "$T/fashion.json"  # the real data set's name for its pairs
+ok "inspect a pairs file" "$STL_BIN/stl-inspect" "$T/fashion.json"
+check "reads it as pairs with its counts" sh -c "grep -q 'pairs (JSON lines' '$T/.out' &&
+    grep -qE '^  pairs +$(grep -c . "$T/syn/pairs.jsonl")$' '$T/.out' &&
+    grep -qE '^  distinct scenes +12$' '$T/.out'"
+ok "inspect a catalog" "$STL_BIN/stl-inspect" "$T/syn/catalog.json" --json
+check "reads it as a catalog of 10 products" grep -q '"products": 10' "$T/.out"
+printf '{"stage": "stl-train", "step": 7, "config": {"lr": 0.001}}\n' > "$T/m.mpk.json"
+ok "inspect a model sidecar" "$STL_BIN/stl-inspect" "$T/m.mpk.json"
+check "reads it as a sidecar with its step and config" sh -c \
+    "grep -q 'model sidecar (written by stl-train)' '$T/.out' && grep -qE '^  step +7$' '$T/.out' &&
+     grep -qE '^  lr +0.001$' '$T/.out'"
+printf '{"a": 1, "b": [2]}\n' > "$T/other.json"
+fails_with 1 "other.json: a JSON object stlrec does not know" \
+    "an unknown JSON object is an error, not embeddings" "$STL_BIN/stl-inspect" "$T/other.json"
 finish
