@@ -196,6 +196,33 @@ static int check_finite(const float *x, size_t rows, size_t d, const char *what,
     return 0;
 }
 
+/* The selected entries' scores, recomputed one dot product at a time in a
+ * fixed order (double sums, rounded once) and each row re-sorted by them:
+ * sgemm's kernels sum differently depending on where a query sits in its
+ * block, so without this a query's scores would depend on which other
+ * queries it was run with. Selection stays sgemm's; only scores within a
+ * few float ulps of each other can be ranked differently from it. */
+static void rescore(const float *q, const float *p, size_t n, size_t d, size_t k,
+                    uint32_t *index, float *score) {
+    for (size_t i = 0; i < n; i++) {
+        topk_ent row[64], *ents = k <= 64 ? row : malloc(k * sizeof *ents);
+        if (!ents) continue; /* keep sgemm's scores for this row */
+        const float *qi = q + i * d;
+        for (size_t e = 0; e < k; e++) {
+            const float *pj = p + (size_t)index[i * k + e] * d;
+            double acc = 0;
+            for (size_t c = 0; c < d; c++) acc += (double)qi[c] * (double)pj[c];
+            ents[e] = (topk_ent){(float)acc, index[i * k + e]};
+        }
+        qsort(ents, k, sizeof *ents, ent_cmp_best_first);
+        for (size_t e = 0; e < k; e++) {
+            index[i * k + e] = ents[e].i;
+            score[i * k + e] = ents[e].s;
+        }
+        if (ents != row) free(ents);
+    }
+}
+
 /* Merges the sorted partial lists of each row (one per split) into the output. */
 static void merge_parts(const topk_job *job, uint32_t *index, float *score) {
     size_t k = job->width, S = job->n_splits;
@@ -282,5 +309,6 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
         merge_parts(&job, index, score);
     }
     free(job.part);
+    rescore(queries, base, n, d, width, index, score);
     return 0;
 }

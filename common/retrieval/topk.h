@@ -24,15 +24,18 @@
  * tiles so that every thread has work; the partial top-K lists are merged.
  *
  * Determinism: block and tile boundaries are fixed constants, independent of
- * the thread count and the base split, so each score is computed by the same
- * sgemm call shape and comes out bit-identical; with the total order above,
- * the output is byte-identical for any thread count. A caller that runs a
- * subset of the queries starting at a multiple of TOPK_QUERY_BLOCK (as
- * stl-topk --shard does) gets exactly the rows of the full run.
+ * the thread count and the base split, and the final scores are recomputed
+ * per query (below), so a query's row is byte-identical for any thread count,
+ * any shard, and (unless its K-th and K+1-th products are within float
+ * rounding of each other) any set of other queries it is run with:
+ * stl-recommend's one photo gets stl-topk's row.
  *
- * Scores are float32 sums as sgemm computes them (FMA order of the kernel);
- * they can differ from a naive float loop in the last bits, which can swap two
- * products whose true scores are within a few ulps. Inputs must be finite.
+ * Scores: sgemm's float32 sums select each row's K products; the K scores
+ * are then recomputed one dot product at a time (double sums rounded to
+ * float, a fixed order) and the row sorted by them, because sgemm's kernels
+ * sum a query's products differently depending on its position in the
+ * block. Two products whose true scores are within a few float ulps can
+ * still be selected differently from an exact search. Inputs must be finite.
  */
 #ifndef STL_TOPK_H
 #define STL_TOPK_H

@@ -204,6 +204,42 @@ static void test_aligned_subset(void) {
     free(ia); free(sa); free(is); free(ss); free(q); free(p);
 }
 
+/* Any query, run alone or with any other queries at any position, gets the
+ * same row, bit for bit (short blocks are padded to full ones): what
+ * stl-recommend relies on to give one photo stl-topk's list. Rows from the
+ * middle of full blocks and from the short last block are taken alone, and
+ * a shuffled subset is run as a batch. */
+static void test_any_subset(void) {
+    rng_state r;
+    rng_seed(&r, 13);
+    size_t n = 300, m = 2100, d = 40, k = 6; /* blocks of 128, 128, 44 */
+    float *q = normals(&r, n, d), *p = normals(&r, m, d);
+    uint32_t *ia, *is;
+    float *sa, *ss;
+    CHECK_EQ_INT(run(q, n, p, m, d, k, 2, &ia, &sa), 0);
+    static const size_t alone[] = {0, 77, 127, 128, 200, 256, 299};
+    for (size_t a = 0; a < sizeof alone / sizeof alone[0]; a++) {
+        size_t i = alone[a];
+        CHECK_EQ_INT(run(q + i * d, 1, p, m, d, k, 1, &is, &ss), 0);
+        CHECK(memcmp(ia + i * k, is, k * sizeof *is) == 0);
+        CHECK(memcmp(sa + i * k, ss, k * sizeof *ss) == 0);
+        free(is); free(ss);
+    }
+    size_t pick[50];
+    float *qs = malloc(50 * d * sizeof *qs);
+    for (size_t j = 0; j < 50; j++) {
+        pick[j] = (j * 113 + 41) % n; /* a scattered, shuffled subset */
+        memcpy(qs + j * d, q + pick[j] * d, d * sizeof *qs);
+    }
+    CHECK_EQ_INT(run(qs, 50, p, m, d, k, 3, &is, &ss), 0);
+    size_t differ = 0;
+    for (size_t j = 0; j < 50; j++)
+        differ += memcmp(ia + pick[j] * k, is + j * k, k * sizeof *is) != 0 ||
+                  memcmp(sa + pick[j] * k, ss + j * k, k * sizeof *ss) != 0;
+    CHECK_EQ_INT(differ, 0);
+    free(is); free(ss); free(qs); free(ia); free(sa); free(q); free(p);
+}
+
 static void test_refuses_non_finite(void) {
     float q[4] = {1, 2, 3, 4}, p[8] = {1, 1, 1, 1, 0, 0, 0, 0};
     uint32_t idx[2];
@@ -234,6 +270,7 @@ int main(void) {
     RUN(test_random_floats);
     RUN(test_thread_count_independence);
     RUN(test_aligned_subset);
+    RUN(test_any_subset);
     RUN(test_refuses_non_finite);
     return check_summary();
 }
