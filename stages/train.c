@@ -201,6 +201,7 @@ static void build_config(train_ctx *x) {
     json_object_set_new(j, "threads_per_rank", json_integer(x->threads));
     json_object_set_new(j, "kernels", json_string(isa_name(isa_active())));
     json_object_set_new(j, "image_size", json_integer(x->size));
+    json_object_set_new(j, "crops_mode", json_string(crops_mode(x->crops)));
     json_object_set_new(j, "train_triplets", json_integer((json_int_t)x->t->n_train));
     json_object_set_new(j, "test_triplets", json_integer((json_int_t)x->t->n_test));
     char th[17], ch[17];

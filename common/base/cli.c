@@ -214,6 +214,7 @@ void cli_print_help(const cli_spec *spec) {
 
 int cli_parse(cli_spec *spec, int argc, char **argv, stl_error *err) {
     spec->positional_value = NULL;
+    spec->n_positional = 0;
     for (int i = 0; i < spec->n_opts; i++) spec->opts[i].seen = 0;
     int only_positional = 0;
     for (int i = 1; i < argc; i++) {
@@ -264,6 +265,13 @@ int cli_parse(cli_spec *spec, int argc, char **argv, stl_error *err) {
             continue;
         }
         if (!spec->positional) return stl_fail(err, "unexpected argument '%s' (see --help)", a);
+        if (spec->positional_list) {
+            if (spec->n_positional >= spec->positional_cap)
+                return stl_fail(err, "more than %d %s given", spec->positional_cap, spec->positional);
+            spec->positional_list[spec->n_positional++] = a;
+            if (!spec->positional_value) spec->positional_value = a;
+            continue;
+        }
         if (spec->positional_value) return stl_fail(err, "more than one %s given ('%s')", spec->positional, a);
         spec->positional_value = a;
     }

@@ -50,7 +50,12 @@ typedef struct {
     const char *positional; /* e.g. "FILE" (required), or NULL for none */
     cli_option *opts;
     int n_opts;
-    const char *positional_value; /* out: the positional argument */
+    const char *positional_value; /* out: the positional argument (the first, when many) */
+    /* Many positional arguments (IMAGE...): a caller's array of
+     * positional_cap entries; the parser fills it and n_positional. */
+    const char **positional_list;
+    int positional_cap;
+    int n_positional;             /* out */
     const char *version_extra;    /* more --version lines (a stage's own libraries), or NULL */
 } cli_spec;
 

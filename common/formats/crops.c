@@ -32,6 +32,7 @@ struct crops_set {
 };
 
 int crops_size(const crops_set *c) { return c->size; }
+const char *crops_mode(const crops_set *c) { return c->mode; }
 size_t crops_count(const crops_set *c) { return c->n; }
 long crops_find(const crops_set *c, const char *key) {
     if (!key_valid_str(key)) return -1;

@@ -26,6 +26,8 @@ int crops_open(const char *dir, crops_set **out, stl_error *err);
 void crops_close(crops_set *c);
 
 int crops_size(const crops_set *c);          /* S */
+/* How stl-decode made them: "crop" (crop-or-pad) or "resize". */
+const char *crops_mode(const crops_set *c);
 size_t crops_count(const crops_set *c);      /* images over all parts */
 /* Index of key in the set (0..count-1), or -1 when it was not decoded. */
 long crops_find(const crops_set *c, const char *key);

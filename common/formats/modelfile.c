@@ -203,6 +203,16 @@ int modelfile_trained_size(const char *metadata_json, int *size) {
     return found;
 }
 
+int modelfile_trained_mode(const char *metadata_json, int *resize) {
+    if (!metadata_json) return 0;
+    json_t *j = json_loads(metadata_json, 0, NULL);
+    const char *m = json_string_value(json_object_get(json_object_get(j, "config"), "crops_mode"));
+    int found = m && (strcmp(m, "crop") == 0 || strcmp(m, "resize") == 0);
+    if (found) *resize = strcmp(m, "resize") == 0;
+    json_decref(j);
+    return found;
+}
+
 char *modelfile_sidecar_path(const char *path) {
     size_t n = strlen(path);
     char *s = malloc(n + 6);

@@ -57,6 +57,9 @@ int modelfile_read_metadata(const char *path, char **metadata_json, stl_error *e
  * config.image_size: 1 and *size set, or 0 when the sidecar does not say
  * (no sidecar, a Flax file, another writer). */
 int modelfile_trained_size(const char *metadata_json, int *size);
+/* How those crops were decoded, from config.crops_mode ("crop" or
+ * "resize"): 1 and *resize set, or 0 when the sidecar does not say. */
+int modelfile_trained_mode(const char *metadata_json, int *resize);
 
 /* The same on a file already in memory (what names it in errors): for tests
  * and fuzzing. No sidecar. */

@@ -18,6 +18,7 @@ declare -A contract=(
   [eval]="topk triplets scenes products out | seed"
   [report]="out | metrics train-metrics topk triplets images random max-scenes"
   [inspect]=" | json crop out npy"
+  [recommend]="model products | k json html images size resize batch-size threads device"
 )
 
 n_stages=0
@@ -31,7 +32,7 @@ for exe in "$STL_BIN"/stl-*; do
     check "$st: --help starts with Usage: stl-$st" grep -q "^Usage: stl-$st" "$T/help"
     "$exe" --cli-spec >"$T/spec" 2>/dev/null
     # flags the parser accepts vs flags the help shows
-    awk '{print $1}' "$T/spec" | grep -v -E '^(help|FILE)$' | sort >"$T/spec.flags"
+    awk '$2 != "positional" {print $1}' "$T/spec" | grep -v -E '^help$' | sort >"$T/spec.flags"
     grep -oE '^  --[a-z0-9-]+' "$T/help" | sed 's/^  --//' | grep -v '^help$' | sort >"$T/help.flags"
     check "$st: --help lists exactly the parser's flags" diff -u "$T/spec.flags" "$T/help.flags"
     while read -r name type req; do
