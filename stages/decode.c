@@ -13,7 +13,9 @@
  * The output depends only on the inputs, never on the thread count or
  * scheduling. Rejected images are listed with their reason
  * in the index and counted in the closing summary. Exit 0 when at least one
- * image was stored (or the part had no keys), 1 when none was, 2 on usage.
+ * image was stored (or the part had no keys), 1 when none was (then no
+ * index is written: the index is the part's finished output, and the one of
+ * an earlier run is removed when the run starts), 2 on usage.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -383,20 +385,24 @@ int main(int argc, char **argv) {
     double t0 = timer_now();
     if (crops_writer_open(&w, out, (int)size, resize ? "resize" : "crop", shard.index,
                           shard.count, &err) != 0 ||
-        run(&c, (int)threads, w, by_reason, &err) != 0 || crops_writer_commit(w, &err) != 0) {
+        run(&c, (int)threads, w, by_reason, &err) != 0) {
+        log_error(&err);
+        rc = STL_EXIT_FAIL;
+    } else if (n_part > 0 && crops_writer_stored(w) == 0) {
+        /* No index: it is the part's finished output (pipeline.mk's target),
+         * and a part without a single crop is a failure to rerun. */
+        summary(&c, 0, by_reason, timer_now() - t0, out);
+        log_errorf("%s: none of the %zu images decoded (reasons above; no index written)",
+                   images, n_part);
+        rc = STL_EXIT_FAIL;
+    } else if (crops_writer_commit(w, &err) != 0) {
         log_error(&err);
         rc = STL_EXIT_FAIL;
     } else {
-        size_t stored = crops_writer_stored(w);
-        summary(&c, stored, by_reason, timer_now() - t0, out);
-        if (n_part == 0) {
+        summary(&c, crops_writer_stored(w), by_reason, timer_now() - t0, out);
+        if (n_part == 0)
             log_warn("part %ld/%ld has no keys (%zu keys in %s): wrote an empty index",
                      shard.index, shard.count, all.n, keys_path);
-        } else if (stored == 0) {
-            log_errorf("%s: none of the %zu images decoded (reasons in %s's index)", images,
-                       n_part, out);
-            rc = STL_EXIT_FAIL;
-        }
     }
     crops_writer_free(w);
     for (int s = 0; s < MAX_SLOTS; s++) {

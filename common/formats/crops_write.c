@@ -62,6 +62,20 @@ int crops_writer_open(crops_writer **out, const char *dir, int size, const char 
     if (size <= 0 || parts <= 0 || part < 0 || part >= parts || strlen(mode) >= 16)
         return stl_fail(err, "crops writer: bad arguments");
     if (dirs_create(dir, err) != 0) return -1;
+    /* The index of an earlier run of this part goes first: the shards about
+     * to be written replace the ones it names, and a run that fails or is
+     * killed must not leave an index (pipeline.mk's target) behind. */
+    char name[96];
+    crops_index_name(name, sizeof name, part, parts);
+    char *old = path_join(dir, name);
+    if (!old) return stl_fail(err, "out of memory");
+    if (unlink(old) != 0 && errno != ENOENT) {
+        int e = errno;
+        stl_fail(err, "%s: cannot remove the previous index: %s", old, strerror(e));
+        free(old);
+        return -1;
+    }
+    free(old);
     crops_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir))) {
         free(w);

@@ -37,7 +37,10 @@ typedef struct crops_writer crops_writer;
 void crops_index_name(char *buf, size_t cap, long part, long parts);
 void crops_shard_name(char *buf, size_t cap, long part, long parts, long shard);
 
-/* mode: "crop" (crop-or-pad) or "resize". Creates dir if needed. */
+/* mode: "crop" (crop-or-pad) or "resize". Creates dir if needed and removes
+ * this part's index from an earlier run, so that until crops_writer_commit
+ * succeeds no index names shards of two runs, and a failed or killed run
+ * leaves no index behind. */
 int crops_writer_open(crops_writer **out, const char *dir, int size, const char *mode,
                       long part, long parts, stl_error *err);
 /* Writes the next shard file: n images, keys[i] with pixels

@@ -46,11 +46,21 @@ ok "bad inputs in batches of 2" "$DEC" --keys "$G/badkeys.txt" --images "$G/bad"
 check "a shard per batch, all-rejected ones empty" [ "$(ls "$T/bad2" | grep -c shard)" -eq 6 ]
 ok "dump batches of 2" "$DUMP" "$T/bad2" "$T/bad2d"
 check "same rejects" cmp -s "$T/badd/rejects.tsv" "$T/bad2d/rejects.tsv"
-fails_with 1 "none of the" "max-pixels: everything rejected exits 1" \
-    "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/big" --size 32 --max-pixels 399
-ok "dump the max-pixels run" "$DUMP" "$T/big" "$T/bigd"
-check "over --max-pixels is too_large" [ "$(cut -f2 "$T/bigd/rejects.tsv" | sort -u)" = "too_large" ]
-check "every key rejected" [ "$(wc -l < "$T/bigd/rejects.tsv")" -eq 64 ]
+# A part where nothing decodes is a failure, and leaves no index (the part's
+# finished output: pipeline.mk's target), not even an earlier run's.
+ok "a good run first, in the same directory" "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/big" --size 32
+check "the good run's index is there" [ -f "$T/big/part-00000-of-00001.index.mpk" ]
+fails_with 1 "none of the 64 images decoded" "max-pixels: everything rejected exits 1" \
+    env -u STL_QUIET "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/big" --size 32 --max-pixels 399
+check "over --max-pixels: every key rejected as too_large" grep -q "rejected 64 (too_large 64)" "$T/.err"
+check "the failed run leaves no index" [ ! -e "$T/big/part-00000-of-00001.index.mpk" ]
+fails_with 1 "no crop index" "so the reader refuses the directory" "$DUMP" "$T/big" "$T/bigd"
+# make must see the part as not done: pipeline.mk's rule for the index.
+mkdir -p "$T/mk/crops" && cp "$G/keys.txt" "$T/mk/pairs.jsonl"
+"$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/mk/crops" --size 32 --max-pixels 399 2>/dev/null
+make -q -s -f "$STL_ROOT/pipeline.mk" DATA="$T/mk" WORK="$T/mk" BIN="$STL_BIN" \
+    "$T/mk/crops/part-00000-of-00001.index.mpk" 2>/dev/null
+check "after a failed decode, make -q -f pipeline.mk: the index is out of date" [ $? -eq 1 ]
 
 # A file that is only the start of a JPEG (FF D8, or FF D8 FF) is a truncated
 # JPEG, not "no SOI marker (starts ff d8)".
