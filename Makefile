@@ -9,7 +9,8 @@
 #
 # Layout: common/<layer>/*.c -> libstl.a (layers: common/README.md), mpi/*.c -> libstlmpi.a (MPI stages only),
 # stages/<name>.c -> bin/stl-<name>, tests/unit/test_*.c -> unit tests,
-# tests/tools/*.c and bench/*.c -> helper programs for tests and benchmarks.
+# tests/tools/*.c and bench/*.c -> helper programs for tests and benchmarks,
+# tests/shim/enospc.c -> $(BUILD)/tools/libenospc.so (the disk-full shim).
 
 SAN ?= 0
 CUDA ?= 0
@@ -60,6 +61,8 @@ STAGES := $(patsubst stages/%.c,$(BIN)/stl-%,$(STAGE_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# The LD_PRELOAD shim of the disk-full tests (tests/shim/enospc.c).
+SHIM := $(BUILD)/tools/libenospc.so
 
 # Objects of the programs are kept after linking (make would delete them as
 # intermediates): tests/stage/test_flax_parity.sh links parity_step.o again.
@@ -71,7 +74,7 @@ LIBSTLMPI := $(BUILD)/libstlmpi.a
 .PHONY: all test test-run pipeline deps clean bench check-deps check-layers check-headers
 .DEFAULT_GOAL := all
 
-all: check-deps $(STAGES) $(UNITS) $(TOOLS) $(BENCHES)
+all: check-deps $(STAGES) $(UNITS) $(TOOLS) $(BENCHES) $(SHIM)
 
 check-deps:
 	@pkg-config --exists $(PKGS) ompi-c || { \
@@ -112,6 +115,11 @@ $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
+# A preloaded library without the sanitizers even under SAN=1: it only
+# forwards calls, and the sanitizer runtime must stay the first library.
+$(SHIM): tests/shim/enospc.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -shared -fPIC -o $@ $< -ldl
 $(BUILD)/tests/unit/%.o $(BUILD)/tests/tools/%.o $(BUILD)/bench/%.o: CFLAGS += -Itests/unit
 $(BUILD)/tests/unit/%.o $(BUILD)/tests/tools/%.o $(BUILD)/bench/%.o: CPPFLAGS += $(MPI_CFLAGS)
 
