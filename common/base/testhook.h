@@ -7,7 +7,10 @@
  * stl-train (docs/training.md): "step" (after step N's update), "checkpoint-
  * write" (half-way through writing checkpoint N's model file), "checkpoint-
  * commit" (checkpoint N's model file in place, its state record not yet),
- * "metrics" (half-way through a metrics line of step N). Unset: no effect.
+ * "metrics" (half-way through a metrics line of step N). Points of every
+ * writing stage (io/atomic.h), N counting the files committed: "atomic-
+ * commit" (file N's temporary partly written) and "atomic-rename" (file N
+ * in place under its final name, later files not). Unset: no effect.
  * testhook_at(var, step) is the same idea for hooks that do something else
  * than die: it is 1 when the environment variable `var` holds `step`
  * (stl-train: STL_TEST_NAN_AT poisons one gradient element of that step with NaN;

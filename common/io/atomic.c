@@ -1,6 +1,8 @@
 /* atomic.c — temporary file + checked writes + fsync + rename (see atomic.h). */
 #include "io/atomic.h"
 
+#include "base/testhook.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -93,8 +95,14 @@ void atomic_abort(atomic_file *af) {
     atomic_clear(af);
 }
 
+/* The crash points of the robustness tests (testhook.h): commits are
+ * numbered from 1 in the order they start, across the process's threads. */
+static int64_t commits;
+
 int atomic_commit(atomic_file *af, stl_error *err) {
     if (!af->f) return stl_fail(err, "atomic_commit: file not open");
+    int64_t nth = __atomic_add_fetch(&commits, 1, __ATOMIC_SEQ_CST);
+    testhook_point("atomic-commit", nth); /* the temporary only partly flushed */
     const char *why = NULL;
     char whybuf[256];
     if (af->failed) {
@@ -132,6 +140,7 @@ int atomic_commit(atomic_file *af, stl_error *err) {
         }
         free(dir);
     }
+    testhook_point("atomic-rename", nth); /* this file in place, later ones not */
     atomic_clear(af);
     return 0;
 }

@@ -5,7 +5,10 @@
  * does fflush + ferror + fsync + fclose + rename (+ fsync of the directory).
  * A process killed at any moment leaves at most a temporary file, never a
  * truncated file under the final name. atomic_abort() removes the temporary.
- * Every writer in stlrec goes through this.
+ * Every writer in stlrec goes through this. Crash points for the robustness
+ * tests (base/testhook.h), N counting the process's commits from 1:
+ * "atomic-commit:N" as commit N starts (its temporary holds only what stdio
+ * has flushed), "atomic-rename:N" just after commit N's rename.
  */
 #ifndef STL_ATOMIC_H
 #define STL_ATOMIC_H
