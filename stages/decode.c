@@ -13,9 +13,10 @@
  * The output depends only on the inputs, never on the thread count or
  * scheduling. Rejected images are listed with their reason
  * in the index and counted in the closing summary. Exit 0 when at least one
- * image was stored (or the part had no keys), 1 when none was (then no
- * index is written: the index is the part's finished output, and the one of
- * an earlier run is removed when the run starts), 2 on usage.
+ * image was stored (or the part had no keys), 1 when none was or a write
+ * failed, 2 on usage. A run that fails leaves no index (the part's finished
+ * output: the one of an earlier run is removed when the run starts, the new
+ * one is written only on success) and removes the part's shards.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -404,6 +405,7 @@ int main(int argc, char **argv) {
             log_warn("part %ld/%ld has no keys (%zu keys in %s): wrote an empty index",
                      shard.index, shard.count, all.n, keys_path);
     }
+    if (rc != STL_EXIT_OK && w) crops_remove_shards(out, shard.index, shard.count, n_batches);
     crops_writer_free(w);
     for (int s = 0; s < MAX_SLOTS; s++) {
         free(c.buf[s]);

@@ -229,6 +229,18 @@ int crops_writer_commit(crops_writer *w, stl_error *err) {
     return 0;
 }
 
+void crops_remove_shards(const char *dir, long part, long parts, size_t n) {
+    char name[96];
+    for (size_t s = 0;; s++) {
+        crops_shard_name(name, sizeof name, part, parts, (long)s);
+        char *p = path_join(dir, name);
+        if (!p) return;
+        int gone = unlink(p) != 0 && errno == ENOENT;
+        free(p);
+        if (gone && s >= n) return;
+    }
+}
+
 void crops_writer_free(crops_writer *w) {
     if (!w) return;
     for (size_t i = 0; i < w->n_rejects; i++) free(w->rejects[i].detail);

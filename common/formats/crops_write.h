@@ -63,6 +63,11 @@ int crops_writer_reject(crops_writer *w, const char *key, const char *reason,
  * earlier run with more shards. */
 int crops_writer_commit(crops_writer *w, stl_error *err);
 void crops_writer_free(crops_writer *w);
+/* After a failed run: removes this part's shard files 0..n-1 (those the run
+ * may have written, in any order) and those numbered after them (an earlier,
+ * larger run's, no longer named by any index), so a failed run leaves no
+ * file under a final name. */
+void crops_remove_shards(const char *dir, long part, long parts, size_t n);
 
 size_t crops_writer_stored(const crops_writer *w);
 size_t crops_writer_rejected(const crops_writer *w);

@@ -54,6 +54,7 @@ fails_with 1 "none of the 64 images decoded" "max-pixels: everything rejected ex
     env -u STL_QUIET "$DEC" --keys "$G/keys.txt" --images "$G/images" --out "$T/big" --size 32 --max-pixels 399
 check "over --max-pixels: every key rejected as too_large" grep -q "rejected 64 (too_large 64)" "$T/.err"
 check "the failed run leaves no index" [ ! -e "$T/big/part-00000-of-00001.index.mpk" ]
+check "nor any shard (its own or the earlier run's)" [ -z "$(ls -A "$T/big")" ]
 fails_with 1 "no crop index" "so the reader refuses the directory" "$DUMP" "$T/big" "$T/bigd"
 # make must see the part as not done: pipeline.mk's rule for the index.
 mkdir -p "$T/mk/crops" && cp "$G/keys.txt" "$T/mk/pairs.jsonl"
