@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cli.h"
 #include "base/device.h"
@@ -241,9 +242,24 @@ int main(int argc, char **argv) {
     model_id_of(&m, model_id);
     embeddings_meta em = {.kind = o.kind, .model = model_id, .shard_index = o.shard.index,
                           .shard_count = o.shard.count, .keys_total = ki.n};
-    if (embeddings_write_meta(o.out, &em, it.keys, it.n, dim, emb, &err) != 0) goto done;
+    /* The JSON and .npy first, the msgpack (pipeline.mk's target) last: a run
+     * that fails or is killed between them leaves no msgpack, so it is rerun,
+     * and one whose msgpack fails removes the others it wrote. */
     if (o.json && embeddings_write_json(o.json, it.keys, it.n, dim, emb, &err) != 0) goto done;
-    if (o.npy && embeddings_write_npy(o.npy, it.keys, it.n, dim, emb, &err) != 0) goto done;
+    if (o.npy && embeddings_write_npy(o.npy, it.keys, it.n, dim, emb, &err) != 0) {
+        if (o.json) unlink(o.json);
+        goto done;
+    }
+    if (embeddings_write_meta(o.out, &em, it.keys, it.n, dim, emb, &err) != 0) {
+        if (o.json) unlink(o.json);
+        if (o.npy) {
+            char *kp = embeddings_npy_keys_path(o.npy);
+            unlink(o.npy);
+            if (kp) unlink(kp);
+            free(kp);
+        }
+        goto done;
+    }
     log_info("wrote %s: %zu embeddings of %zu floats%s%s; %zu keys without a crop skipped",
              o.out, it.n, dim, o.json ? ", and " : "", o.json ? o.json : "", it.missing);
     rc = STL_EXIT_OK;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/atomic.h"
 #include "base/cli.h"
@@ -124,8 +125,14 @@ static int run(const topk_opts *o, stl_error *err) {
                     t.score, err) != 0)
         goto done;
     progress_finish(&pg);
-    if (topk_file_write(o->out, &t, err) != 0) goto done;
+    /* The JSON first, the msgpack (pipeline.mk's target) last: a run that
+     * fails or is killed between the two leaves no msgpack, so it is rerun,
+     * and one whose msgpack fails removes the JSON it wrote. */
     if (o->json && write_json(o->json, &t, err) != 0) goto done;
+    if (topk_file_write(o->out, &t, err) != 0) {
+        if (o->json) unlink(o->json);
+        goto done;
+    }
     log_info("wrote %s: %zu scenes x top %zu of %zu products%s%s", o->out, n, w, pe.n,
              o->json ? ", and " : "", o->json ? o->json : "");
     rc = 0;
