@@ -247,12 +247,17 @@ int modelfile_write(const char *path, const model_state *m, const char *metadata
         free(side);
         return -1;
     }
-    free(side);
     void *buf;
     size_t len;
-    if (modelfile_pack(m, &buf, &len, err) != 0) return stl_fail_prefix(err, "%s", path);
-    int rc = atomic_write_file(path, buf, len, err);
-    free(buf);
+    int rc = modelfile_pack(m, &buf, &len, err);
+    if (rc != 0) stl_fail_prefix(err, "%s", path);
+    else {
+        rc = atomic_write_file(path, buf, len, err);
+        free(buf);
+    }
+    /* A sidecar without its model is a stale file under a final name. */
+    if (rc != 0 && metadata_json) unlink(side);
+    free(side);
     return rc;
 }
 

@@ -38,7 +38,8 @@ extern "C" {
 
 /* Writes m (params, Adam moments, stats, step) to path atomically. When
  * metadata_json is non-NULL it must be a JSON object; it is written first,
- * atomically, to "<path>.json". When NULL, a stale sidecar is removed. */
+ * atomically, to "<path>.json", and removed again when the model file
+ * cannot be written (disk full). When NULL, a stale sidecar is removed. */
 int modelfile_write(const char *path, const model_state *m, const char *metadata_json,
                     stl_error *err);
 
