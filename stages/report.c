@@ -21,7 +21,9 @@
  * lowest seeded hash of the key). Every string that came from a file is
  * HTML-escaped; every page is written atomically. A source image that is
  * missing or does not decode gets a placeholder box (counted and reported),
- * never a broken <img>. */
+ * never a broken <img>. index.html is written last; a run that fails (a
+ * page or thumbnail that cannot be written: disk full) removes every file
+ * it put in place, so it leaves nothing under a final name. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +134,10 @@ static int write_site(report *r, stl_error *err) {
     if (r->o.train_metrics && report_index_curves(d, r->o.train_metrics, err) != 0) goto fail;
     if (r->have_tk && report_scene_section(d, r, err) != 0) goto fail;
     report_index_config(d, r);
+    if (r->write_failed) {
+        *err = r->write_err;
+        goto fail;
+    }
     return html_end(d, err);
 fail:
     html_abort(d);
@@ -222,7 +228,11 @@ int main(int argc, char **argv) {
     log_info("wrote %s/index.html (%zu thumbnails)", r.o.out, r.thumbs);
     rc = STL_EXIT_OK;
 done:
-    if (rc != STL_EXIT_OK) log_error(&err);
+    if (rc != STL_EXIT_OK) {
+        log_error(&err);
+        report_remove_written(&r);
+    }
+    report_written_free(&r);
     if (have_dec) jpeg_decoder_free(&r.dec);
     if (have_enc) jpeg_encoder_free(&r.enc);
     free(r.pix);

@@ -1,8 +1,11 @@
 /* report_ctx.c — what every part of stl-report shares: the site's
  * stylesheet and reading a whole text file (stl-random's page, the model's
- * metadata sidecar). See report_ctx.h for the run's state. */
+ * metadata sidecar), and the list of files a run wrote, removed when it
+ * fails. See report_ctx.h for the run's state. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "report/report_ctx.h"
 
@@ -17,3 +20,27 @@ const char report_css[] =
     ".cat{overflow-wrap:break-word}h1 .key{display:block;font-size:13px;font-weight:normal;"
     "margin-top:4px}.note{color:#555;font-size:13px}.sc{white-space:nowrap}";
 
+
+int report_wrote(report *r, const char *path, stl_error *err) {
+    if (r->n_written == r->cap_written) {
+        size_t cap = r->cap_written ? 2 * r->cap_written : 64;
+        char **w = realloc(r->written, cap * sizeof *w);
+        if (!w) return stl_fail(err, "out of memory");
+        r->written = w;
+        r->cap_written = cap;
+    }
+    if (!(r->written[r->n_written] = strdup(path))) return stl_fail(err, "out of memory");
+    r->n_written++;
+    return 0;
+}
+
+void report_remove_written(report *r) {
+    for (size_t i = 0; i < r->n_written; i++) unlink(r->written[i]);
+}
+
+void report_written_free(report *r) {
+    for (size_t i = 0; i < r->n_written; i++) free(r->written[i]);
+    free(r->written);
+    r->written = NULL;
+    r->n_written = r->cap_written = 0;
+}

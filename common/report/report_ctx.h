@@ -7,7 +7,8 @@
  * and report_random (the rewritten stl-random page). Everything the struct
  * points to is owned by stages/report.c's main, which frees it; the parts
  * only read it, except for the thumbnail cache, the decoder/encoder scratch
- * and the counters, which report_thumbs updates.
+ * and the counters, which report_thumbs updates, and the list of files
+ * written, which every part that writes a file appends to.
  */
 #ifndef STL_REPORT_CTX_H
 #define STL_REPORT_CTX_H
@@ -82,10 +83,22 @@ typedef struct {
     size_t thumbs, images, images_failed;
     uint8_t *pix;               /* SCENE_THUMB^2 * 3 */
     thumb_cache cache;
+    int write_failed;           /* a thumbnail could not be written: the run fails */
+    stl_error write_err;        /* why (the first such failure) */
+    char **written;             /* files this run put in place (owned), */
+    size_t n_written, cap_written; /* removed when the run fails */
 } report;
 
 /* The site's stylesheet (every page links the same rules inline). */
 extern const char report_css[];
+
+/* Records that this run put `path` in place (a page or a thumbnail). */
+int report_wrote(report *r, const char *path, stl_error *err);
+/* A run that fails removes every file it put in place, so that it leaves
+ * nothing under a final name; index.html is written last, on success only. */
+void report_remove_written(report *r);
+/* Frees the list of written files. */
+void report_written_free(report *r);
 
 
 #ifdef __cplusplus

@@ -140,7 +140,13 @@ int report_random_copy(report *r, const char *src, stl_error *err) {
             p = end;
         }
     }
+    if (r->write_failed) { /* one of its thumbnails is missing */
+        atomic_abort(&af);
+        *err = r->write_err;
+        goto out;
+    }
     rc = atomic_commit(&af, err);
+    if (rc == 0) rc = report_wrote(r, dst, err);
 out:
     free(text);
     free(from);

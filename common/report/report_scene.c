@@ -151,7 +151,13 @@ static int scene_page(report *r, const scene_pick *p, stl_error *err) {
         }
         html_raw(d, "</div>\n");
     }
-    return html_end(d, err);
+    if (r->write_failed) { /* a thumbnail of this page is missing: stop here */
+        html_abort(d);
+        *err = r->write_err;
+        return -1;
+    }
+    if (html_end(d, err) != 0) return -1;
+    return report_wrote(r, path, err);
 }
 
 /* Picks the sample and writes its pages; the index links them. */

@@ -1,7 +1,8 @@
 /* report_thumbs.c — stl-report's thumbnails (see report_thumbs.h): the
  * source's header is read once to learn its short side, each size is
- * decoded and encoded once into DIR/img/, and a failure anywhere becomes a
- * placeholder. */
+ * decoded and encoded once into DIR/img/, and a source that is missing or
+ * does not decode becomes a placeholder; a thumbnail that cannot be written
+ * fails the run (report->write_failed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +77,13 @@ static int thumb(report *r, const char *src, const char *key, int size) {
             log_warn("%s: %s (%s): a placeholder instead", src, jpeg_status_name(st), detail);
         return 0;
     }
-    if (jpeg_encode_file(&r->enc, dst, r->pix, s, s, 85, &err) != 0) {
-        e->short_side = 0;
-        r->images_failed++;
-        log_error(&err);
+    /* A thumbnail that cannot be written (disk full) fails the run, unlike a
+     * source that does not decode: report.c checks write_failed. */
+    if (r->write_failed) return 0;
+    if (jpeg_encode_file(&r->enc, dst, r->pix, s, s, 85, &err) != 0 ||
+        report_wrote(r, dst, &err) != 0) {
+        r->write_failed = 1;
+        r->write_err = err;
         return 0;
     }
     r->thumbs++;
