@@ -75,6 +75,41 @@ fails_with 1 "$ka: truncated: only 2 bytes: the file ends inside the JPEG header
     env -u STL_QUIET "$DEC" --keys "$T/soi/keys" --images "$T/soi" --out "$T/soic" --size 16
 check "and so is FF D8 FF" grep -q "$kb: truncated" "$T/.err"
 
+# Extreme shapes and a decompression bomb: a 1x1 and a 60000x1 image decode
+# (padded or resized, no crash); a JPEG whose header claims 50000 x 50000
+# pixels in a few hundred bytes is refused as too_large from its header,
+# before any pixel is decoded.
+mkdir -p "$T/odd"
+k1=11111111111111111111111111111111; k2=22222222222222222222222222222222
+k3=33333333333333333333333333333333
+printf 'P6\n1 1\n255\n\377\0\0' | cjpeg > "$T/odd/$k1.jpg"
+$PY -c 'import sys; sys.stdout.buffer.write(b"P6\n60000 1\n255\n" + bytes(range(256)) * 703 + bytes(32))' \
+    | cjpeg > "$T/odd/$k2.jpg"
+$PY - "$T/odd/$k1.jpg" "$T/odd/$k3.jpg" <<'EOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+i = 2
+while data[i] == 0xFF and data[i + 1] not in (0xC0, 0xC1, 0xC2):
+    i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+data[i + 5:i + 9] = (50000).to_bytes(2, "big") + (50000).to_bytes(2, "big")
+open(sys.argv[2], "wb").write(bytes(data))
+EOF
+printf '%s\n%s\n%s\n' "$k1" "$k2" "$k3" > "$T/odd/keys"
+for mode in "" --resize; do
+    ok "1x1, 60000x1 and a 50000x50000 bomb ${mode:-crop-or-pad}" \
+        env -u STL_QUIET "$DEC" --keys "$T/odd/keys" --images "$T/odd" --out "$T/oddc$mode" --size 32 $mode
+    check "the bomb is too_large from its header (${mode:-crop-or-pad})" \
+        grep -qE "$k3: too_large: .*50000" "$T/.err"
+    ok "dump them (${mode:-crop-or-pad})" "$DUMP" "$T/oddc$mode" "$T/oddd$mode"
+    check "the 1x1 and the 60000x1 image are stored (${mode:-crop-or-pad})" \
+        [ "$(cat "$T/.out")" = "2 32" ]
+done
+# Keys are checked before they touch a path: a traversal is a bad key.
+printf '../../../../etc/passwd\n' > "$T/odd/evil"
+fails_with 1 "evil:1: bad key '../../../../etc/passwd'" "a path-traversal key is refused, naming its line" \
+    "$DEC" --keys "$T/odd/evil" --images "$T/odd" --out "$T/evilc" --size 32
+check "and nothing is written" [ ! -e "$T/evilc" ] || [ -z "$(ls -A "$T/evilc")" ]
+
 # An image that is a FIFO (or a directory) is refused as an io error at once:
 # opening a FIFO used to wait forever for a writer.
 mkdir -p "$T/fifo"
