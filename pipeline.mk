@@ -78,4 +78,5 @@ $(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html $(WORK)/scen
 	  --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb \
 	  --train-metrics $(WORK)/model.mpk.work/metrics.jsonl --topk $(WORK)/topk.mpk \
 	  --triplets $(WORK)/triplets.mpk --images $(DATA)/images --catalog $(DATA)/catalog.json \
-	  --model $(WORK)/model.mpk --random $(WORK)/random.html --max-scenes $(MAX_SCENES) > /dev/null
+	  --model $(WORK)/model.mpk --random $(WORK)/random.html --max-scenes $(MAX_SCENES) \
+	  --pairs $(DATA)/pairs.jsonl > /dev/null

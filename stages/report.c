@@ -80,6 +80,10 @@ static int load_inputs(report *r, stl_error *err) {
         if (topk_file_read(r->o.topk, &r->tk, err) != 0) return -1;
         r->have_tk = 1;
     }
+    if (r->o.pairs) {
+        if (pairs_read(r->o.pairs, &r->pairs, err) != 0) return -1;
+        r->have_pairs = 1;
+    }
     if (r->o.catalog) {
         if (catalog_read(r->o.catalog, &r->cat, err) != 0) return -1;
         r->have_cat = 1;
@@ -166,8 +170,11 @@ int main(int argc, char **argv) {
         {.name = "random", .type = CLI_STRING, .target = &r.o.random, .metavar = "FILE",
          .help = "stl-random's HTML page, copied and linked"},
         {.name = "max-scenes", .type = CLI_INT, .target = &r.o.max_scenes, .metavar = "N",
-         .help = "test scenes with a page (a deterministic sample)",
+         .help = "test scenes with a page: the best half and the worst half by how well the "
+                 "model ranked their products",
          .min = 0, .max = 1000000},
+        {.name = "pairs", .type = CLI_STRING, .target = &r.o.pairs, .metavar = "FILE",
+         .help = "pairs JSONL: the ground-truth products' boxes drawn on the scenes"},
         {.name = "model", .type = CLI_STRING, .target = &r.o.model, .metavar = "FILE",
          .help = "model file whose metadata sidecar (FILE.json) joins the configuration"},
         {.name = "catalog", .type = CLI_STRING, .target = &r.o.catalog, .metavar = "FILE",
@@ -181,19 +188,21 @@ int main(int argc, char **argv) {
         .program = "stl-report",
         .summary = "Writes a self-contained static HTML site: the eval metrics against the random "
                    "recommender, training curves as inline SVG, the run's configuration, and one page per "
-                   "sampled test scene with its top-K products and the ground truth marked.",
+                   "test scene shown (the best and the worst ranked) with its top-K products, the "
+                   "ground truth marked and, with --pairs, its boxes drawn on the scene.",
         .opts = opts,
         .n_opts = (int)(sizeof opts / sizeof opts[0]),
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     log_info("out %s, metrics %s, train-metrics %s, topk %s, triplets %s, images %s, random %s, "
-             "model %s, catalog %s, scenes %s, products %s, max-scenes %ld",
+             "model %s, catalog %s, scenes %s, products %s, pairs %s, max-scenes %ld",
              r.o.out, r.o.metrics ? r.o.metrics : "-", r.o.train_metrics ? r.o.train_metrics : "-",
              r.o.topk ? r.o.topk : "-", r.o.triplets ? r.o.triplets : "-",
              r.o.images ? r.o.images : "-", r.o.random ? r.o.random : "-",
              r.o.model ? r.o.model : "-", r.o.catalog ? r.o.catalog : "-",
-             r.o.scenes ? r.o.scenes : "-", r.o.products ? r.o.products : "-", r.o.max_scenes);
+             r.o.scenes ? r.o.scenes : "-", r.o.products ? r.o.products : "-",
+             r.o.pairs ? r.o.pairs : "-", r.o.max_scenes);
     int rc = STL_EXIT_FAIL;
     stl_error err;
     if (!r.o.scenes != !r.o.products) {
@@ -240,6 +249,7 @@ done:
     triplets_free(r.t);
     if (r.have_tk) topk_file_free(&r.tk);
     if (r.have_cat) catalog_free(&r.cat);
+    if (r.have_pairs) pairs_free(&r.pairs);
     key_index_free(&r.cat_index);
     key_index_free(&r.cache.done);
     free(r.cache.e);

@@ -18,7 +18,11 @@ const char report_css[] =
     ".noimg{display:flex;align-items:center;justify-content:center;background:#eee;color:#888}"
     ".key{font-family:monospace;font-size:10px;word-break:break-all}"
     ".cat{overflow-wrap:break-word}h1 .key{display:block;font-size:13px;font-weight:normal;"
-    "margin-top:4px}.note{color:#555;font-size:13px}.sc{white-space:nowrap}";
+    "margin-top:4px}.note{color:#555;font-size:13px}.sc{white-space:nowrap}"
+    ".scenebox{position:relative;display:inline-block;line-height:0}"
+    ".bbox{position:absolute;border:2px solid #2ca02c;box-sizing:border-box}"
+    ".bbox span{position:absolute;left:0;top:0;background:#2ca02c;color:#fff;font-size:12px;"
+    "line-height:14px;padding:1px 4px}";
 
 
 int report_wrote(report *r, const char *path, stl_error *err) {

@@ -20,6 +20,7 @@
 #include <turbojpeg.h>
 
 #include "dataset/catalog.h"
+#include "dataset/pairs.h"
 #include "formats/embeddings.h"
 #include "formats/eval_file.h"
 #include "base/error.h"
@@ -36,14 +37,14 @@ extern "C" {
 /* Display sizes in CSS pixels; a thumbnail is written at the display size,
  * or at the source's short side when the source is smaller (never upscaled:
  * the browser shows it at its natural size). */
-#define SCENE_THUMB 320
+#define SCENE_THUMB 640
 #define PRODUCT_THUMB 160
 #define RANDOM_THUMB 200
 #define THUMB_SIZES 4
 
 typedef struct {
     const char *out, *metrics, *train_metrics, *topk, *triplets, *images, *random, *model,
-        *catalog, *scenes, *products;
+        *catalog, *scenes, *products, *pairs;
     long max_scenes;
 } report_opts;
 
@@ -70,6 +71,8 @@ typedef struct {
     int have_tk;
     catalog cat;
     int have_cat;
+    pair_list pairs;            /* --pairs: the bounding boxes, when have_pairs */
+    int have_pairs;
     key_index cat_index;        /* catalog key -> entry */
     embeddings se, pe;          /* --scenes / --products, when have_emb */
     int have_emb;

@@ -15,11 +15,17 @@
 typedef struct {
     size_t tk_row;     /* row in the top-k file */
     long held;         /* held-out index in the triplets, or -1 */
-    uint64_t order;    /* seeded hash of the key: the sample order */
+    double hit;        /* share of its held-out products in the top K */
+    size_t first;      /* top-K position of its best-ranked held-out product (K+1: none) */
+    uint64_t order;    /* seeded hash of the key: the order among equals */
 } scene_pick;
 
+/* Best first: more of the scene's products in the top K, then the first of
+ * them higher, then the seeded hash (a deterministic order among equals). */
 static int cmp_pick(const void *a, const void *b) {
     const scene_pick *x = a, *y = b;
+    if (x->hit != y->hit) return x->hit > y->hit ? -1 : 1;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
     if (x->order != y->order) return x->order < y->order ? -1 : 1;
     return (x->tk_row > y->tk_row) - (x->tk_row < y->tk_row);
 }
@@ -96,6 +102,56 @@ static int scene_scores(report *r, const char *key) {
     return 0;
 }
 
+/* The rank (0: not known) and score of held-out product hk of this scene:
+ * among all products with the embeddings, else its place in the top K. */
+static void held_rank(const report *r, const scene_pick *p, int have_scores, const char *hk,
+                      long *rank, double *score, long *emb_row) {
+    const topk_file *tk = &r->tk;
+    size_t w = tk->width;
+    *rank = 0;
+    *score = NAN;
+    *emb_row = have_scores ? embeddings_find(&r->pe, hk) : -1;
+    if (*emb_row >= 0) {
+        *rank = (long)eval_rank(r->scores, r->pe.n, (size_t)*emb_row);
+        *score = r->scores[*emb_row];
+        return;
+    }
+    for (size_t k = 0; k < w; k++)
+        if (strcmp(tk->products[tk->index[p->tk_row * w + k]].s, hk) == 0) {
+            *rank = (long)k + 1;
+            *score = tk->score[p->tk_row * w + k];
+        }
+}
+
+/* The scene at up to its natural size (SCENE_THUMB), with a box over each
+ * held-out product the pairs place in it, labelled with the product's rank. */
+static void scene_with_boxes(html_doc *d, report *r, const scene_pick *p, const char *key,
+                             int have_scores) {
+    html_raw(d, "<div class=\"scenebox\" id=\"scene\">");
+    report_thumb_tag(d, r, key, SCENE_THUMB, "../");
+    for (size_t i = 0; r->have_pairs && p->held >= 0 && i < r->pairs.n; i++) {
+        const stl_pair *pr = &r->pairs.v[i];
+        if (!pr->has_bbox || strcmp(pr->scene.s, key) != 0 ||
+            !is_ground_truth(r, p->held, pr->product.s))
+            continue;
+        long rank, row;
+        double score;
+        held_rank(r, p, have_scores, pr->product.s, &rank, &score, &row);
+        float x0 = pr->bbox[0], y0 = pr->bbox[1], x1 = pr->bbox[2], y1 = pr->bbox[3];
+        x0 = x0 < 0 ? 0 : x0 > 1 ? 1 : x0;
+        y0 = y0 < 0 ? 0 : y0 > 1 ? 1 : y0;
+        x1 = x1 < x0 ? x0 : x1 > 1 ? 1 : x1;
+        y1 = y1 < y0 ? y0 : y1 > 1 ? 1 : y1;
+        html_raw(d, "<div class=\"bbox\" title=\"%s\" style=\"left:%.2f%%;top:%.2f%%;"
+                    "width:%.2f%%;height:%.2f%%\"><span>", pr->product.s, 100.0 * x0,
+                 100.0 * y0, 100.0 * (x1 - x0), 100.0 * (y1 - y0));
+        if (rank > 0) html_raw(d, "#%ld", rank);
+        else html_raw(d, "?");
+        html_raw(d, "</span></div>");
+    }
+    html_raw(d, "</div>\n");
+}
+
 static int scene_page(report *r, const scene_pick *p, stl_error *err) {
     const topk_file *tk = &r->tk;
     const char *key = tk->scenes[p->tk_row].s;
@@ -107,7 +163,12 @@ static int scene_page(report *r, const scene_pick *p, stl_error *err) {
     if (html_begin(d, path, title, report_css, err) != 0) return -1;
     html_raw(d, "<p><a href=\"../index.html\">← index</a></p>\n<h1>Test scene"
                "<span class=\"key\">%s</span></h1>\n", key);
-    report_thumb_tag(d, r, key, SCENE_THUMB, "../");
+    int have_scores = p->held >= 0 && scene_scores(r, key) == 0;
+    scene_with_boxes(d, r, p, key, have_scores);
+    if (r->have_pairs && p->held >= 0)
+        html_raw(d, "<p class=\"note\">Boxes: where the scene's held-out products are (the "
+                    "pairs' bounding boxes), each labelled with its rank in the model's "
+                    "list.</p>\n");
     size_t w = tk->width, found = 0;
     html_raw(d, "<h2>Top %zu products</h2>\n<p class=\"note\">Score: the dot product of the "
                "scene's embedding and the product's embedding; higher is better, and the "
@@ -122,7 +183,6 @@ static int scene_page(report *r, const scene_pick *p, stl_error *err) {
     if (p->held >= 0) {
         const triplets_file *t = r->t;
         size_t g = t->held_offset[p->held + 1] - t->held_offset[p->held];
-        int have_scores = scene_scores(r, key) == 0;
         html_raw(d, "<h2>Held-out products of this scene (%zu, %zu in the top %zu)</h2>\n", g,
                  found, w);
         if (have_scores)
@@ -134,19 +194,9 @@ static int scene_page(report *r, const scene_pick *p, stl_error *err) {
         html_raw(d, "<div class=\"grid\" id=\"truth\">\n");
         for (uint32_t i = t->held_offset[p->held]; i < t->held_offset[p->held + 1]; i++) {
             const char *hk = t->products[t->held_product[i]].s;
-            long rank = 0;
-            double score = NAN;
-            long j = have_scores ? embeddings_find(&r->pe, hk) : -1;
-            if (j >= 0) {
-                rank = (long)eval_rank(r->scores, r->pe.n, (size_t)j);
-                score = r->scores[j];
-            } else {
-                for (size_t k = 0; k < w; k++)
-                    if (strcmp(tk->products[tk->index[p->tk_row * w + k]].s, hk) == 0) {
-                        rank = (long)k + 1;
-                        score = tk->score[p->tk_row * w + k];
-                    }
-            }
+            long rank, j;
+            double score;
+            held_rank(r, p, have_scores, hk, &rank, &score, &j);
             product_card(d, r, hk, 1, rank, score, j >= 0 ? r->pe.n : 0);
         }
         html_raw(d, "</div>\n");
@@ -160,7 +210,26 @@ static int scene_page(report *r, const scene_pick *p, stl_error *err) {
     return report_wrote(r, path, err);
 }
 
-/* Picks the sample and writes its pages; the index links them. */
+/* One card of the index: the scene, how the model did, its key. */
+static void index_card(html_doc *d, report *r, const scene_pick *p) {
+    const topk_file *tk = &r->tk;
+    const char *key = tk->scenes[p->tk_row].s;
+    html_raw(d, "<div class=\"card\"><a href=\"scene/%s.html\">", key);
+    report_thumb_tag(d, r, key, PRODUCT_THUMB, "");
+    html_raw(d, "</a>");
+    if (p->held >= 0) {
+        const triplets_file *t = r->t;
+        size_t g = t->held_offset[p->held + 1] - t->held_offset[p->held];
+        html_raw(d, "<div>%.0f%% of %zu held-out products in the top %zu", 100.0 * p->hit, g,
+                 tk->width);
+        if (p->first <= tk->width) html_raw(d, ", the first at #%zu", p->first);
+        html_raw(d, "</div>");
+    }
+    html_raw(d, "<div class=\"key\">%s</div></div>\n", key);
+}
+
+/* Ranks the test scenes by how well the model did, writes the pages of the
+ * best and the worst, and lists them on the index in both orders. */
 int report_scene_section(html_doc *d, report *r, stl_error *err) {
     const topk_file *tk = &r->tk;
     key_index held_of;
@@ -174,40 +243,44 @@ int report_scene_section(html_doc *d, report *r, stl_error *err) {
             if (key_index_add(&held_of, r->t->scenes[r->t->held_scene[h]].s, &added, err) < 0)
                 goto out;
         }
-    size_t n = 0;
+    size_t n = 0, w = tk->width;
     for (size_t i = 0; i < tk->n_scenes; i++) {
         long h = r->t ? key_index_find(&held_of, tk->scenes[i].s) : -1;
         if (r->t && h < 0) continue; /* with triplets: test scenes only */
-        pk[n].tk_row = i;
-        pk[n].held = h;
-        pk[n].order = rng_hash(0x5ce4e5, tk->scenes[i].s, STL_KEY_LEN);
-        n++;
+        scene_pick *q = &pk[n++];
+        q->tk_row = i;
+        q->held = h;
+        q->order = rng_hash(0x5ce4e5, tk->scenes[i].s, STL_KEY_LEN);
+        q->hit = 0;
+        q->first = w + 1;
+        if (h < 0) continue;
+        size_t g = r->t->held_offset[h + 1] - r->t->held_offset[h], found = 0;
+        for (size_t j = 0; j < w; j++)
+            if (is_ground_truth(r, h, tk->products[tk->index[i * w + j]].s)) {
+                found++;
+                if (q->first > w) q->first = j + 1;
+            }
+        q->hit = g ? (double)found / (double)g : 0;
     }
     qsort(pk, n, sizeof *pk, cmp_pick);
-    if (n > (size_t)r->o.max_scenes) n = (size_t)r->o.max_scenes;
+    /* the best half of the pages from the front, the worst half from the back */
+    size_t show = n < (size_t)r->o.max_scenes ? n : (size_t)r->o.max_scenes;
+    size_t n_best = (show + 1) / 2, n_worst = show - n_best;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/scene", r->o.out);
     if (dirs_create(dir, err) != 0) goto out;
-    html_raw(d, "<h2>Test scenes</h2>\n<p>%zu scenes%s, each with its top %zu products.</p>\n"
-               "<div class=\"grid\" id=\"scenes\">\n", n,
-             r->t ? " sampled from the held-out test scenes" : "", tk->width);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_best; i++)
         if (scene_page(r, &pk[i], err) != 0) goto out;
-        const char *key = tk->scenes[pk[i].tk_row].s;
-        html_raw(d, "<div class=\"card\"><a href=\"scene/%s.html\">", key);
-        report_thumb_tag(d, r, key, PRODUCT_THUMB, "");
-        html_raw(d, "</a>");
-        if (pk[i].held >= 0) {
-            const triplets_file *t = r->t;
-            size_t g = t->held_offset[pk[i].held + 1] - t->held_offset[pk[i].held], found = 0;
-            for (size_t j = 0; j < tk->width; j++)
-                found += is_ground_truth(r, pk[i].held,
-                                         tk->products[tk->index[pk[i].tk_row * tk->width + j]].s);
-            html_raw(d, "<div>%zu of %zu held-out products in the top %zu</div>", found, g,
-                     tk->width);
-        }
-        html_raw(d, "<div class=\"key\">%s</div></div>\n", key);
-    }
+    for (size_t i = 0; i < n_worst; i++)
+        if (scene_page(r, &pk[n - 1 - i], err) != 0) goto out;
+    html_raw(d, "<h2>Test scenes</h2>\n<p>%zu of the %zu %s, ranked by how many of their "
+                "held-out products the model puts in its top %zu (then by the rank of the "
+                "first): the best and the worst, each with a page.</p>\n"
+                "<h3>Best first</h3>\n<div class=\"grid\" id=\"best\">\n",
+             show, n, r->t ? "held-out test scenes" : "scenes", w);
+    for (size_t i = 0; i < n_best; i++) index_card(d, r, &pk[i]);
+    html_raw(d, "</div>\n<h3>Worst first</h3>\n<div class=\"grid\" id=\"worst\">\n");
+    for (size_t i = 0; i < n_worst; i++) index_card(d, r, &pk[n - 1 - i]);
     html_raw(d, "</div>\n");
     rc = 0;
 out:

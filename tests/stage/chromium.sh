@@ -5,8 +5,10 @@
 #                    script that records, once loaded, the images it has
 #                    (data-images), how many failed to load (data-broken), how
 #                    many are shown larger than their natural size
-#                    (data-upscaled) and SVG texts leaving their viewBox
-#                    (data-svgtexts, data-clipped), as attributes of <body>
+#                    (data-upscaled), SVG texts leaving their viewBox
+#                    (data-svgtexts, data-clipped) and the report's boxes on a
+#                    scene (data-bboxes) that are empty or leave the scene's
+#                    image (data-bboxes-out), as attributes of <body>
 # Needs $T (a scratch directory) and $PY (/usr/bin/python3).
 shot() { # URL PPM: screenshot (JPEG, decoded by djpeg: numpy reads the PPM)
     local ud; ud=$(mktemp -d "$T/chrome.XXXXXX")
@@ -37,6 +39,10 @@ for(i=0;i<t.length;i++){var v=t[i].ownerSVGElement.viewBox.baseVal,r=t[i].getBBo
  if(r.x<v.x-0.5||r.y<v.y-0.5||r.x+r.width>v.x+v.width+0.5||r.y+r.height>v.y+v.height+0.5)c++;}
 var d=document.body;d.setAttribute("data-images",m.length);d.setAttribute("data-broken",b);
 d.setAttribute("data-upscaled",u);d.setAttribute("data-svgtexts",t.length);d.setAttribute("data-clipped",c);
+var x=document.querySelectorAll(".bbox"),o=0;
+for(i=0;i<x.length;i++){var g=x[i].parentNode.querySelector("img"),a=g.getBoundingClientRect(),q=x[i].getBoundingClientRect();
+ if(q.left<a.left-1||q.top<a.top-1||q.right>a.right+1||q.bottom>a.bottom+1||q.width<2||q.height<2)o++;}
+d.setAttribute("data-bboxes",x.length);d.setAttribute("data-bboxes-out",o);
 });</script>
 JS
 probe() { # PAGE PROBE

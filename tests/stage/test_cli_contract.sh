@@ -16,7 +16,7 @@ declare -A contract=(
   [embed]="model crops kind keys out | json npy batch-size device threads shard"
   [topk]="scenes products out | k json device threads shard"
   [eval]="topk triplets scenes products out | seed"
-  [report]="out | metrics train-metrics topk triplets images random max-scenes"
+  [report]="out | metrics train-metrics topk triplets images random max-scenes pairs"
   [inspect]=" | json crop out npy"
   [recommend]="model products | k json html images size resize batch-size threads device"
 )

@@ -63,7 +63,7 @@ rep() {
     "$STL_BIN/stl-report" --metrics "$T/metrics.json" --train-metrics "$T/train.jsonl" \
         --topk "$T/tk.mpk" --triplets "$T/t.mpk" --images "$T/d/images" --random "$T/random.html" \
         --model "$T/m.mpk" --catalog "$T/cat.json" --max-scenes 4 --scenes "$T/s.emb" \
-        --products "$T/p.emb" "$@"
+        --products "$T/p.emb" --pairs "$T/d/pairs.jsonl" "$@"
 }
 ok "stl-report writes the site" rep --out "$T/site"
 check "prints the index path" grep -qx "$T/site/index.html" "$T/.out"
@@ -100,6 +100,47 @@ ok "no thumbnail is larger than its source (scenes 160 px, products 128 px): no 
     $PY "$(dirname "$0")/report_site_check.py" sizes "$S" "$T/d/images"
 check "categories break after '|' (<wbr>), never inside a word" \
     sh -c "grep -q '|<wbr>' '$S'/scene/*.html && ! grep -q 'anywhere' '$S/index.html' '$S'/scene/*.html"
+ok "the ground truth's boxes on every scene page, labelled with the rank its card shows" \
+    $PY - "$S" "$T/d/pairs.jsonl" <<'EOF'
+import glob, json, re, sys
+site, pairs = sys.argv[1], sys.argv[2]
+boxes = {}
+for l in open(pairs):
+    p = json.loads(l)
+    boxes.setdefault(p["scene"], {})[p["product"]] = p["bbox"]
+pages = glob.glob(site + "/scene/*.html")
+assert pages, "no scene pages"
+total = 0
+for page in pages:
+    html = open(page).read()
+    scene = page.rsplit("/", 1)[1][:-5]
+    truth = html.split('id="truth"', 1)[1]
+    # each held-out card: its key and the rank it shows
+    cards = dict((k, r) for r, k in re.findall(
+        r'rank (\d+) of \d+.*?<div class="key">([0-9a-f]{32})</div>', truth, re.S))
+    got = re.findall(r'<div class="bbox" title="([0-9a-f]{32})" style="left:([\d.]+)%;'
+                     r'top:([\d.]+)%;width:([\d.]+)%;height:([\d.]+)%"><span>#(\d+)</span>', html)
+    assert {g[0] for g in got} == set(cards), (page, "boxes", {g[0] for g in got}, set(cards))
+    for key, x, y, w, h, rank in got:
+        b = boxes[scene][key]
+        assert abs(float(x) - 100 * b[0]) < 0.01 and abs(float(y) - 100 * b[1]) < 0.01, page
+        assert abs(float(w) - 100 * (b[2] - b[0])) < 0.02, page
+        assert abs(float(h) - 100 * (b[3] - b[1])) < 0.02, page
+        assert rank == cards[key], (page, key, rank, cards[key])
+    total += len(got)
+assert total > 0, "no boxes at all"
+print(total, "boxes")
+EOF
+check "the index lists the best scenes first, then the worst first" $PY - "$S/index.html" <<'EOF'
+import re, sys
+html = open(sys.argv[1]).read()
+best = html.split('id="best"', 1)[1].split("</div>\n<h3>", 1)[0]
+worst = html.split('id="worst"', 1)[1]
+hits = lambda part: [int(x) for x in re.findall(r"(\d+)% of \d+ held-out products", part)]
+b, w = hits(best), hits(worst)
+ok = b and w and b == sorted(b, reverse=True) and w == sorted(w) and min(b) >= max(w)
+sys.exit(0 if ok else 1)
+EOF
 check "the scene key is on its own line under the h1" grep -q '<h1>Test scene<span class="key">' "$S/scene/$(ls "$S/scene" | head -1)"
 ok "stl-report again" rep --out "$T/site2"
 check "same inputs: a byte-identical site" diff -r "$S" "$T/site2"
@@ -119,6 +160,11 @@ for page in index.html "scene/$scene" random.html; do
     ok "chromium: no image of $page fails to load" $CHK broken "$T/probe.html"
     check "chromium: no image of $page is shown larger than its natural size" \
         [ "$(attr upscaled "$T/probe.html")" = 0 ]
+    if [[ $page == scene/* ]]; then
+        check "chromium: $page shows its boxes" [ "$(attr bboxes "$T/probe.html")" -gt 0 ]
+        check "chromium: every box of $page lies on the scene's picture" \
+            [ "$(attr bboxes-out "$T/probe.html")" = 0 ]
+    fi
 done
 probe "$S/index.html" "$S/.probe.html"
 dom "file://$S/.probe.html" "$T/probe.html"
