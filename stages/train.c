@@ -54,10 +54,12 @@
 #include "io/output_check.h"
 #include "io/dir_lock.h"
 #include "train/input_identity.h"
+#include "train/lr_schedule.h"
 
 typedef struct {
-    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device;
-    double lr, reg;
+    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device, *lr_schedule;
+    double lr, reg, lr_end;
+    long warmup_steps, decay_steps;
     long output_size, batch, max_steps, eval_every, log_every, ckpt_every, keep, seed, threads;
     long prefetch;
     int resume;
@@ -81,6 +83,7 @@ typedef struct {
     train_log ml;
     json_t *config;
     char *config_json;
+    lr_schedule sched;     /* the learning rate of each step */
     double elapsed_before; /* training wall time of earlier runs (from the checkpoint) */
     double t_start;
     int stopped_by;        /* the signal that ended the run early, after a checkpoint */
@@ -187,6 +190,9 @@ static void build_config(train_ctx *x) {
     json_object_set_new(j, "metrics", json_string(x->metrics_path));
     json_object_set_new(j, "init", o->init ? json_string(o->init) : json_null());
     json_object_set_new(j, "lr", json_real(o->lr));
+    char sched[128];
+    lr_schedule_describe(&x->sched, sched, sizeof sched);
+    json_object_set_new(j, "lr_schedule", json_string(sched));
     json_object_set_new(j, "reg", json_real(o->reg));
     json_object_set_new(j, "output_size", json_integer(o->output_size));
     json_object_set_new(j, "batch_size", json_integer(o->batch));
@@ -245,11 +251,14 @@ static int same_run(const train_ctx *x, const checkpoint_state *st, stl_error *e
     const json_t *now_in = json_object_get(x->config, "inputs");
     const char *tn = json_string_value(json_object_get(now_in, "triplets"));
     const char *cn = json_string_value(json_object_get(now_in, "crops"));
+    const char *sw = json_string_value(json_object_get(was, "lr_schedule"));
+    const char *sn = json_string_value(json_object_get(x->config, "lr_schedule"));
     if (!json_is_number(json_object_get(was, "lr")) || (float)lr != (float)x->o.lr ||
-        (float)reg != (float)x->o.reg)
+        (float)reg != (float)x->o.reg || strcmp(sw ? sw : "constant", sn ? sn : "constant") != 0)
         rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained with --lr %g "
-                      "--reg %g, not --lr %g --reg %g (%s)", x->ckpt_dir, st->step, lr, reg,
-                      x->o.lr, x->o.reg, again);
+                      "--reg %g (schedule %s), not --lr %g --reg %g (schedule %s) (%s)",
+                      x->ckpt_dir, st->step, lr, reg, sw ? sw : "constant", x->o.lr, x->o.reg,
+                      sn ? sn : "constant", again);
     else if (!tw || !tn || strcmp(tw, tn) != 0)
         rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on other "
                       "triplets than %s (%s)", x->ckpt_dir, st->step, x->o.triplets, again);
@@ -491,7 +500,7 @@ static int train_step(train_ctx *x, const loader_batch *b, int64_t step, train_s
                                             : "the training loss is infinite")
                              : first_nonfinite_grad(&x->m);
     if (r->why) return r->status = 1;
-    model_adam_step(&x->m, (float)x->o.lr);
+    model_adam_step(&x->m, (float)lr_at(&x->sched, x->m.step));
     return r->status = 0;
 }
 
@@ -591,6 +600,7 @@ static int train_loop(train_ctx *x, stl_error *err) {
 static int parse(train_opts *o, int argc, char **argv, int *code) {
     memset(o, 0, sizeof *o);
     o->lr = 1.6e-4;
+    o->lr_schedule = "constant";
     o->reg = 0.2;
     o->output_size = MODEL_DEFAULT_OUTPUT;
     o->batch = 16;
@@ -615,6 +625,17 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
                  "from the newest valid checkpoint found here"},
         {.name = "lr", .type = CLI_DOUBLE, .target = &o->lr, .metavar = "X",
          .help = "Adam learning rate", .min = 0, .max = 10},
+        {.name = "lr-schedule", .type = CLI_CHOICE, .target = &o->lr_schedule,
+         .help = "constant (the book's), or warmup-cosine: optax's "
+                 "warmup_cosine_decay_schedule from 0 up to --lr and down to --lr-end",
+         .choices = "constant|warmup-cosine"},
+        {.name = "warmup-steps", .type = CLI_INT, .target = &o->warmup_steps, .metavar = "N",
+         .help = "warmup-cosine: steps of the linear warmup", .min = 0, .max = 1e12},
+        {.name = "decay-steps", .type = CLI_INT, .target = &o->decay_steps, .metavar = "N",
+         .help = "warmup-cosine: the schedule's length, warmup included (0: --max-steps)",
+         .min = 0, .max = 1e12},
+        {.name = "lr-end", .type = CLI_DOUBLE, .target = &o->lr_end, .metavar = "X",
+         .help = "warmup-cosine: the rate at the end", .min = 0, .max = 10},
         {.name = "reg", .type = CLI_DOUBLE, .target = &o->reg, .metavar = "X",
          .help = "weight of the embedding-norm penalty", .min = 0, .max = 1e6},
         {.name = "output-size", .type = CLI_INT, .target = &o->output_size, .metavar = "N",
@@ -738,6 +759,22 @@ int main(int argc, char **argv) {
         }
     }
     stl_error err;
+    x.sched = (lr_schedule){
+        .kind = strcmp(x.o.lr_schedule, "warmup-cosine") == 0 ? LR_WARMUP_COSINE : LR_CONSTANT,
+        .lr = x.o.lr,
+        .warmup = x.o.warmup_steps,
+        .decay_steps = x.o.decay_steps > 0 ? x.o.decay_steps : x.o.max_steps,
+        .lr_end = x.o.lr_end,
+    };
+    if (x.sched.kind == LR_CONSTANT && (x.o.warmup_steps || x.o.decay_steps || x.o.lr_end)) {
+        log_errorf("--warmup-steps, --decay-steps and --lr-end go with --lr-schedule "
+                   "warmup-cosine");
+        return STL_EXIT_USAGE;
+    }
+    if (lr_schedule_check(&x.sched, &err) != 0) {
+        log_error(&err);
+        return STL_EXIT_USAGE;
+    }
     if (coll_init(&x.c, COLL_BACKEND_AUTO, &argc, &argv, &err) != 0) {
         log_error(&err);
         return STL_EXIT_FAIL;

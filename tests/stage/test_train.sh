@@ -226,8 +226,25 @@ fails_with 1 "belongs to a run with --seed 1 --batch-size 8, not --seed 3" \
     "a checkpoint of another seed (another run)" train_in ref $R --seed 3
 # A checkpoint continues only its own run: not with another --lr, not past
 # its --max-steps, not on other triplets or crops.
+# The learning-rate schedule is applied step by step (values: test_lr_schedule.sh):
+# warmup-cosine's first update has rate 0, so one step of it is one step at
+# --lr 0; without a warmup its first update has the full rate.
+one() { train_in "$1" --batch-size 8 --max-steps 1 --eval-every 0 "${@:2}"; }
+ok "1 step of warmup-cosine (W 5)" one wc1 --lr 1e-3 --lr-schedule warmup-cosine --warmup-steps 5 --decay-steps 20
+ok "1 step at --lr 0" one lr0 --lr 0
+check "are the same model, byte for byte" cmp -s "$T/wc1/model.msgpack" "$T/lr0/model.msgpack"
+ok "1 step of warmup-cosine without a warmup" one wc0 --lr 1e-3 --lr-schedule warmup-cosine --decay-steps 20
+ok "1 step at the constant --lr" one c1 --lr 1e-3
+check "are the same model, byte for byte" cmp -s "$T/wc0/model.msgpack" "$T/c1/model.msgpack"
+check "and not the --lr 0 one" sh -c "! cmp -s '$T/wc0/model.msgpack' '$T/lr0/model.msgpack'"
+check "the sidecar records the schedule" grep -q '"lr_schedule": "warmup-cosine(W=5, D=20, end=0)"' "$T/wc1/model.msgpack.json"
+fails_with 2 "go with --lr-schedule warmup-cosine" "--warmup-steps without the schedule is a usage error" \
+    one bad --warmup-steps 3
+fails_with 1 "trained with --lr 0.001 --reg 0.2 \(schedule constant\), not --lr 0.001 --reg 0.2 \(schedule warmup-cosine" \
+    "a checkpoint of another schedule is not resumed" \
+    train_in c1 --batch-size 8 --max-steps 2 --eval-every 0 --lr 1e-3 --lr-schedule warmup-cosine
 RB="--batch-size 8 --log-every 1 --eval-every 6 --checkpoint-every 4" # $R without --lr, --max-steps
-fails_with 1 "trained with --lr 0.001 --reg 0.2, not --lr 0.01 --reg 0.2" \
+fails_with 1 "trained with --lr 0.001 --reg 0.2 \(schedule constant\), not --lr 0.01 --reg 0.2" \
     "a checkpoint made with another --lr is not resumed" train_in ref $RB --max-steps 12 --lr 1e-2
 fails_with 1 "the checkpoint of step 12 is past --max-steps 8" \
     "a finished run's checkpoint is not taken for a shorter one" \
