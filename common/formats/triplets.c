@@ -205,10 +205,11 @@ static int read_triplets(const mpk_file *f, const char *key, size_t n, const tri
                                  "corrupt; rerun stl-triplets", f->path, key, i);
         }
         if (v[i].pos == v[i].neg) {
+            uint32_t product = v[i].pos;
             free(v);
             return stl_fail(err, "%s: %s triplet %zu has its positive as its negative (product "
                                  "%u): the file is corrupt; rerun stl-triplets", f->path, key, i,
-                            v[i].pos);
+                            product);
         }
     }
     *out = v;
