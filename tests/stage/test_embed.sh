@@ -15,6 +15,9 @@ PY=/usr/bin/python3
 ok "fixture model" "$FIX" model "$T/m.mpk" 3 16
 
 emb() { "$STL_BIN/stl-embed" --model "$T/m.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" "$@"; }
+# scene embeddings of model $1 into $2
+emb_model() { "$STL_BIN/stl-embed" --model "$1" --crops "$T/crops" --keys "$T/d/pairs.jsonl" \
+    --kind scene --out "$2"; }
 
 ok "scene embeddings, batch 1, 1 thread" emb --kind scene --out "$T/s1.emb" --json "$T/s1.json" --batch-size 1 --threads 1
 cp "$T/s1.emb" "$T/keep.emb"
@@ -28,9 +31,7 @@ fails_with 2 "--out .*: is also the input --model" "--out naming the model is re
 cp "$T/m.mpk" "$T/m32.mpk"
 echo '{"stage": "stl-train", "config": {"image_size": 32}}' > "$T/m32.mpk.json"
 fails_with 1 "64 x 64 crops, but the model .*m32.mpk was trained on 32 x 32 crops" \
-    "crops of another size than the model's are refused" \
-    "$STL_BIN/stl-embed" --model "$T/m32.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" \
-    --kind scene --out "$T/m32.emb"
+    "crops of another size than the model's are refused" emb_model "$T/m32.mpk" "$T/m32.emb"
 check "no embeddings written for them" [ ! -e "$T/m32.emb" ]
 echo '{"stage": "stl-train", "config": {"image_size": 64}}' > "$T/m32.mpk.json"
 ok "the same model with a matching sidecar embeds" "$STL_BIN/stl-embed" --model "$T/m32.mpk" \
@@ -153,8 +154,7 @@ check "gives the same .npy and keys as the whole" \
 ok "a broken model (a NaN weight)" "$FIX" model "$T/nan.mpk" 3 16 nan
 fails_with 1 "^stl-embed: .*nan.mpk: the model gives a non-finite embedding for [0-9a-f]{32}" \
     "a NaN embedding is blamed on the model, not on the output file" \
-    "$STL_BIN/stl-embed" --model "$T/nan.mpk" --crops "$T/crops" --keys "$T/d/pairs.jsonl" \
-    --kind scene --out "$T/nan.emb"
+    emb_model "$T/nan.mpk" "$T/nan.emb"
 check "nothing written for it" [ ! -e "$T/nan.emb" ]
 
 printf 'not a model' >"$T/bad.mpk"
