@@ -73,13 +73,14 @@ typedef struct {
     char workdir[2048], ckpt_dir[2300], metrics_path[2300];
     triplets_file *t;
     crops_set *crops;
-    loader_item *train_items, *test_items;
+    loader_item *train_items, *test_items, *val_items;
     model_state m;
     int have_model;
     model_ws *ws;
     loader *ld;
     loader_pos pos;
-    train_eval ev;
+    train_eval ev, ev_val;  /* the test triplets; the validation ones (when any) */
+    double best_val;        /* the best validation accuracy so far (-1: none yet) */
     train_log ml;
     json_t *config;
     char *config_json;
@@ -171,7 +172,8 @@ static int open_inputs(train_ctx *x, stl_error *err) {
     if (map_keys(x->crops, x->o.crops, x->t->scenes, x->t->n_scenes, "scene", &sc, err) == 0 &&
         map_keys(x->crops, x->o.crops, x->t->products, x->t->n_products, "product", &pr, err) == 0 &&
         to_items(x->t->train, x->t->n_train, sc, pr, &x->train_items, err) == 0 &&
-        to_items(x->t->test, x->t->n_test, sc, pr, &x->test_items, err) == 0)
+        to_items(x->t->test, x->t->n_test, sc, pr, &x->test_items, err) == 0 &&
+        (x->t->n_val == 0 || to_items(x->t->val, x->t->n_val, sc, pr, &x->val_items, err) == 0))
         rc = 0;
     free(sc);
     free(pr);
@@ -422,13 +424,57 @@ static int write_model(train_ctx *x, stl_error *err) {
 
 /* ---- the loop ---- */
 
+/* WORKDIR/best.msgpack: the model of the best validation accuracy so far. */
+static void best_path(const train_ctx *x, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/best.msgpack", x->workdir);
+}
+
+/* The validation accuracy of the best model a run in this work directory
+ * kept (its sidecar), or -1: a resumed run keeps improving on it. */
+static double best_so_far(const train_ctx *x) {
+    char path[2400], *meta = NULL;
+    best_path(x, path, sizeof path);
+    stl_error e;
+    if (modelfile_read_metadata(path, &meta, &e) != 0 || !meta) return -1;
+    json_t *j = json_loads(meta, 0, NULL);
+    double v = json_is_number(json_object_get(j, "val_accuracy"))
+                   ? json_number_value(json_object_get(j, "val_accuracy"))
+                   : -1;
+    json_decref(j);
+    free(meta);
+    return v;
+}
+
+/* Keeps the model of step as the best when its validation accuracy beats
+ * every earlier one (rank 0; written atomically with its sidecar). */
+static int keep_if_best(train_ctx *x, int64_t step, double accuracy, stl_error *err) {
+    if (accuracy <= x->best_val) return 0;
+    char path[2400];
+    best_path(x, path, sizeof path);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "stage", json_string("stl-train"));
+    json_object_set_new(meta, "step", json_integer(step));
+    json_object_set_new(meta, "val_accuracy", json_real(accuracy));
+    json_object_set(meta, "config", x->config);
+    char *text = json_dumps(meta, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(meta);
+    int rc = text ? modelfile_write(path, &x->m, text, err) : stl_fail(err, "out of memory");
+    free(text);
+    if (rc != 0) return -1;
+    x->best_val = accuracy;
+    log_info("step %" PRId64 ": the best validation accuracy so far; kept in %s", step, path);
+    return 0;
+}
+
 static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
-    train_eval_result r;
+    train_eval_result r, v;
     double t0 = timer_now();
     if (train_eval_run(&x->ev, &x->m, x->ws, crop_pixels, x->crops, x->c.rank, x->c.size,
-                       coll_allreduce_hook, &x->c, &r, err) != 0)
+                       coll_allreduce_hook, &x->c, &r, err) != 0 ||
+        train_eval_run(&x->ev_val, &x->m, x->ws, crop_pixels, x->crops, x->c.rank, x->c.size,
+                       coll_allreduce_hook, &x->c, &v, err) != 0)
         return -1;
-    if (x->c.rank != 0 || r.n == 0) return 0;
+    if (x->c.rank != 0 || (r.n == 0 && v.n == 0)) return 0;
     train_log_line l;
     train_log_line_begin(&l, step);
     train_log_line_str(&l, "kind", "eval");
@@ -436,10 +482,19 @@ static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
     train_log_line_num(&l, "test_loss", r.loss);
     train_log_line_num(&l, "test_accuracy", r.accuracy);
     train_log_line_int(&l, "test_triplets", (int64_t)r.n);
+    if (v.n > 0) {
+        train_log_line_num(&l, "val_loss", v.loss);
+        train_log_line_num(&l, "val_accuracy", v.accuracy);
+        train_log_line_int(&l, "val_triplets", (int64_t)v.n);
+    }
     train_log_line_num(&l, "eval_s", timer_now() - t0);
     log_info("step %" PRId64 ": test loss %.4f, test accuracy %.4f (%zu triplets)", step, r.loss,
              r.accuracy, r.n);
-    return train_log_append(&x->ml, &l, step, err);
+    if (v.n > 0)
+        log_info("step %" PRId64 ": validation loss %.4f, validation accuracy %.4f (%zu triplets)",
+                 step, v.loss, v.accuracy, v.n);
+    if (train_log_append(&x->ml, &l, step, err) != 0) return -1;
+    return v.n > 0 ? keep_if_best(x, step, v.accuracy, err) : 0;
 }
 
 /* NULL when every gradient is finite, else a phrase naming the first
@@ -706,8 +761,10 @@ static int run(train_ctx *x, stl_error *err) {
     x->ws = model_ws_create(&x->m.table, x->local_batch, x->size, x->device, err);
     if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
     if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
-    if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0)
+    if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0 ||
+        train_eval_init(&x->ev_val, x->val_items, x->t->n_val, (int)o->output_size, err) != 0)
         return -2;
+    x->best_val = best_so_far(x);
     x->t_start = timer_now();
     if (x->m.step >= o->max_steps)
         log_info("the model has already taken %" PRId64 " steps (--max-steps %ld)", x->m.step,
@@ -726,6 +783,8 @@ static void cleanup(train_ctx *x) {
     loader_free(x->ld);
     model_ws_free(x->ws);
     train_eval_free(&x->ev);
+    train_eval_free(&x->ev_val);
+    free(x->val_items);
     if (x->have_model) model_state_free(&x->m);
     train_log_close(&x->ml);
     free(x->train_items);

@@ -43,8 +43,11 @@ static void report(const char *out, const triplets_file *t) {
              " test pairs over %" PRIu64 " scenes; %zu scenes, %zu products",
              c->train_pairs, c->train_scenes, c->test_pairs, c->test_scenes, t->n_scenes,
              t->n_products);
-    log_info("wrote %s: %zu train triplets, %zu test triplets, %zu held-out scenes", out,
-             t->n_train, t->n_test, t->n_held_scenes);
+    if (t->n_val > 0)
+        log_info("validation: %" PRIu64 " pairs over %" PRIu64 " scenes", c->val_pairs,
+                 c->val_scenes);
+    log_info("wrote %s: %zu train triplets, %zu test triplets, %zu held-out scenes, %zu "
+             "validation triplets", out, t->n_train, t->n_test, t->n_held_scenes, t->n_val);
 }
 
 int main(int argc, char **argv) {
@@ -52,7 +55,7 @@ int main(int argc, char **argv) {
     const char *pairs_path = NULL, *crops_path = NULL, *out = NULL;
     const char *split = "scene", *negatives = "pairs";
     long num_neg = 5, seed = 1;
-    double test_fraction = 0.1;
+    double test_fraction = 0.1, val_fraction = 0;
     cli_option opts[] = {
         {.name = "pairs", .type = CLI_STRING, .target = &pairs_path, .metavar = "FILE",
          .help = "scene-product pairs (JSON lines)",
@@ -69,6 +72,10 @@ int main(int argc, char **argv) {
         {.name = "test-fraction", .type = CLI_DOUBLE, .target = &test_fraction, .metavar = "X",
          .help = "fraction of scenes held out for test (--split scene)",
          .min = 0, .max = 1},
+        {.name = "val-fraction", .type = CLI_DOUBLE, .target = &val_fraction, .metavar = "X",
+         .help = "of the scenes not held out for test, the fraction held out for validation "
+                 "(model selection, never the test scenes; --split scene)",
+         .min = 0, .max = 0.99},
         {.name = "split", .type = CLI_CHOICE, .target = &split,
          .help = "scene: by a seeded hash of the scene key; every10: the book's (used pair i is test iff i%10==0)",
          .choices = "scene|every10"},
@@ -105,6 +112,7 @@ int main(int argc, char **argv) {
     p.seed = (uint64_t)seed;
     p.num_neg = (uint32_t)num_neg;
     p.test_fraction = test_fraction;
+    p.val_fraction = val_fraction;
     if (triplets_split_parse(split, &p.split, &err) != 0 ||
         triplets_negatives_parse(negatives, &p.negatives, &err) != 0) {
         log_error(&err);

@@ -22,6 +22,7 @@
 _Static_assert(sizeof(triplet) == 12, "triplet must be three packed uint32");
 
 void triplets_params_default(triplets_params *p) {
+    memset(p, 0, sizeof *p);
     p->seed = 1;
     p->num_neg = 5;
     p->test_fraction = 0.1;
@@ -57,6 +58,7 @@ void triplets_free(triplets_file *t) {
     free(t->products);
     free(t->train);
     free(t->test);
+    free(t->val);
     free(t->held_scene);
     free(t->held_offset);
     free(t->held_product);
@@ -104,6 +106,10 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_kv_u64(w, "num_neg", p->num_neg);
     mpk_key(w, "test_fraction");
     msgpack_pack_double(pk, p->test_fraction);
+    if (p->val_fraction > 0) {
+        mpk_key(w, "val_fraction");
+        msgpack_pack_double(pk, p->val_fraction);
+    }
     mpk_map_end(w);
 
     mpk_key(w, "counts");
@@ -125,6 +131,11 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     mpk_kv_u64(w, "test_triplets", t->n_test);
     mpk_kv_u64(w, "held_scenes", t->n_held_scenes);
     mpk_kv_u64(w, "held_pairs", t->held_offset[t->n_held_scenes]);
+    if (t->n_val > 0) {
+        mpk_kv_u64(w, "val_pairs", c->val_pairs);
+        mpk_kv_u64(w, "val_scenes", c->val_scenes);
+        mpk_kv_u64(w, "val_triplets", t->n_val);
+    }
     mpk_map_end(w);
 
     mpk_key(w, "scenes");
@@ -135,6 +146,10 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
     pack_u32_bin(pk, (const uint32_t *)t->train, t->n_train * 3);
     mpk_key(w, "test");
     pack_u32_bin(pk, (const uint32_t *)t->test, t->n_test * 3);
+    if (t->n_val > 0) {
+        mpk_key(w, "val");
+        pack_u32_bin(pk, (const uint32_t *)t->val, t->n_val * 3);
+    }
     mpk_key(w, "held_scenes");
     pack_u32_bin(pk, t->held_scene, t->n_held_scenes);
     mpk_key(w, "held_offsets");
@@ -280,6 +295,12 @@ static int read_params(const mpk_file *f, triplets_file *t, stl_error *err) {
         return stl_fail(err, "%s: params.num_neg = %" PRIu64 " is out of range", f->path, v);
     p->num_neg = (uint32_t)v;
     if (mpk_get_f64(f, pm, "test_fraction", &p->test_fraction, err) != 0) return -1;
+    p->val_fraction = 0;
+    if (mpk_get(pm, "val_fraction") &&
+        (mpk_get_f64(f, pm, "val_fraction", &p->val_fraction, err) != 0 ||
+         !(p->val_fraction > 0 && p->val_fraction < 1)))
+        return stl_fail(err, "%s: params.val_fraction is not in (0, 1): the file is corrupt; "
+                        "rerun stl-triplets", f->path);
     if (mpk_get_strcpy(f, pm, "split", name, sizeof name, err) != 0 ||
         triplets_split_parse(name, &p->split, err) != 0)
         return stl_fail_prefix(err, "%s: params", f->path);
@@ -319,8 +340,15 @@ static int read_counts(const mpk_file *f, triplets_file *t, size_t *held_pairs,
         get_count(f, cm, "held_scenes", &t->n_held_scenes, err) != 0 ||
         get_count(f, cm, "held_pairs", held_pairs, err) != 0)
         return -1;
+    t->n_val = 0;
+    if (mpk_get(cm, "val_triplets") &&
+        (mpk_get_u64(f, cm, "val_pairs", &c->val_pairs, err) != 0 ||
+         mpk_get_u64(f, cm, "val_scenes", &c->val_scenes, err) != 0 ||
+         get_count(f, cm, "val_triplets", &t->n_val, err) != 0))
+        return -1;
     if (t->n_train != c->train_pairs * t->params.num_neg ||
-        t->n_test != c->test_pairs * t->params.num_neg || *held_pairs != c->test_pairs)
+        t->n_test != c->test_pairs * t->params.num_neg || *held_pairs != c->test_pairs ||
+        t->n_val != c->val_pairs * t->params.num_neg)
         return stl_fail(err, "%s: counts disagree (triplets vs pairs x num_neg): the file is "
                              "corrupt; rerun stl-triplets", f->path);
     return 0;
@@ -342,6 +370,7 @@ int triplets_open(const char *path, triplets_file **out, stl_error *err) {
         read_keys(&f, "products", t->n_products, &t->products, err) != 0 ||
         read_triplets(&f, "train", t->n_train, t, &t->train, err) != 0 ||
         read_triplets(&f, "test", t->n_test, t, &t->test, err) != 0 ||
+        (t->n_val > 0 && read_triplets(&f, "val", t->n_val, t, &t->val, err) != 0) ||
         read_u32s(&f, "held_scenes", t->n_held_scenes, t->n_scenes, &t->held_scene, err) != 0 ||
         read_u32s(&f, "held_offsets", t->n_held_scenes + 1, (uint64_t)held_pairs + 1,
                   &t->held_offset, err) != 0 ||

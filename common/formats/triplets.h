@@ -49,6 +49,8 @@ typedef struct {
     uint64_t seed;
     uint32_t num_neg;          /* negatives (triplets) per positive pair, >= 1 */
     double test_fraction;      /* scene split only; [0, 1] */
+    double val_fraction;       /* scene split only: of the other scenes, the share held
+                                * out for validation (model selection); [0, 1) */
     triplets_split split;
     triplets_negatives negatives;
 } triplets_params;
@@ -65,6 +67,7 @@ typedef struct {
     uint64_t used;                    /* pairs that made triplets */
     uint64_t train_pairs, test_pairs;
     uint64_t train_scenes, test_scenes; /* distinct scenes on each side */
+    uint64_t val_pairs, val_scenes;     /* the validation side (0 without one) */
 } triplets_counts;
 
 typedef struct {
@@ -77,9 +80,10 @@ typedef struct {
     size_t n_scenes, n_products;
     stl_key *scenes;          /* n_scenes */
     stl_key *products;        /* n_products */
-    size_t n_train, n_test;
+    size_t n_train, n_test, n_val;
     triplet *train;           /* n_train, in training order */
     triplet *test;            /* n_test, in pair order */
+    triplet *val;             /* n_val, in pair order: validation scenes, never test ones */
     /* Held-out test pairs, CSR: test scene i is scenes[held_scene[i]] and
      * its products are held_product[held_offset[i] .. held_offset[i+1]). */
     size_t n_held_scenes;
@@ -88,7 +92,8 @@ typedef struct {
     uint32_t *held_product;   /* held_offset[n_held_scenes] */
 } triplets_file;
 
-/* Fills p with the defaults (seed 1, 5 negatives, 0.1, scene, pairs). */
+/* Fills p with the defaults (seed 1, 5 negatives, 0.1, scene, pairs, no
+ * validation split). */
 void triplets_params_default(triplets_params *p);
 const char *triplets_split_name(triplets_split s);
 const char *triplets_negatives_name(triplets_negatives n);

@@ -28,7 +28,11 @@
 #include "base/rng.h"
 
 /* rng streams (with params.seed): documented in docs/formats.md. */
-enum { STREAM_TRAIN_NEG = 1, STREAM_TEST_NEG = 2, STREAM_SHUFFLE = 3 };
+enum { STREAM_TRAIN_NEG = 1, STREAM_TEST_NEG = 2, STREAM_SHUFFLE = 3, STREAM_VAL_NEG = 4 };
+/* The side of a used pair. */
+enum { SIDE_TRAIN = 0, SIDE_TEST = 1, SIDE_VAL = 2 };
+/* Seeds the validation draw apart from the test draw. */
+#define VAL_SEED_TWEAK 0x76616c69642d3031ull
 /* Rejection draws before the exact fallback. */
 enum { NEG_MAX_REJECTS = 64 };
 
@@ -248,7 +252,7 @@ static int scene_products(const used_pair *up, size_t n_used, size_t n_s,
     return 0;
 }
 
-/* Pass 3: the side of every used pair (1 = test). */
+/* Pass 3: the side of every used pair (SIDE_*). */
 static int split_pairs(const triplets_params *p, const used_pair *up, size_t n_used,
                        const stl_key *keys, size_t n_s, uint8_t *is_test, stl_error *err) {
     if (p->split == TRIPLETS_SPLIT_EVERY10) {
@@ -261,7 +265,11 @@ static int split_pairs(const triplets_params *p, const used_pair *up, size_t n_u
     if (!scene_test) return stl_fail(err, "out of memory (%zu scenes)", n_s);
     for (size_t s = 0; s < n_s; s++) {
         double u = (double)(rng_hash(p->seed, keys[s].s, STL_KEY_LEN) >> 11) * 0x1.0p-53;
-        scene_test[s] = u < p->test_fraction;
+        double v = (double)(rng_hash(p->seed ^ VAL_SEED_TWEAK, keys[s].s, STL_KEY_LEN) >> 11) *
+                   0x1.0p-53;
+        scene_test[s] = u < p->test_fraction ? SIDE_TEST
+                        : v < p->val_fraction ? SIDE_VAL
+                                              : SIDE_TRAIN;
     }
     for (size_t i = 0; i < n_used; i++) is_test[i] = scene_test[up[i].s];
     free(scene_test);
@@ -276,7 +284,7 @@ static int held_out(triplets_file *t, const used_pair *up, size_t n_used,
     for (size_t s = 0; s < t->n_scenes; s++) slot[s] = UINT32_MAX;
     size_t n_held = 0, n_prod = 0;
     for (size_t i = 0; i < n_used; i++) {
-        if (!is_test[i]) continue;
+        if (is_test[i] != SIDE_TEST) continue;
         n_prod++;
         if (slot[up[i].s] == UINT32_MAX) slot[up[i].s] = (uint32_t)n_held++;
     }
@@ -289,7 +297,7 @@ static int held_out(triplets_file *t, const used_pair *up, size_t n_used,
         return stl_fail(err, "out of memory (%zu held-out pairs)", n_prod);
     }
     for (size_t i = 0; i < n_used; i++) {
-        if (!is_test[i]) continue;
+        if (is_test[i] != SIDE_TEST) continue;
         uint32_t h = slot[up[i].s];
         t->held_scene[h] = up[i].s;
         t->held_offset[h + 1]++;
@@ -298,7 +306,7 @@ static int held_out(triplets_file *t, const used_pair *up, size_t n_used,
     /* Fill in pair order, using slot[] as each scene's write cursor. */
     for (size_t h = 0; h < n_held; h++) slot[t->held_scene[h]] = t->held_offset[h];
     for (size_t i = 0; i < n_used; i++)
-        if (is_test[i]) t->held_product[slot[up[i].s]++] = up[i].p;
+        if (is_test[i] == SIDE_TEST) t->held_product[slot[up[i].s]++] = up[i].p;
     free(slot);
     return 0;
 }
@@ -309,6 +317,10 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
     if (p->num_neg < 1) return stl_fail(err, "num_neg must be at least 1");
     if (!(p->test_fraction >= 0.0 && p->test_fraction <= 1.0))
         return stl_fail(err, "test fraction %g is not in [0, 1]", p->test_fraction);
+    if (!(p->val_fraction >= 0.0 && p->val_fraction < 1.0))
+        return stl_fail(err, "validation fraction %g is not in [0, 1)", p->val_fraction);
+    if (p->val_fraction > 0 && p->split != TRIPLETS_SPLIT_SCENE)
+        return stl_fail(err, "a validation split needs the scene split");
     if (pl->n >= UINT32_MAX) return stl_fail(err, "too many pairs (%zu)", pl->n);
 
     int rc = -1;
@@ -365,19 +377,21 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
     }
 
     if (split_pairs(p, up, n_used, t->scenes, n_s, is_test, err) != 0) goto done;
-    uint8_t *side_seen = calloc(n_s, 1); /* bit 0: train, bit 1: test */
+    uint8_t *side_seen = calloc(n_s, 1); /* bit 0: train, bit 1: test, bit 2: validation */
     if (!side_seen) {
         stl_fail(err, "out of memory (%zu scenes)", n_s);
         goto done;
     }
     for (size_t i = 0; i < n_used; i++) {
-        if (is_test[i]) t->counts.test_pairs++;
+        if (is_test[i] == SIDE_TEST) t->counts.test_pairs++;
+        else if (is_test[i] == SIDE_VAL) t->counts.val_pairs++;
         else t->counts.train_pairs++;
-        side_seen[up[i].s] |= is_test[i] ? 2 : 1;
+        side_seen[up[i].s] |= (uint8_t)(1u << is_test[i]);
     }
     for (size_t s = 0; s < n_s; s++) {
         t->counts.train_scenes += side_seen[s] & 1;
-        t->counts.test_scenes += side_seen[s] >> 1;
+        t->counts.test_scenes += (side_seen[s] >> 1) & 1;
+        t->counts.val_scenes += (side_seen[s] >> 2) & 1;
     }
     free(side_seen);
     if (t->counts.train_pairs == 0) {
@@ -389,27 +403,30 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
     /* Pass 4: negatives, in pair order, each side from its own stream. */
     t->n_train = (size_t)t->counts.train_pairs * p->num_neg;
     t->n_test = (size_t)t->counts.test_pairs * p->num_neg;
+    t->n_val = (size_t)t->counts.val_pairs * p->num_neg;
     t->train = malloc(t->n_train * sizeof *t->train);
     t->test = malloc((t->n_test ? t->n_test : 1) * sizeof *t->test);
-    if (!t->train || !t->test) {
-        stl_fail(err, "out of memory (%zu triplets)", t->n_train + t->n_test);
+    t->val = malloc((t->n_val ? t->n_val : 1) * sizeof *t->val);
+    if (!t->train || !t->test || !t->val) {
+        stl_fail(err, "out of memory (%zu triplets)", t->n_train + t->n_test + t->n_val);
         goto done;
     }
     neg_ctx nc = {p, up, n_used, n_p, sp_off, sp, pop};
-    rng_state r_train, r_test;
-    rng_stream(&r_train, p->seed, STREAM_TRAIN_NEG);
-    rng_stream(&r_test, p->seed, STREAM_TEST_NEG);
-    size_t it = 0, ie = 0;
+    rng_state r_side[3];
+    rng_stream(&r_side[SIDE_TRAIN], p->seed, STREAM_TRAIN_NEG);
+    rng_stream(&r_side[SIDE_TEST], p->seed, STREAM_TEST_NEG);
+    rng_stream(&r_side[SIDE_VAL], p->seed, STREAM_VAL_NEG);
+    triplet *side_out[3] = {t->train, t->test, t->val};
+    size_t side_n[3] = {0, 0, 0};
     for (size_t i = 0; i < n_used; i++) {
-        rng_state *r = is_test[i] ? &r_test : &r_train;
-        triplet *dst = is_test[i] ? &t->test[ie] : &t->train[it];
+        int side = is_test[i];
+        triplet *dst = side_out[side] + side_n[side];
         for (uint32_t k = 0; k < p->num_neg; k++) {
             dst[k].scene = up[i].s;
             dst[k].pos = up[i].p;
-            dst[k].neg = neg_draw(&nc, r, up[i].s);
+            dst[k].neg = neg_draw(&nc, &r_side[side], up[i].s);
         }
-        if (is_test[i]) ie += p->num_neg;
-        else it += p->num_neg;
+        side_n[side] += p->num_neg;
     }
 
     /* Pass 5: the training order, and the held-out pairs. */

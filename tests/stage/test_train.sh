@@ -243,6 +243,28 @@ fails_with 2 "go with --lr-schedule warmup-cosine" "--warmup-steps without the s
 fails_with 1 "trained with --lr 0.001 --reg 0.2 \(schedule constant\), not --lr 0.001 --reg 0.2 \(schedule warmup-cosine" \
     "a checkpoint of another schedule is not resumed" \
     train_in c1 --batch-size 8 --max-steps 2 --eval-every 0 --lr 1e-3 --lr-schedule warmup-cosine
+# A validation split (stl-triplets --val-fraction): every evaluation also
+# reports the validation triplets, and the model of the best validation
+# accuracy is kept in WORKDIR/best.msgpack, its sidecar naming step and accuracy.
+"$STL_BIN/stl-triplets" --pairs "$T/syn/pairs.jsonl" --crops "$T/crops" --out "$T/triv.mpk" \
+    --test-fraction 0.2 --val-fraction 0.2 >/dev/null 2>&1
+ok "training with a validation split" sh -c "mkdir -p '$T/val' && cd '$T/val' &&
+    '$TRAIN' --triplets ../triv.mpk --crops ../crops --model model.msgpack --workdir work \
+    --threads 1 --batch-size 8 --max-steps 24 --lr 1e-3 --eval-every 4"
+check "every evaluation logs the validation loss and accuracy" $PY - "$T/val/work/metrics.jsonl" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"eval"' in l]
+sys.exit(0 if len(ev) == 7 and all("val_accuracy" in e and "val_loss" in e for e in ev) else 1)
+EOF
+check "best.msgpack is the model of the best validation accuracy (the first of equals)" \
+    $PY - "$T/val/work/metrics.jsonl" "$T/val/work/best.msgpack.json" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"eval"' in l]
+best = max(ev, key=lambda e: (e["val_accuracy"], -e["step"]))
+side = json.load(open(sys.argv[2]))
+sys.exit(0 if side["step"] == best["step"] and side["val_accuracy"] == best["val_accuracy"] else 1)
+EOF
+ok "best.msgpack is a model file" "$STL_BIN/stl-inspect" "$T/val/work/best.msgpack"
 RB="--batch-size 8 --log-every 1 --eval-every 6 --checkpoint-every 4" # $R without --lr, --max-steps
 fails_with 1 "trained with --lr 0.001 --reg 0.2 \(schedule constant\), not --lr 0.01 --reg 0.2" \
     "a checkpoint made with another --lr is not resumed" train_in ref $RB --max-steps 12 --lr 1e-2

@@ -121,6 +121,61 @@ static void test_scene_split_disjoint(void) {
     pairs_free(&pl);
 }
 
+/* A validation split: its scenes are neither training nor test scenes, about
+ * the asked share of the rest; the test side is exactly the one without a
+ * validation split (the same scenes and triplets); the negatives never come
+ * from the scene; and the file reads back with it. */
+static void test_validation_split(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 400, 300, 7);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.3);
+    triplets_file *plain = build(&pl, &p, NULL);
+    p.val_fraction = 0.25;
+    triplets_file *t = build(&pl, &p, NULL), *r = NULL;
+    CHECK(plain && t);
+    if (!plain || !t) return;
+    CHECK(t->n_val > 0);
+    uint8_t *side = calloc(t->n_scenes, 1);
+    for (size_t i = 0; i < t->n_train; i++) side[t->train[i].scene] |= 1;
+    for (size_t i = 0; i < t->n_test; i++) side[t->test[i].scene] |= 2;
+    for (size_t i = 0; i < t->n_val; i++) side[t->val[i].scene] |= 4;
+    size_t mixed = 0, n_val = 0, n_rest = 0;
+    for (size_t s = 0; s < t->n_scenes; s++) {
+        mixed += side[s] != 0 && side[s] != 1 && side[s] != 2 && side[s] != 4;
+        n_val += side[s] == 4;
+        n_rest += side[s] == 1 || side[s] == 4;
+    }
+    CHECK_EQ_INT(mixed, 0);
+    CHECK_EQ_INT(t->counts.val_scenes, n_val);
+    CHECK(n_val * 100 > n_rest * 15 && n_val * 100 < n_rest * 35); /* ~25% of the rest */
+    CHECK_EQ_INT(t->n_test, plain->n_test);
+    CHECK(memcmp(t->test, plain->test, t->n_test * sizeof *t->test) == 0);
+    CHECK_EQ_INT(t->n_held_scenes, plain->n_held_scenes);
+    CHECK_EQ_INT(t->n_train + t->n_val, plain->n_train);
+    size_t own = 0;
+    for (size_t i = 0; i < t->n_val; i++) own += paired(t, &pl, t->val[i].scene, t->val[i].neg);
+    CHECK_EQ_INT(own, 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/val.msgpack", tmpdir);
+    stl_error err;
+    CHECK(triplets_write(path, t, &err) == 0);
+    CHECK(triplets_open(path, &r, &err) == 0 && r != NULL);
+    if (r) {
+        CHECK_EQ_INT(r->n_val, t->n_val);
+        CHECK(memcmp(r->val, t->val, t->n_val * sizeof *t->val) == 0);
+        CHECK(r->params.val_fraction == 0.25);
+        triplets_free(r);
+    }
+    /* the book's every10 split has no room for one */
+    p.split = TRIPLETS_SPLIT_EVERY10;
+    triplets_file *bad = NULL;
+    CHECK(triplets_build(&pl, not_missing, NULL, &p, &bad, &err) == -1 && !bad);
+    free(side);
+    triplets_free(t);
+    triplets_free(plain);
+    pairs_free(&pl);
+}
+
 static void check_negatives(triplets_negatives neg) {
     pair_list pl = {0};
     random_pairs(&pl, 300, 40, 11); /* few products: collisions are frequent */
@@ -775,6 +830,7 @@ int main(void) {
         return 1;
     }
     RUN(test_scene_split_disjoint);
+    RUN(test_validation_split);
     RUN(test_negatives_never_a_positive_pairs);
     RUN(test_negatives_never_a_positive_uniform);
     RUN(test_num_neg_and_permutation);
