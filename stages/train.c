@@ -55,9 +55,11 @@
 #include "io/dir_lock.h"
 #include "train/input_identity.h"
 #include "train/lr_schedule.h"
+#include "train/augment.h"
 
 typedef struct {
-    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device, *lr_schedule;
+    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device, *lr_schedule,
+        *augment;
     double lr, reg, lr_end;
     long warmup_steps, decay_steps;
     long output_size, batch, max_steps, eval_every, log_every, ckpt_every, keep, seed, threads;
@@ -85,6 +87,7 @@ typedef struct {
     json_t *config;
     char *config_json;
     lr_schedule sched;     /* the learning rate of each step */
+    unsigned augment;      /* AUGMENT_* for the training images */
     double elapsed_before; /* training wall time of earlier runs (from the checkpoint) */
     double t_start;
     int stopped_by;        /* the signal that ended the run early, after a checkpoint */
@@ -195,6 +198,9 @@ static void build_config(train_ctx *x) {
     char sched[128];
     lr_schedule_describe(&x->sched, sched, sizeof sched);
     json_object_set_new(j, "lr_schedule", json_string(sched));
+    char aug[64];
+    augment_describe(x->augment, aug, sizeof aug);
+    json_object_set_new(j, "augment", json_string(aug));
     json_object_set_new(j, "reg", json_real(o->reg));
     json_object_set_new(j, "output_size", json_integer(o->output_size));
     json_object_set_new(j, "batch_size", json_integer(o->batch));
@@ -253,6 +259,10 @@ static int same_run(const train_ctx *x, const checkpoint_state *st, stl_error *e
     const json_t *now_in = json_object_get(x->config, "inputs");
     const char *tn = json_string_value(json_object_get(now_in, "triplets"));
     const char *cn = json_string_value(json_object_get(now_in, "crops"));
+    const char *aw = json_string_value(json_object_get(was, "augment"));
+    const char *an = json_string_value(json_object_get(x->config, "augment"));
+    aw = aw ? aw : "none";
+    an = an ? an : "none";
     const char *sw = json_string_value(json_object_get(was, "lr_schedule"));
     const char *sn = json_string_value(json_object_get(x->config, "lr_schedule"));
     if (!json_is_number(json_object_get(was, "lr")) || (float)lr != (float)x->o.lr ||
@@ -261,6 +271,9 @@ static int same_run(const train_ctx *x, const checkpoint_state *st, stl_error *e
                       "--reg %g (schedule %s), not --lr %g --reg %g (schedule %s) (%s)",
                       x->ckpt_dir, st->step, lr, reg, sw ? sw : "constant", x->o.lr, x->o.reg,
                       sn ? sn : "constant", again);
+    else if (strcmp(aw, an) != 0)
+        rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained with --augment "
+                      "%s, not %s (%s)", x->ckpt_dir, st->step, aw, an, again);
     else if (!tw || !tn || strcmp(tw, tn) != 0)
         rc = stl_fail(err, "%s: the checkpoint of step %" PRId64 " was trained on other "
                       "triplets than %s (%s)", x->ckpt_dir, st->step, x->o.triplets, again);
@@ -562,8 +575,11 @@ static int train_step(train_ctx *x, const loader_batch *b, int64_t step, train_s
 /* Returns 0, -1 (error: same on every rank), or -2 (this rank alone failed:
  * abort the job). */
 static int train_loop(train_ctx *x, stl_error *err) {
-    loader_config lc = {x->train_items, x->t->n_train, crop_pixels, x->crops, x->size,
-                        (int)x->o.batch, x->c.rank, x->c.size, (int)x->o.prefetch};
+    loader_config lc = {.items = x->train_items, .n_items = x->t->n_train,
+                        .pixels = crop_pixels, .pixels_ctx = x->crops, .image_size = x->size,
+                        .global_batch = (int)x->o.batch, .rank = x->c.rank,
+                        .nranks = x->c.size, .depth = (int)x->o.prefetch,
+                        .augment = x->augment, .augment_seed = (uint64_t)x->o.seed};
     if (loader_create(&lc, &x->pos, &x->ld, err) != 0) return -2;
     /* The progress line (rank 0): step, loss and triplets/s of the last log
      * interval, ETA; printed at the first log step and always at the last. */
@@ -656,6 +672,7 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
     memset(o, 0, sizeof *o);
     o->lr = 1.6e-4;
     o->lr_schedule = "constant";
+    o->augment = "none";
     o->reg = 0.2;
     o->output_size = MODEL_DEFAULT_OUTPUT;
     o->batch = 16;
@@ -691,6 +708,9 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
          .min = 0, .max = 1e12},
         {.name = "lr-end", .type = CLI_DOUBLE, .target = &o->lr_end, .metavar = "X",
          .help = "warmup-cosine: the rate at the end", .min = 0, .max = 10},
+        {.name = "augment", .type = CLI_STRING, .target = &o->augment, .metavar = "LIST",
+         .help = "augment the training images: none, all, or a comma list of flip (mirror "
+                 "half of them), shift (up to S/8 px), color (brightness and contrast +-10%)"},
         {.name = "reg", .type = CLI_DOUBLE, .target = &o->reg, .metavar = "X",
          .help = "weight of the embedding-norm penalty", .min = 0, .max = 1e6},
         {.name = "output-size", .type = CLI_INT, .target = &o->output_size, .metavar = "N",
@@ -830,7 +850,7 @@ int main(int argc, char **argv) {
                    "warmup-cosine");
         return STL_EXIT_USAGE;
     }
-    if (lr_schedule_check(&x.sched, &err) != 0) {
+    if (lr_schedule_check(&x.sched, &err) != 0 || augment_parse(x.o.augment, &x.augment, &err) != 0) {
         log_error(&err);
         return STL_EXIT_USAGE;
     }

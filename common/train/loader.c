@@ -9,6 +9,8 @@
  */
 #include "train/loader.h"
 
+#include "train/augment.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@ struct loader {
     loader_pos cur;     /* producer position (cur.rng: before this epoch's shuffle) */
     rng_state after;    /* the generator after this epoch's shuffle: the next epoch's */
     uint64_t produced, consumed;
+    uint8_t *aug_tmp;   /* S*S*3: augmentation scratch */
     int stop;
     pthread_t thread;
     int thread_started;
@@ -64,6 +67,7 @@ static void loader_fill(loader *l, loader_batch *b) {
     const loader_config *c = &l->cfg;
     int lo = c->rank * l->local, hi = lo + l->local;
     for (int j = 0; j < c->global_batch; j++) {
+        loader_pos at = l->cur; /* this entry's place in the stream */
         uint32_t it = loader_take(l);
         if (j < lo || j >= hi) continue;
         const loader_item *x = &c->items[it];
@@ -71,6 +75,12 @@ static void loader_fill(loader *l, loader_batch *b) {
         memcpy(b->scene + off, c->pixels(c->pixels_ctx, x->scene), l->img);
         memcpy(b->pos + off, c->pixels(c->pixels_ctx, x->pos), l->img);
         memcpy(b->neg + off, c->pixels(c->pixels_ctx, x->neg), l->img);
+        if (c->augment) {
+            uint8_t *img[3] = {b->scene + off, b->pos + off, b->neg + off};
+            for (int role = 0; role < 3; role++)
+                augment_image(img[role], l->aug_tmp, c->image_size, c->augment, c->augment_seed,
+                              at.epoch, at.offset, role);
+        }
     }
     b->end = l->cur;
 }
@@ -116,7 +126,8 @@ int loader_create(const loader_config *cfg, const loader_pos *start, loader **ou
     l->img = (size_t)cfg->image_size * (size_t)cfg->image_size * 3;
     l->slots = calloc((size_t)l->cfg.depth, sizeof *l->slots);
     l->perm = malloc(cfg->n_items * sizeof *l->perm);
-    int bad = !l->slots || !l->perm;
+    l->aug_tmp = malloc(l->img);
+    int bad = !l->slots || !l->perm || !l->aug_tmp;
     for (int i = 0; !bad && i < l->cfg.depth; i++) {
         loader_batch *b = &l->slots[i].b;
         size_t nb = (size_t)l->local * l->img;
@@ -177,6 +188,7 @@ void loader_free(loader *l) {
         }
     free(l->slots);
     free(l->perm);
+    free(l->aug_tmp);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     free(l);

@@ -58,6 +58,8 @@ typedef struct {
     int global_batch; /* B, divisible by nranks */
     int rank, nranks;
     int depth;        /* batches prefetched (>= 1; 0 = 2) */
+    unsigned augment; /* AUGMENT_* (augment.h) applied to every image; 0: none */
+    uint64_t augment_seed;
 } loader_config;
 
 typedef struct {

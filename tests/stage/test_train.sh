@@ -265,6 +265,22 @@ side = json.load(open(sys.argv[2]))
 sys.exit(0 if side["step"] == best["step"] and side["val_accuracy"] == best["val_accuracy"] else 1)
 EOF
 ok "best.msgpack is a model file" "$STL_BIN/stl-inspect" "$T/val/work/best.msgpack"
+# Augmentation is part of the data stream: the same run gives the same model,
+# a resumed run the uninterrupted one's, and it changes what is learned.
+aug() { train_in "$1" --batch-size 8 --eval-every 0 --checkpoint-every 4 --lr 1e-3 --augment all "${@:2}"; }
+ok "--augment all, 8 steps" aug aug1 --max-steps 8
+ok "again" aug aug2 --max-steps 8
+check "the same model, byte for byte" cmp -s "$T/aug1/model.msgpack" "$T/aug2/model.msgpack"
+ok "4 steps" aug aug3 --max-steps 4
+ok "then resumed to 8" aug aug3 --max-steps 8
+check "is the uninterrupted run's model" cmp -s "$T/aug1/model.msgpack" "$T/aug3/model.msgpack"
+ok "the same 8 steps without augmentation" train_in aug0 --batch-size 8 --eval-every 0 --checkpoint-every 4 --lr 1e-3 --max-steps 8
+check "learn something else" sh -c "! cmp -s '$T/aug0/model.msgpack' '$T/aug1/model.msgpack'"
+check "the sidecar records the augmentation" grep -q '"augment": "flip,shift,color"' "$T/aug1/model.msgpack.json"
+fails_with 2 "'rotate' is not one of" "an unknown augmentation is a usage error" \
+    train_in augx --max-steps 2 --augment flip,rotate
+fails_with 1 "augment flip,shift,color, not none" "a checkpoint of another augmentation is not resumed" \
+    train_in aug3 --batch-size 8 --eval-every 0 --checkpoint-every 4 --lr 1e-3 --max-steps 10
 RB="--batch-size 8 --log-every 1 --eval-every 6 --checkpoint-every 4" # $R without --lr, --max-steps
 fails_with 1 "trained with --lr 0.001 --reg 0.2 \(schedule constant\), not --lr 0.01 --reg 0.2" \
     "a checkpoint made with another --lr is not resumed" train_in ref $RB --max-steps 12 --lr 1e-2

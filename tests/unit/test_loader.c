@@ -33,7 +33,8 @@ static int byte_of(const uint8_t *img) { return img[0]; }
  * triplet index of each local slot into out (nb * B/N). */
 static int run_loader(int B, int r, int N, const loader_pos *start, int nb, int *out,
                       loader_pos *end) {
-    loader_config c = {items, N_ITEMS, fake_pixels, NULL, S, B, r, N, 2};
+    loader_config c = {.items = items, .n_items = N_ITEMS, .pixels = fake_pixels,
+                       .image_size = S, .global_batch = B, .rank = r, .nranks = N, .depth = 2};
     loader *l;
     stl_error err;
     if (loader_create(&c, start, &l, &err) != 0) return -1;
@@ -112,7 +113,8 @@ static void test_resume_from_end_position(void) {
 static void test_bad_config(void) {
     loader_pos st;
     loader_pos_start(&st, 1);
-    loader_config c = {items, N_ITEMS, fake_pixels, NULL, S, 5, 0, 2, 2};
+    loader_config c = {.items = items, .n_items = N_ITEMS, .pixels = fake_pixels,
+                       .image_size = S, .global_batch = 5, .rank = 0, .nranks = 2, .depth = 2};
     loader *l = NULL;
     stl_error err;
     CHECK_EQ_INT(loader_create(&c, &st, &l, &err), -1);
