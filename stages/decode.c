@@ -340,8 +340,7 @@ int main(int argc, char **argv) {
         key_index_free(&all);
         return STL_EXIT_FAIL;
     }
-    for (size_t p = 0; p < all.n; p++)
-        if ((long)(p % (size_t)shard.count) == shard.index) part_keys[n_part++] = all.keys[p];
+    n_part = keylist_part(&all, shard.index, shard.count, part_keys);
 
     threads = threads_resolve(threads, 1);
     decode_ctx c;

@@ -105,3 +105,10 @@ int keylist_read(const char *path, keylist_select select, key_index *ki, keylist
     pairs_free(&pl);
     return rc == 0 ? 0 : stl_fail_prefix(err, "%s", path);
 }
+
+size_t keylist_part(const key_index *ki, long index, long count, stl_key *out) {
+    size_t n = 0;
+    for (size_t p = 0; p < ki->n; p++)
+        if ((long)(p % (size_t)count) == index) out[n++] = ki->keys[p];
+    return n;
+}

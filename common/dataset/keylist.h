@@ -29,6 +29,12 @@ typedef enum { KEYLIST_KIND_PAIRS, KEYLIST_KIND_CATALOG, KEYLIST_KIND_PLAIN } ke
 int keylist_read(const char *path, keylist_select select, key_index *ki,
                  keylist_kind *kind, stl_error *err);
 
+/* Part `index` of `count` (--shard i/N) of the deduplicated keys: the keys at
+ * positions p with p mod count == index, in order, copied into out (room for
+ * ki->n keys). Returns how many. stl-fetch and stl-decode share this rule, so
+ * fetch part i feeds decode part i. */
+size_t keylist_part(const key_index *ki, long index, long count, stl_key *out);
+
 #ifdef __cplusplus
 }
 #endif
