@@ -8,6 +8,7 @@
 #include "formats/crops_inspect.h"
 #include "formats/crops_write.h"
 #include "formats/embeddings.h"
+#include "formats/fetch_log.h"
 #include "formats/topk_file.h"
 #include "formats/triplets.h"
 
@@ -22,6 +23,7 @@ static const struct {
     {TRIPLETS_FORMAT, triplets_inspect},
     {EMBEDDINGS_FORMAT, embeddings_inspect},
     {TOPK_FILE_FORMAT, topk_inspect},
+    {FETCH_LOG_FORMAT, fetch_log_inspect},
 };
 
 int inspect_format(const mpk_file *f, int json, FILE *out, int *handled, stl_error *err) {
