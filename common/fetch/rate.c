@@ -5,7 +5,7 @@ void rate_init(rate_limiter *r, double ceiling, double burst, double now) {
     r->ceiling = ceiling > 0 ? ceiling : 0;
     r->rate = r->ceiling;
     r->burst = burst >= 1 ? burst : 1;
-    r->step = r->ceiling / 20 > 1 ? r->ceiling / 20 : 1;
+    r->step = r->ceiling / 10 > 1 ? r->ceiling / 10 : 1;
     r->min_rate = r->ceiling > 0 && r->ceiling < 1 ? r->ceiling : 1;
     r->tokens = r->burst;
     r->t_last = now;
@@ -50,7 +50,7 @@ void rate_throttled(rate_limiter *r, double now) {
     if (r->rate == 0) { /* unlimited so far: start from half of what we did */
         double seen = r->starts_prev > r->starts_this ? r->starts_prev : r->starts_this;
         r->rate = seen / 2;
-        r->step = r->rate / 20 > 1 ? r->rate / 20 : 1;
+        r->step = seen / 10 > 1 ? seen / 10 : 1;
     } else {
         r->rate /= 2;
     }

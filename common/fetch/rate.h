@@ -8,10 +8,11 @@
  * (multiplicative decrease, at most once a second so that one burst of
  * refusals counts once, and the bucket is emptied), and every success adds
  * step / rate (additive increase: about `step` requests/s more per second of
- * successes, step = ceiling / 20, at least 1) until the ceiling is reached
- * again. A ceiling of 0 means no limit until the first slow-down answer;
- * then the limit starts at half the rate of the last second and grows
- * without bound. The limiter is a plain value: the caller passes the time.
+ * successes, step = ceiling / 10, at least 1: from half the ceiling back to
+ * it in about 5 s) until the ceiling is reached again. A ceiling of 0 means
+ * no limit until the first slow-down answer; then the limit starts at half
+ * the rate of the last second, with a step of a tenth of that rate, and
+ * grows without bound. The limiter is a plain value: the caller passes the time.
  */
 #ifndef STL_RATE_H
 #define STL_RATE_H
