@@ -56,7 +56,10 @@ start_nginx() { # NAME SERVER_BLOCK_BODY (inside server {}; @ROOT@ is replaced)
     local p=$T/$1 i
     NGINX_PORT=$(free_port)
     mkdir -p "$p/tmp"
+    # Workers run as the test's user (as root nginx would drop to www-data,
+    # which cannot read the private scratch directory); otherwise ignored.
     cat > "$p/nginx.conf" <<CONF
+user $(id -un);
 worker_processes 1;
 pid $p/nginx.pid;
 error_log $p/error.log warn;
