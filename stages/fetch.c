@@ -215,12 +215,14 @@ int main(int argc, char **argv) {
     }
     size_t n = keylist_part(&all, a.shard.index, a.shard.count, keys);
 
+    char rate[64] = "none until a 429/503";
+    if (a.rate > 0) snprintf(rate, sizeof rate, "%g/s (burst %g)", a.rate, a.burst);
     log_info("fetching %zu of %zu keys from %s (part %ld/%ld) from %s (%s layout) into %s "
-             "(%s layout): concurrency %ld, rate %g/s (burst %g), %ld retries, backoff %g-%g s, "
+             "(%s layout): concurrency %ld, rate %s, %ld retries, backoff %g-%g s, "
              "timeout %g s, max %.0f bytes; log %s",
              n, all.n, a.keys, a.shard.index, a.shard.count, a.base_url, a.url_layout, a.out,
-             a.layout, a.concurrency, a.rate, a.burst, a.max_retries, a.backoff_base,
-             a.backoff_max, a.timeout, a.max_bytes, a.log);
+             a.layout, a.concurrency, rate, a.max_retries, a.backoff_base, a.backoff_max,
+             a.timeout, a.max_bytes, a.log);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -275,14 +277,15 @@ int main(int argc, char **argv) {
         log_error(&err);
         rc = STL_EXIT_FAIL;
     }
-    log_info("fetched %zu, already there %zu, gone %zu, failed %zu, not done %zu of %zu keys "
-             "(part %ld/%ld) in %.1f s (%.0f files/s, %.1f MB/s); %llu requests, %llu retries, "
-             "%llu answered 429/503 (rate halved %lu times); log %s",
-             c[FETCH_OUTCOME_OK], c[FETCH_OUTCOME_SKIPPED], c[FETCH_OUTCOME_GONE],
-             c[FETCH_OUTCOME_FAILED], c[FETCH_OUTCOME_PENDING], n, a.shard.index, a.shard.count,
-             secs, secs > 0 ? (double)c[FETCH_OUTCOME_OK] / secs : 0.0,
-             secs > 0 ? (double)st.bytes / 1e6 / secs : 0.0, (unsigned long long)st.requests,
-             (unsigned long long)st.retries, (unsigned long long)st.throttled, st.slowdowns, a.log);
+    log_info("fetched %zu of %zu keys (part %ld/%ld) into %s in %.1f s (%.0f files/s, "
+             "%.1f MB/s): %zu already there, %zu gone, %zu failed, %zu not done; %llu requests, "
+             "%llu retries, %llu answered 429/503",
+             c[FETCH_OUTCOME_OK], n, a.shard.index, a.shard.count, a.out, secs,
+             secs > 0 ? (double)c[FETCH_OUTCOME_OK] / secs : 0.0,
+             secs > 0 ? (double)st.bytes / 1e6 / secs : 0.0, c[FETCH_OUTCOME_SKIPPED],
+             c[FETCH_OUTCOME_GONE], c[FETCH_OUTCOME_FAILED], c[FETCH_OUTCOME_PENDING],
+             (unsigned long long)st.requests, (unsigned long long)st.retries,
+             (unsigned long long)st.throttled);
     if (rc == STL_EXIT_OK && st.stopped) {
         log_errorf("stopped by signal %d with %zu keys not done: the log records them; rerun to "
                    "resume", (int)stop_requested, c[FETCH_OUTCOME_PENDING]);
