@@ -5,7 +5,7 @@
  * IMAGE_PATH_CDN_URL/k[0:2]/k[2:4]/k[4:6]/k.jpg (docs/dataset.md). A local
  * copy is either flat (DIR/<key>.jpg, what stl-synth writes) or keeps the
  * CDN's three levels (DIR/ab/cd/ef/<key>.jpg, what `stl-decode --layout cdn`
- * reads and stl-fetch will write), so a mirror and the CDN share one rule.
+ * reads and stl-fetch writes), so a mirror and the CDN share one rule.
  */
 #ifndef STL_IMAGE_PATH_H
 #define STL_IMAGE_PATH_H
