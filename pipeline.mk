@@ -8,6 +8,8 @@
 #
 #   $(DATA)/pairs.jsonl, catalog.json, images/   stl-synth (the synthetic data set)
 #   $(WORK)/random.html        stl-random: 10 random catalog products
+#   $(WORK)/images/            stl-fetch: the pairs' images from IMAGES_URL, in the
+#                              CDN layout ab/cd/ef/<key>.jpg, and the fetch log
 #   $(WORK)/crops/             stl-decode: SIZE x SIZE crops (shards + index)
 #   $(WORK)/triplets.mpk       stl-triplets: split, negatives, shuffled order
 #   $(WORK)/model.mpk          stl-train (checkpoints, metrics.jsonl in model.mpk.work/)
@@ -29,11 +31,17 @@ K ?= 10
 RANDOM_N ?= 10
 MAX_SCENES ?= 24
 THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# Where stl-fetch gets the images: the synthetic set's flat directory by
+# default; e.g. IMAGES_URL=http://i.pinimg.com/400x IMAGES_URL_LAYOUT=cdn for the CDN.
+IMAGES_URL ?= file://$(abspath $(DATA))/images
+IMAGES_URL_LAYOUT ?= flat
 # Extra flags, e.g. TRAIN_FLAGS=--threads=2, or MPIRUN="mpirun -np 2" to train on 2 ranks.
+FETCH_FLAGS ?=
 TRAIN_FLAGS ?=
 MPIRUN ?=
 
 CROPS_INDEX := $(WORK)/crops/part-00000-of-00001.index.mpk
+FETCH_LOG := $(WORK)/images/fetch-log.part-00000-of-00001.mpk
 
 .PHONY: pipeline
 pipeline: $(WORK)/metrics.json $(WORK)/report/index.html
@@ -47,10 +55,16 @@ $(WORK)/random.html: $(DATA)/catalog.json
 	@mkdir -p $(WORK)
 	$(BIN)/stl-random --catalog $(DATA)/catalog.json --out $@ --n $(RANDOM_N) --seed $(SEED) --images $(DATA)/images
 
+# The images of the scenes and of the products that appear in pairs, as they
+# would come from the CDN: stl-fetch validates each and writes the fetch log.
+$(FETCH_LOG): $(DATA)/pairs.jsonl
+	$(BIN)/stl-fetch --keys $(DATA)/pairs.jsonl --base-url $(IMAGES_URL) --url-layout $(IMAGES_URL_LAYOUT) \
+	  --out $(WORK)/images --layout cdn $(FETCH_FLAGS)
+
 # Scenes and the products that appear in pairs, scaled to SIZE (--resize keeps
 # the whole product in view at small sizes).
-$(CROPS_INDEX): $(DATA)/pairs.jsonl
-	$(BIN)/stl-decode --keys $(DATA)/pairs.jsonl --images $(DATA)/images --out $(WORK)/crops --size $(SIZE) --resize
+$(CROPS_INDEX): $(DATA)/pairs.jsonl $(FETCH_LOG)
+	$(BIN)/stl-decode --keys $(DATA)/pairs.jsonl --images $(WORK)/images --layout cdn --out $(WORK)/crops --size $(SIZE) --resize
 
 $(WORK)/triplets.mpk: $(DATA)/pairs.jsonl $(CROPS_INDEX)
 	$(BIN)/stl-triplets --pairs $(DATA)/pairs.jsonl --crops $(WORK)/crops --out $@ --seed $(SEED)
