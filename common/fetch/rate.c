@@ -31,11 +31,13 @@ static void refill(rate_limiter *r, double now) {
 int rate_take(rate_limiter *r, double now, double *wait) {
     refill(r, now);
     if (r->rate > 0) {
-        if (r->tokens < 1.0) {
+        /* A token within rounding of whole counts as whole: a caller that
+         * sleeps exactly the wait it was told must then get its token. */
+        if (r->tokens < 1.0 - 1e-9) {
             *wait = (1.0 - r->tokens) / r->rate;
             return 0;
         }
-        r->tokens -= 1.0;
+        r->tokens = r->tokens > 1.0 ? r->tokens - 1.0 : 0.0;
     }
     r->starts_this += 1;
     *wait = 0;
