@@ -4,7 +4,7 @@
 #
 # Builds the targets (`make -s fuzz`: clang + libFuzzer + ASan/UBSan, under
 # build/fuzz/ whatever SAN says), makes seed corpora with the real writers
-# (stl-synth, stl-decode, stl-triplets, stl-embed, stl-topk and the
+# (stl-synth, stl-fetch, stl-decode, stl-triplets, stl-embed, stl-topk and the
 # embed_fixture model on a tiny data set; nothing binary is committed), then
 # runs each target with a fixed seed and a fixed number of runs. A target
 # passes when libFuzzer finds no crash, sanitizer report, leak or timeout.
@@ -36,7 +36,7 @@ S=$T/seed
 check "seed corpora written by the stages" [ -s "$S/t.topk" ]
 
 C=$T/corpus
-mkdir -p "$C"/{pairs,catalog,keylist,mpk,crops,triplets,embeddings,topk,modelfile,flaxmsg,eval_file,train_log}
+mkdir -p "$C"/{pairs,catalog,keylist,mpk,crops,triplets,embeddings,topk,modelfile,flaxmsg,eval_file,train_log,fetch_log}
 cp "$S/d/pairs.jsonl" "$C/pairs/"
 head -n 3 "$S/d/pairs.jsonl" >"$C/pairs/head"
 cp "$S/d/catalog.json" "$C/catalog/"
@@ -57,6 +57,14 @@ printf '%s\n' '{"step": 10, "kind": "train", "train_loss": 0.9, "wall_s": 1.5}' 
     '{"step": 20, "kind": "eval", "test_loss": null, "test_accuracy": 0.6}' '' 'junk' \
     >"$C/train_log/metrics.jsonl"
 printf '{"step": 30, "kind": "tr' >>"$C/train_log/metrics.jsonl"
+# Fetch logs by stl-fetch from the synthetic images: a complete one (with a
+# gone key), and one part of three.
+{ ls "$S/d/images" | sed 's/\.jpg$//'; echo 0123456789abcdef0123456789abcdef; } >"$S/extra.txt"
+"$STL_BIN/stl-fetch" --keys "$S/d/catalog.json" --out "$S/f" --base-url "file://$S/d/images" \
+    --url-layout flat --log "$C/fetch_log/all.mpk" 2>>"$T/seed.err" &&
+"$STL_BIN/stl-fetch" --keys "$S/extra.txt" --out "$S/f" --base-url "file://$S/d/images" \
+    --url-layout flat --shard 1/3 --log "$C/fetch_log/part.mpk" 2>>"$T/seed.err"
+check "seed fetch logs written by stl-fetch" [ -s "$C/fetch_log/all.mpk" -a -s "$C/fetch_log/part.mpk" ]
 # Small Flax arrays: a 0-d int32 (ext8, 14-byte payload) and a 0-d float32 (fixext16).
 printf '\xc7\x0e\x01\x93\x90\xa5int32\xc4\x04\x07\x00\x00\x00' >"$C/flaxmsg/i32"
 printf '\xd8\x01\x93\x90\xa7float32\xc4\x04\x00\x00\x80\x3f' >"$C/flaxmsg/f32"
@@ -75,7 +83,7 @@ export STL_FUZZ_TMP
 trap 'rm -rf "$T" "$STL_FUZZ_TMP"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for name in pairs catalog keylist mpk crops triplets embeddings topk modelfile flaxmsg eval_file train_log; do
+for name in pairs catalog keylist mpk crops triplets embeddings topk modelfile flaxmsg eval_file train_log fetch_log; do
     runs=$RUNS
     # A model file is 5.8 MB: fewer, slower runs.
     [ "$name" = modelfile ] || [ "$name" = flaxmsg ] && runs=$((RUNS / 10))
