@@ -35,6 +35,7 @@ typedef struct {
     char *url, *final, *tmp;
     uint64_t max_bytes;
     int is_http;
+    double t_start; /* when the request started (timer_now) */
 } slot;
 
 typedef struct {
@@ -150,6 +151,7 @@ static int start(fetch_ctx *c, slot *s, size_t r, stl_error *err) {
         store_paths(o->out, o->layout, rec->key.s, s->final, s->tmp, strlen(o->out) + STORE_EXTRA) != 0)
         return stl_fail(err, "%s: path too long", rec->key.s);
     s->rec = (long)r;
+    s->t_start = timer_now();
     s->f = NULL;
     validate_probe_init(&s->probe);
     s->too_large = 0;
@@ -212,7 +214,7 @@ static void finish(fetch_ctx *c, slot *s, CURLcode cc, double now) {
             if (s->retry_after[0]) after = retry_after_parse(s->retry_after, time(NULL));
             if (retry_is_throttle(code)) {
                 c->st->throttled++;
-                rate_throttled(&c->rate, now);
+                rate_throttled(&c->rate, now, s->t_start);
             }
         } else {
             validate_status vs = validate_body(&s->probe, s->is_http ? type : NULL, (int64_t)cl,

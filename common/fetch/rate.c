@@ -10,7 +10,7 @@ void rate_init(rate_limiter *r, double ceiling, double burst, double now) {
     r->tokens = r->burst;
     r->t_last = now;
     r->t_decrease = -1e30;
-    r->sec_start = now;
+    r->sec_start = r->prev_start = now;
     r->starts_this = r->starts_prev = 0;
     r->decreases = 0;
 }
@@ -22,7 +22,9 @@ static void refill(rate_limiter *r, double now) {
     }
     if (now > r->t_last) r->t_last = now;
     if (now - r->sec_start >= 1.0) {
-        r->starts_prev = now - r->sec_start < 2.0 ? r->starts_this : 0;
+        int next = now - r->sec_start < 2.0; /* the window just ended is the previous one */
+        r->starts_prev = next ? r->starts_this : 0;
+        r->prev_start = next ? r->sec_start : now;
         r->starts_this = 0;
         r->sec_start = now;
     }
@@ -44,13 +46,14 @@ int rate_take(rate_limiter *r, double now, double *wait) {
     return 1;
 }
 
-void rate_throttled(rate_limiter *r, double now) {
+void rate_throttled(rate_limiter *r, double now, double started) {
     refill(r, now);
-    if (now - r->t_decrease < 1.0) return;
+    if (started < r->t_decrease || now - r->t_decrease < 1.0) return;
     r->t_decrease = now;
     r->decreases++;
     if (r->rate == 0) { /* unlimited so far: start from half of what we did */
-        double seen = r->starts_prev > r->starts_this ? r->starts_prev : r->starts_this;
+        double span = now - r->prev_start;
+        double seen = (r->starts_prev + r->starts_this) / (span > 0.1 ? span : 0.1);
         r->rate = seen / 2;
         r->step = seen / 10 > 1 ? seen / 10 : 1;
     } else {

@@ -5,8 +5,11 @@
  * the bucket holds at most `burst`, so in any interval of T seconds at most
  * burst + rate * T requests start. The current rate starts at the ceiling
  * (--rate) and moves like TCP's congestion window: a 429 or 503 halves it
- * (multiplicative decrease, at most once a second so that one burst of
- * refusals counts once, and the bucket is emptied), and every success adds
+ * (multiplicative decrease, and the bucket is emptied; a refusal of a
+ * request that started before the last decrease says nothing about the new
+ * rate and is not counted, and the rate halves at most once a second, so
+ * one burst of refusals halves it once and sporadic ones cannot drive it
+ * to the floor faster than it recovers), and every success adds
  * step / rate (additive increase: about `step` requests/s more per second of
  * successes, step = ceiling / 10, at least 1: from half the ceiling back to
  * it in about 5 s) until the ceiling is reached again. A ceiling of 0 means
@@ -30,6 +33,7 @@ typedef struct {
     double tokens, t_last;
     double t_decrease;    /* time of the last decrease */
     double sec_start;     /* start of the current one-second window */
+    double prev_start;    /* start of the previous one (sec_start when none) */
     double starts_this, starts_prev; /* request starts in this and the previous window */
     unsigned long decreases;
 } rate_limiter;
@@ -40,8 +44,8 @@ void rate_init(rate_limiter *r, double ceiling, double burst, double now);
  * until one is available. */
 int rate_take(rate_limiter *r, double now, double *wait);
 
-/* The server said slow down (429 or 503). */
-void rate_throttled(rate_limiter *r, double now);
+/* The server said slow down (429 or 503) to a request started at `started`. */
+void rate_throttled(rate_limiter *r, double now, double started);
 
 /* A request succeeded. */
 void rate_success(rate_limiter *r);

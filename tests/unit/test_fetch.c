@@ -1,7 +1,7 @@
 /* test_fetch.c — stl-fetch's policies one by one (common/fetch/): the
  * retry policy (status classes, jittered backoff bounds and determinism,
  * Retry-After in both forms), the token bucket's bound and its AIMD
- * slow-down and recovery, body validation (a probe fed in any chunking,
+ * slow-down (once per burst of refusals), floor and recovery, body validation (a probe fed in any chunking,
  * every refusal), the temporary and final paths, and the fetch log
  * (common/formats/fetch_log.c): round trip, and refusal of truncated and
  * inconsistent files.
@@ -125,28 +125,33 @@ static void test_rate_aimd(void) {
     rate_limiter r;
     double w;
     rate_init(&r, 40, 5, 0);
-    rate_throttled(&r, 1.0);
+    rate_throttled(&r, 1.0, 0.9);
     CHECK_CLOSE(r.rate, 20, 1e-9, 0);
     CHECK(!rate_take(&r, 1.0, &w)); /* the bucket was emptied */
-    rate_throttled(&r, 1.5);        /* the same burst of refusals: counted once */
+    rate_throttled(&r, 1.5, 0.95);  /* sent before the decrease: not counted */
     CHECK_CLOSE(r.rate, 20, 1e-9, 0);
-    rate_throttled(&r, 2.1);
+    rate_throttled(&r, 1.6, 1.2); /* sent at the new rate, but within the second */
+    CHECK_CLOSE(r.rate, 20, 1e-9, 0);
+    rate_throttled(&r, 2.1, 1.2); /* a second later: halves again */
     CHECK_CLOSE(r.rate, 10, 1e-9, 0);
-    for (int i = 0; i < 30; i++) rate_throttled(&r, 3.0 + i * 1.1);
+    for (int i = 0; i < 30; i++) rate_throttled(&r, 3.0 + i, 3.0 + i);
     CHECK_CLOSE(r.rate, 1, 1e-9, 0); /* never below 1/s */
     /* Additive increase: step 4 (40/10) per second of successes at the
      * current rate, so 1 second at rate r adds about 4; capped at 40. */
     rate_init(&r, 40, 5, 0);
-    rate_throttled(&r, 1.0);
+    rate_throttled(&r, 1.0, 1.0);
     for (int i = 0; i < 20; i++) rate_success(&r); /* one second at 20/s */
     CHECK(r.rate > 23.5 && r.rate < 24.1);
     for (int i = 0; i < 10000; i++) rate_success(&r);
     CHECK_CLOSE(r.rate, 40, 1e-9, 0);
-    /* Unlimited until a slow-down, then half the last second's starts. */
+    /* Unlimited until a slow-down, then half the rate seen: 100 starts in
+     * the first second, 50 in the 0.5 s after it (150 in 1.5 s: 100/s). */
     rate_init(&r, 0, 1, 0);
-    for (int i = 0; i < 100; i++) CHECK(rate_take(&r, 0.5 + i * 0.005, &w));
-    rate_throttled(&r, 1.1);
-    CHECK_CLOSE(r.rate, 50, 1e-9, 0);
+    for (int i = 0; i < 100; i++) CHECK(rate_take(&r, i * 0.01, &w));
+    for (int i = 0; i < 50; i++) CHECK(rate_take(&r, 1.0 + i * 0.01, &w));
+    rate_throttled(&r, 1.5, 1.4);
+    CHECK_CLOSE(r.rate, 50, 1e-6, 0);
+    CHECK_CLOSE(r.step, 10, 1e-6, 0);
     CHECK(!rate_take(&r, 1.1, &w));
 }
 
