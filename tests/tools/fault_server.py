@@ -9,7 +9,7 @@ misbehaves always; the n-th request for a key is its attempt n, so the same
 keys fail the same way on every run (deterministic per key):
 
   ok         200 image/jpeg with Content-Length
-  latency    0.2 s before an ok answer
+  latency    --latency seconds (0.2) before an ok answer
   429        attempts 1-2: 429 with Retry-After: 1 (delta-seconds)
   503date    attempt 1: 503 with Retry-After as an HTTP-date 2-3 s ahead
   500        attempts 1-2: 500
@@ -61,6 +61,9 @@ def log(entry):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle
+    # and the client's delayed ACK add 40 ms to every keep-alive answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
@@ -169,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
             big = b"\xff\xd8\xff\xe0" + b"\0" * (ARGS.big_bytes - 6) + b"\xff\xd9"
             return self.answer(200, big)
         if mode == "latency":
-            time.sleep(0.2)
+            time.sleep(ARGS.latency)
         done(200)
         return self.answer(200, body)
 
@@ -182,6 +185,7 @@ def main():
     p.add_argument("--log", required=True, help="request log (JSON lines, appended)")
     p.add_argument("--port-file", required=True)
     p.add_argument("--big-bytes", type=int, default=300000)
+    p.add_argument("--latency", type=float, default=0.2, help="seconds the latency mode waits")
     ARGS = p.parse_args()
     if ARGS.modes:
         for line in open(ARGS.modes):
@@ -189,9 +193,14 @@ def main():
             if len(parts) == 2:
                 MODES[parts[0]] = parts[1]
     LOG = open(ARGS.log, "a")
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer.request_queue_size = 64
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 64
+
+        def handle_error(self, request, client_address):
+            pass  # a client that gave up on a stall or was reset: expected here
+
+    srv = Server(("127.0.0.1", 0), Handler)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
