@@ -55,6 +55,7 @@ typedef struct {
     rate_limiter rate;
     retry_policy policy;
     fetcher_stats *st;
+    double t_show; /* last progress update */
     CURLM *multi;
     int is_http;
 } fetch_ctx;
@@ -73,6 +74,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
     }
     if (!s->f) {
         s->f = fopen(s->tmp, "wb");
+        if (s->f) setvbuf(s->f, NULL, _IOFBF, 1 << 16); /* a typical image in one write */
         if (!s->f && errno == ENOENT) { /* first file in this directory */
             char *slash = strrchr(s->tmp, '/');
             if (slash) {
@@ -80,6 +82,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
                 int rc = dirs_create(s->tmp, NULL);
                 *slash = '/';
                 if (rc == 0) s->f = fopen(s->tmp, "wb");
+                if (s->f) setvbuf(s->f, NULL, _IOFBF, 1 << 16);
             }
         }
         if (!s->f) {
@@ -298,8 +301,9 @@ static long pick(fetch_ctx *c, double now, double *wake, long *from_wait) {
     return c->next < c->n ? (long)c->next : -1;
 }
 
-static void show(fetch_ctx *c, double t0, double now) {
-    if (!c->o->pg) return;
+static void show(fetch_ctx *c, double t0, double now, int force) {
+    if (!c->o->pg || (!force && now - c->t_show < 0.1)) return;
+    c->t_show = now;
     double mb = (double)c->st->bytes / 1e6, dt = now - t0;
     progress_set_detail(c->o->pg, "%.1f MB/s, %llu retries", dt > 0 ? mb / dt : 0.0,
                         (unsigned long long)c->st->retries);
@@ -348,7 +352,7 @@ static int loop(fetch_ctx *c, stl_error *err) {
             finished++;
         }
         now = timer_now();
-        show(c, t0, now);
+        show(c, t0, now, 0);
         if (finished) continue; /* start the next ones at once */
         double ms = (wake - now) * 1000;
         if (ms < 0) ms = 0;
@@ -358,7 +362,7 @@ static int loop(fetch_ctx *c, stl_error *err) {
     }
     for (long i = 0; i < o->concurrency; i++)
         if (c->slots[i].rec >= 0) abandon(c, &c->slots[i]);
-    show(c, t0, timer_now());
+    show(c, t0, timer_now(), 1);
     return 0;
 }
 
