@@ -237,10 +237,13 @@ int main(int argc, char **argv) {
     uint64_t kept_bytes = 0;
     fetcher_stats st;
     memset(&st, 0, sizeof st);
+    int prepared = 0; /* every record initialised: the log can be written */
     if (dirs_create(a.out, &err) != 0 ||
         prepare(&a, keys, n, recs, &kept, &kept_bytes, &err) != 0) {
         log_error(&err);
         rc = STL_EXIT_FAIL;
+    } else {
+        prepared = 1;
     }
     if (rc == STL_EXIT_OK) {
         progress pg;
@@ -269,11 +272,11 @@ int main(int argc, char **argv) {
         progress_finish(&pg);
     }
     double secs = timer_now() - t0;
-    fetch_log l = {.records = recs, .n = rc == STL_EXIT_OK || kept ? n : 0};
+    fetch_log l = {.records = recs, .n = prepared ? n : 0};
     size_t c[FETCH_OUTCOME_COUNT];
     fetch_log_count(&l, c);
     int complete = rc == STL_EXIT_OK && !st.stopped && c[FETCH_OUTCOME_PENDING] == 0;
-    if (write_log(&a, a.log, recs, l.n, all.n, &st, complete, secs, &err) != 0) {
+    if (prepared && write_log(&a, a.log, recs, n, all.n, &st, complete, secs, &err) != 0) {
         log_error(&err);
         rc = STL_EXIT_FAIL;
     }
