@@ -6,6 +6,7 @@
 
 #include "io/mpk.h"
 #include "io/mpk_json.h"
+#include "io/mpk_writer.h"
 
 static const char *const outcome_names[FETCH_OUTCOME_COUNT] = {"pending", "ok", "skipped", "gone",
                                                               "failed"};
@@ -19,67 +20,67 @@ void fetch_log_count(const fetch_log *l, size_t *counts) {
     for (size_t i = 0; i < l->n; i++) counts[l->records[i].outcome]++;
 }
 
-int fetch_log_write(const char *path, const fetch_log *l, stl_error *err) {
-    mpk_writer w;
-    if (mpk_writer_open(&w, path, FETCH_LOG_FORMAT, FETCH_LOG_VERSION, 19, err) != 0) return -1;
-    msgpack_packer *pk = &w.pk;
+static void pack_fields(mpk_writer *w, const void *ctx) {
+    const fetch_log *l = ctx;
+    msgpack_packer *pk = &w->pk;
     size_t counts[FETCH_OUTCOME_COUNT];
     fetch_log_count(l, counts);
-    mpk_pack_cstr(pk, "keys_file");
+    mpk_key(w, "keys_file");
     mpk_pack_cstr(pk, l->keys_file);
-    mpk_pack_cstr(pk, "base_url");
+    mpk_key(w, "base_url");
     mpk_pack_cstr(pk, l->base_url);
-    mpk_pack_cstr(pk, "url_layout");
+    mpk_key(w, "url_layout");
     mpk_pack_cstr(pk, l->url_layout);
-    mpk_pack_cstr(pk, "out");
+    mpk_key(w, "out");
     mpk_pack_cstr(pk, l->out);
-    mpk_pack_cstr(pk, "layout");
+    mpk_key(w, "layout");
     mpk_pack_cstr(pk, l->layout);
-    mpk_pack_cstr(pk, "shard");
+    mpk_key(w, "shard");
     msgpack_pack_array(pk, 2);
     msgpack_pack_int64(pk, l->shard_index);
     msgpack_pack_int64(pk, l->shard_count > 0 ? l->shard_count : 1);
-    mpk_pack_cstr(pk, "keys_total");
+    mpk_key(w, "keys_total");
     msgpack_pack_uint64(pk, l->keys_total);
-    mpk_pack_cstr(pk, "n");
+    mpk_key(w, "n");
     msgpack_pack_uint64(pk, l->n);
-    mpk_pack_cstr(pk, "complete");
+    mpk_key(w, "complete");
     if (l->complete) msgpack_pack_true(pk);
     else msgpack_pack_false(pk);
-    mpk_pack_cstr(pk, "seconds");
+    mpk_key(w, "seconds");
     msgpack_pack_double(pk, l->seconds);
-    mpk_pack_cstr(pk, "requests");
+    mpk_key(w, "requests");
     msgpack_pack_uint64(pk, l->requests);
-    mpk_pack_cstr(pk, "throttled");
+    mpk_key(w, "throttled");
     msgpack_pack_uint64(pk, l->throttled);
-    mpk_pack_cstr(pk, "counts");
-    msgpack_pack_map(pk, FETCH_OUTCOME_COUNT);
-    for (int o = 0; o < FETCH_OUTCOME_COUNT; o++) {
-        mpk_pack_cstr(pk, outcome_names[o]);
-        msgpack_pack_uint64(pk, counts[o]);
-    }
-    mpk_pack_cstr(pk, "keys");
+    mpk_key(w, "counts");
+    mpk_map_begin(w);
+    for (int o = 0; o < FETCH_OUTCOME_COUNT; o++) mpk_kv_u64(w, outcome_names[o], counts[o]);
+    mpk_map_end(w);
+    mpk_key(w, "keys");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) {
         msgpack_pack_str(pk, STL_KEY_LEN);
         msgpack_pack_str_body(pk, l->records[i].key.s, STL_KEY_LEN);
     }
-    mpk_pack_cstr(pk, "outcomes");
+    mpk_key(w, "outcomes");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) mpk_pack_cstr(pk, fetch_outcome_name(l->records[i].outcome));
-    mpk_pack_cstr(pk, "statuses");
+    mpk_key(w, "statuses");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) msgpack_pack_uint64(pk, (uint64_t)l->records[i].status);
-    mpk_pack_cstr(pk, "bytes");
+    mpk_key(w, "bytes");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) msgpack_pack_uint64(pk, l->records[i].bytes);
-    mpk_pack_cstr(pk, "attempts");
+    mpk_key(w, "attempts");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) msgpack_pack_uint64(pk, l->records[i].attempts);
-    mpk_pack_cstr(pk, "errors");
+    mpk_key(w, "errors");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) mpk_pack_cstr(pk, l->records[i].error);
-    return mpk_writer_commit(&w, err);
+}
+
+int fetch_log_write(const char *path, const fetch_log *l, stl_error *err) {
+    return mpk_write(path, FETCH_LOG_FORMAT, FETCH_LOG_VERSION, pack_fields, l, err);
 }
 
 void fetch_log_free(fetch_log *l) {
