@@ -181,6 +181,34 @@ for st in decode triplets train embed topk eval random report; do
     done
 done
 
+# stl-fetch under a full disk: its contract differs from the other stages'
+# on purpose (a fetch resumes): every image already renamed into place is
+# complete and stays, nothing partial or temporary does, the run exits 1,
+# and a rerun with room fetches the rest. (SIGKILL and resume: test_fetch_resume.sh.)
+run_fetch() {
+    "$B/stl-fetch" --keys syn/pairs.jsonl --base-url "file://$PWD/syn/images" --url-layout flat \
+        --out imgs --layout flat --max-retries 0 --backoff 0.01
+}
+d=$T/f-fetch
+prep "$d" decode
+(cd "$d" && LD_PRELOAD=$SHIM STL_ENOSPC_AFTER=999999999999 STL_ENOSPC_COUNT=1 run_fetch) \
+    >/dev/null 2>"$d.err"
+total=$(sed -nE 's/^libenospc: wrote ([0-9]+) bytes$/\1/p' "$d.err")
+check "fetch under the shim with room to spare counts its bytes" [ -n "$total" ]
+rm -rf "$d/imgs"
+(cd "$d" && LD_PRELOAD=$SHIM STL_ENOSPC_AFTER=$((${total:-2} / 2)) run_fetch) >/dev/null 2>"$d.err"
+check "fetch, disk full half-way: exit 1" [ $? -eq 1 ]
+check "fetch, disk full: the error names the full disk" grep -q "No space left on device" "$d.err"
+check "fetch, disk full: no temporary left" [ -z "$(find "$d/imgs" -name '.*' 2>/dev/null)" ]
+check "fetch, disk full: every image kept is complete (equal to its source)" sh -c "
+    cd '$d' && n=0 && for f in imgs/*.jpg; do [ -e \"\$f\" ] || continue
+        cmp -s \"\$f\" \"syn/images/\${f#imgs/}\" || exit 1; n=\$((n + 1)); done; [ \$n -gt 0 ]"
+(cd "$d" && run_fetch) >/dev/null 2>"$d.err"
+check "fetch rerun with room: exits 0" [ $? -eq 0 ]
+check "fetch rerun: every key of the pairs, each image equal to its source" sh -c "
+    cd '$d' && [ \$(ls imgs/*.jpg | wc -l) -eq \$(grep -oE '[0-9a-f]{32}' syn/pairs.jsonl | sort -u | wc -l) ] &&
+    for f in imgs/*.jpg; do cmp -s \"\$f\" \"syn/images/\${f#imgs/}\" || exit 1; done"
+
 # A failed stage's leftovers and make: test_decode.sh ("the failed run leaves
 # no index", "make -q -f pipeline.mk: the index is out of date").
 finish
