@@ -1,24 +1,37 @@
 # pipeline.mk — the stlrec pipeline as make rules. `make pipeline` (in the
 # Makefile) installs what is missing, builds bin/, and runs this on the
-# embedded synthetic data set. Every stage reads named files and writes named
-# files atomically, so make reruns only what is out of date: rerun one stage
-# by removing its output (or `touch` an input). Override any variable:
-#   make pipeline SCENES=2000 STEPS=3000 SEED=7
-#   make -f pipeline.mk pipeline DATA=/data/stl WORK=/scratch/run1
+# embedded synthetic data set; docs/pipeline.md tells the whole story.
 #
-#   $(DATA)/pairs.jsonl, catalog.json, images/   stl-synth (the synthetic data set)
-#   $(WORK)/random.html        stl-random: 10 random catalog products
-#   $(WORK)/images/            stl-fetch: the pairs' images from IMAGES_URL, in the
-#                              CDN layout ab/cd/ef/<key>.jpg, and the fetch log
+# Every stage reads named files and writes named files atomically. A stage
+# depends on its inputs, on its program, and on a stamp file holding its
+# parameters ($(WORK)/.stamps/<stage>, rewritten only when they change), so
+# changing a parameter reruns that stage and everything downstream and
+# nothing upstream, a rebuilt program reruns its stage, and a second
+# `make pipeline` with nothing changed does nothing. Examples:
+#   make pipeline SCENES=2000 STEPS=4000 SEED=7
+#   make -f pipeline.mk pipeline WORK=/scratch/run1 STEPS=100
+#   make -f pipeline.mk pipeline DATA=/data/stl WORK=/scratch/stl      (real data)
+#   make -f pipeline.mk train TRAIN_FLAGS="--lr 1e-3"                   (one stage and upstream)
+#   make -f pipeline.mk clean-train                                    (forget a stage's output)
+#
+# Data: without DATA, the synthetic set is made under $(WORK)/synth (it is the
+# pipeline's own). With DATA (or PAIRS/CATALOG), nothing is ever written
+# there: PAIRS (default DATA/pairs.jsonl, else DATA/fashion.json, the real
+# set's name), CATALOG (DATA/catalog.json, else DATA/fashion-cat.json) and the
+# images, from IMAGES (a local directory, flat) or IMAGES_URL (default: the
+# CDN) through stl-fetch.
+#
+#   $(WORK)/synth/             stl-synth (without DATA): pairs.jsonl, catalog.json, images/
+#   $(WORK)/random.html        stl-random: RANDOM_N random catalog products
+#   $(WORK)/images/            stl-fetch: the pairs' images in the CDN layout, and the fetch log
 #   $(WORK)/crops/             stl-decode: SIZE x SIZE crops (shards + index)
 #   $(WORK)/triplets.mpk       stl-triplets: split, negatives, shuffled order
 #   $(WORK)/model.mpk          stl-train (checkpoints, metrics.jsonl in model.mpk.work/)
-#   $(WORK)/scenes.emb, products.emb   stl-embed
+#   $(WORK)/scenes.emb, products.emb   stl-embed (images that could not be decoded are left out)
 #   $(WORK)/topk.mpk           stl-topk: each scene's top-K products
-#   $(WORK)/metrics.json       stl-eval: Recall/HitRate@K, MRR, AUC vs random
+#   $(WORK)/metrics.json, metrics.txt  stl-eval: Recall/HitRate@K, MRR, AUC vs random
 #   $(WORK)/report/index.html  stl-report: the static site
 
-DATA ?= out/synth
 WORK ?= out/run
 BIN ?= bin
 SEED ?= 1
@@ -31,66 +44,170 @@ K ?= 10
 RANDOM_N ?= 10
 MAX_SCENES ?= 24
 THREADS ?= $(shell nproc 2>/dev/null || echo 2)
-# Where stl-fetch gets the images: the synthetic set's flat directory by
-# default; e.g. IMAGES_URL=http://i.pinimg.com/400x IMAGES_URL_LAYOUT=cdn for the CDN.
-IMAGES_URL ?= file://$(abspath $(DATA))/images
-IMAGES_URL_LAYOUT ?= flat
-# Extra flags, e.g. TRAIN_FLAGS=--threads=2, or MPIRUN="mpirun -np 2" to train on 2 ranks.
+# Per-stage extra flags (each part of its stage's stamp):
+SYNTH_FLAGS ?=
 FETCH_FLAGS ?=
+DECODE_FLAGS ?=
+TRIPLETS_FLAGS ?=
 TRAIN_FLAGS ?=
+EMBED_FLAGS ?=
+TOPK_FLAGS ?=
+EVAL_FLAGS ?=
+REPORT_FLAGS ?=
+# MPIRUN="mpirun -np 2" trains on 2 ranks; SRUN="srun" prefixes every stage
+# (inside a Slurm allocation).
 MPIRUN ?=
+SRUN ?=
 
+# ---- the data ----
+ifeq ($(origin DATA)$(origin PAIRS),undefinedundefined)
+SYNTH := 1
+DATA := $(WORK)/synth
+PAIRS := $(DATA)/pairs.jsonl
+CATALOG := $(DATA)/catalog.json
+IMAGES := $(DATA)/images
+else
+SYNTH := 0
+PAIRS ?= $(firstword $(wildcard $(DATA)/pairs.jsonl $(DATA)/fashion.json) $(DATA)/pairs.jsonl)
+CATALOG ?= $(firstword $(wildcard $(DATA)/catalog.json $(DATA)/fashion-cat.json) $(DATA)/catalog.json)
+IMAGES ?= $(patsubst %/,%,$(dir $(wildcard $(DATA)/images/)))
+endif
+# Where stl-fetch gets the images: a local directory (flat) when IMAGES is
+# set, else IMAGES_URL (default the CDN, in its layout).
+ifdef IMAGES
+IMAGES_URL ?= file://$(abspath $(IMAGES))
+IMAGES_URL_LAYOUT ?= flat
+else
+IMAGES_URL ?= http://i.pinimg.com/400x
+IMAGES_URL_LAYOUT ?= cdn
+endif
+# The report's and the random page's pictures: the local images, else links
+# to the fetched ones under their keys ($(WORK)/images-flat, made by fetch).
+REPORT_IMAGES := $(if $(IMAGES),$(IMAGES),$(WORK)/images-flat)
+
+STAMPS := $(WORK)/.stamps
 CROPS_INDEX := $(WORK)/crops/part-00000-of-00001.index.mpk
 FETCH_LOG := $(WORK)/images/fetch-log.part-00000-of-00001.mpk
 
-.PHONY: pipeline
-pipeline: $(WORK)/metrics.json $(WORK)/report/index.html
+.PHONY: pipeline synth fetch decode triplets train embed topk eval report random FORCE
+pipeline: $(WORK)/metrics.json $(WORK)/metrics.txt $(WORK)/report/index.html
 	@cat $(WORK)/metrics.txt
 	@echo "report: $(WORK)/report/index.html"
 
-$(DATA)/pairs.jsonl $(DATA)/catalog.json &: | $(BIN)/stl-synth
-	$(BIN)/stl-synth --out $(DATA) --scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED)
+# ---- stamps: a stage's parameters, rewritten only when they change ----
+# $(call stamp_rule,STAGE,PARAMETERS)
+define stamp_rule
+$(STAMPS)/$(1): FORCE
+	@mkdir -p $$(@D)
+	@printf '%s\n' '$(strip $(2))' > $$@.new
+	@if cmp -s $$@.new $$@; then rm -f $$@.new; else mv $$@.new $$@; fi
+endef
+$(eval $(call stamp_rule,synth,--scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED) $(SYNTH_FLAGS)))
+$(eval $(call stamp_rule,fetch,$(IMAGES_URL) $(IMAGES_URL_LAYOUT) $(FETCH_FLAGS)))
+$(eval $(call stamp_rule,decode,--size $(SIZE) $(DECODE_FLAGS)))
+$(eval $(call stamp_rule,triplets,--seed $(SEED) $(TRIPLETS_FLAGS)))
+$(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS) [$(MPIRUN)]))
+$(eval $(call stamp_rule,embed,$(EMBED_FLAGS)))
+$(eval $(call stamp_rule,topk,--k $(K) $(TOPK_FLAGS)))
+$(eval $(call stamp_rule,eval,--seed $(SEED) $(EVAL_FLAGS)))
+$(eval $(call stamp_rule,random,--n $(RANDOM_N) --seed $(SEED)))
+$(eval $(call stamp_rule,report,--max-scenes $(MAX_SCENES) $(REPORT_FLAGS)))
 
-$(WORK)/random.html: $(DATA)/catalog.json
+# ---- the stages ----
+ifeq ($(SYNTH),1)
+$(PAIRS) $(CATALOG) &: $(STAMPS)/synth $(BIN)/stl-synth
+	$(SRUN) $(BIN)/stl-synth --out $(DATA) --scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED) $(SYNTH_FLAGS)
+else ifeq ($(filter clean-%,$(MAKECMDGOALS)),)
+# User data: checked before anything runs, never written.
+$(foreach f,$(PAIRS) $(CATALOG),$(if $(wildcard $(f)),,$(error pipeline.mk: $(f) is missing \
+  (DATA=$(DATA): it needs pairs.jsonl or fashion.json and catalog.json or fashion-cat.json, \
+  or give PAIRS= and CATALOG=))))
+endif
+
+$(WORK)/random.html: $(CATALOG) $(FETCH_LOG) $(STAMPS)/random $(BIN)/stl-random
 	@mkdir -p $(WORK)
-	$(BIN)/stl-random --catalog $(DATA)/catalog.json --out $@ --n $(RANDOM_N) --seed $(SEED) --images $(DATA)/images
+	$(SRUN) $(BIN)/stl-random --catalog $(CATALOG) --out $@ --n $(RANDOM_N) --seed $(SEED) --images $(REPORT_IMAGES)
 
 # The images of the scenes and of the products that appear in pairs, as they
 # would come from the CDN: stl-fetch validates each and writes the fetch log.
-$(FETCH_LOG): $(DATA)/pairs.jsonl
-	$(BIN)/stl-fetch --keys $(DATA)/pairs.jsonl --base-url $(IMAGES_URL) --url-layout $(IMAGES_URL_LAYOUT) \
-	  --out $(WORK)/images --layout cdn $(FETCH_FLAGS)
+# A key it cannot fetch is counted (the run goes on); decode leaves it out.
+$(FETCH_LOG): $(PAIRS) $(STAMPS)/fetch $(BIN)/stl-fetch
+	$(SRUN) $(BIN)/stl-fetch --keys $(PAIRS) --base-url $(IMAGES_URL) --url-layout $(IMAGES_URL_LAYOUT) \
+	  --out $(WORK)/images --layout cdn --max-failed 1000000000 $(FETCH_FLAGS)
+	$(if $(IMAGES),,@mkdir -p $(REPORT_IMAGES) && cd $(REPORT_IMAGES) && \
+	  find ../images -name '*.jpg' | while read -r f; do ln -sf "$$f" "$${f##*/}"; done)
 
 # Scenes and the products that appear in pairs, scaled to SIZE (--resize keeps
-# the whole product in view at small sizes).
-$(CROPS_INDEX): $(DATA)/pairs.jsonl $(FETCH_LOG)
-	$(BIN)/stl-decode --keys $(DATA)/pairs.jsonl --images $(WORK)/images --layout cdn --out $(WORK)/crops --size $(SIZE) --resize
+# the whole product in view at small sizes). Undecodable images are rejected
+# with their reason and left out by every later stage.
+$(CROPS_INDEX): $(PAIRS) $(FETCH_LOG) $(STAMPS)/decode $(BIN)/stl-decode
+	$(SRUN) $(BIN)/stl-decode --keys $(PAIRS) --images $(WORK)/images --layout cdn --out $(WORK)/crops \
+	  --size $(SIZE) --resize $(DECODE_FLAGS)
 
-$(WORK)/triplets.mpk: $(DATA)/pairs.jsonl $(CROPS_INDEX)
-	$(BIN)/stl-triplets --pairs $(DATA)/pairs.jsonl --crops $(WORK)/crops --out $@ --seed $(SEED)
+$(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEX) $(STAMPS)/triplets $(BIN)/stl-triplets
+	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) $(TRIPLETS_FLAGS)
 
-$(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEX)
-	$(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
+# A model's checkpoints belong to one configuration: when the parameters or
+# the inputs changed since the work directory was started, it starts over
+# (stl-train would refuse the old checkpoints); after an interruption with
+# the same ones, it resumes.
+$(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEX) $(STAMPS)/train $(BIN)/stl-train
+	@{ cat $(STAMPS)/train; cksum < $(WORK)/triplets.mpk; cksum < $(CROPS_INDEX); } > $@.key
+	@if [ -d $@.work ] && ! cmp -s $@.key $@.work/pipeline.key; then \
+	  echo "pipeline.mk: new parameters or inputs: $@.work starts over"; rm -rf $@.work; fi
+	@mkdir -p $@.work && mv $@.key $@.work/pipeline.key
+	$(SRUN) $(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
 	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS)
 
-$(WORK)/scenes.emb: $(WORK)/model.mpk
-	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind scene --keys $(DATA)/pairs.jsonl --out $@ --threads $(THREADS)
+$(WORK)/scenes.emb: $(WORK)/model.mpk $(CROPS_INDEX) $(STAMPS)/embed $(BIN)/stl-embed
+	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind scene --keys $(PAIRS) \
+	  --out $@ --threads $(THREADS) --skip-missing $(EMBED_FLAGS)
 
-$(WORK)/products.emb: $(WORK)/model.mpk
-	$(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind product --keys $(DATA)/pairs.jsonl --out $@ --threads $(THREADS)
+$(WORK)/products.emb: $(WORK)/model.mpk $(CROPS_INDEX) $(STAMPS)/embed $(BIN)/stl-embed
+	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind product --keys $(PAIRS) \
+	  --out $@ --threads $(THREADS) --skip-missing $(EMBED_FLAGS)
 
-$(WORK)/topk.mpk: $(WORK)/scenes.emb $(WORK)/products.emb
-	$(BIN)/stl-topk --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb --out $@ --k $(K) --threads $(THREADS)
+$(WORK)/topk.mpk: $(WORK)/scenes.emb $(WORK)/products.emb $(STAMPS)/topk $(BIN)/stl-topk
+	$(SRUN) $(BIN)/stl-topk --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb --out $@ --k $(K) \
+	  --threads $(THREADS) $(TOPK_FLAGS)
 
-$(WORK)/metrics.json: $(WORK)/topk.mpk $(WORK)/triplets.mpk
-	$(BIN)/stl-eval --topk $(WORK)/topk.mpk --triplets $(WORK)/triplets.mpk --scenes $(WORK)/scenes.emb \
-	  --products $(WORK)/products.emb --out $@ --seed $(SEED) > $(WORK)/metrics.txt.tmp
+$(WORK)/metrics.json $(WORK)/metrics.txt &: $(WORK)/topk.mpk $(WORK)/triplets.mpk $(STAMPS)/eval $(BIN)/stl-eval
+	$(SRUN) $(BIN)/stl-eval --topk $(WORK)/topk.mpk --triplets $(WORK)/triplets.mpk --scenes $(WORK)/scenes.emb \
+	  --products $(WORK)/products.emb --out $(WORK)/metrics.json --seed $(SEED) $(EVAL_FLAGS) \
+	  > $(WORK)/metrics.txt.tmp
 	mv $(WORK)/metrics.txt.tmp $(WORK)/metrics.txt
 
-$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html $(WORK)/scenes.emb $(WORK)/products.emb
-	$(BIN)/stl-report --out $(WORK)/report --metrics $(WORK)/metrics.json \
+$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html $(WORK)/scenes.emb $(WORK)/products.emb \
+  $(WORK)/topk.mpk $(STAMPS)/report $(BIN)/stl-report
+	$(SRUN) $(BIN)/stl-report --out $(WORK)/report --metrics $(WORK)/metrics.json \
 	  --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb \
 	  --train-metrics $(WORK)/model.mpk.work/metrics.jsonl --topk $(WORK)/topk.mpk \
-	  --triplets $(WORK)/triplets.mpk --images $(DATA)/images --catalog $(DATA)/catalog.json \
+	  --triplets $(WORK)/triplets.mpk --images $(REPORT_IMAGES) --catalog $(CATALOG) \
 	  --model $(WORK)/model.mpk --random $(WORK)/random.html --max-scenes $(MAX_SCENES) \
-	  --pairs $(DATA)/pairs.jsonl > /dev/null
+	  --pairs $(PAIRS) $(REPORT_FLAGS) > /dev/null
+
+# ---- one stage (and what it needs), and forgetting one ----
+synth: $(PAIRS) $(CATALOG)
+fetch: $(FETCH_LOG)
+decode: $(CROPS_INDEX)
+triplets: $(WORK)/triplets.mpk
+train: $(WORK)/model.mpk
+embed: $(WORK)/scenes.emb $(WORK)/products.emb
+topk: $(WORK)/topk.mpk
+eval: $(WORK)/metrics.json
+report: $(WORK)/report/index.html
+random: $(WORK)/random.html
+
+.PHONY: clean-synth clean-fetch clean-decode clean-triplets clean-train clean-embed clean-topk \
+  clean-eval clean-report clean-random
+clean-synth:
+	$(if $(filter 1,$(SYNTH)),rm -rf $(DATA),@echo "pipeline.mk: DATA=$(DATA) is not the pipeline's own: not removed")
+clean-fetch: ; rm -rf $(WORK)/images
+clean-decode: ; rm -rf $(WORK)/crops
+clean-triplets: ; rm -f $(WORK)/triplets.mpk
+clean-train: ; rm -rf $(WORK)/model.mpk $(WORK)/model.mpk.json $(WORK)/model.mpk.work
+clean-embed: ; rm -f $(WORK)/scenes.emb $(WORK)/products.emb
+clean-topk: ; rm -f $(WORK)/topk.mpk
+clean-eval: ; rm -f $(WORK)/metrics.json $(WORK)/metrics.txt
+clean-report: ; rm -rf $(WORK)/report
+clean-random: ; rm -f $(WORK)/random.html

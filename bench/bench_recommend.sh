@@ -7,12 +7,12 @@
 # THREADS threads (default: all cores). Prints photos/s of each and the ratio
 # (the three commands' time / stl-recommend's: above 1 means stl-recommend is
 # faster), and checks that both give the same lists.
-#   usage: bench/bench_recommend.sh [WORK [DATA]]   (default out/run out/synth:
+#   usage: bench/bench_recommend.sh [WORK [DATA]]   (default out/run out/run/synth:
 #          run `make pipeline` first; REPS=3 to change the repetitions)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$root/out/run}
-data=${2:-$root/out/synth}
+data=${2:-$root/out/run/synth}
 bin=$root/bin
 threads=${THREADS:-$(nproc)}
 reps=${REPS:-3}
