@@ -85,9 +85,22 @@ endif
 # to the fetched ones under their keys ($(WORK)/images-flat, made by fetch).
 REPORT_IMAGES := $(if $(IMAGES),$(IMAGES),$(WORK)/images-flat)
 
+# SHARDS=N: fetch, decode, embed and top-k run as N parts (run them at once
+# with make -j); the readers take all the parts.
+SHARDS ?= 1
+SHARD_IDS := $(shell seq 0 $$(($(SHARDS) - 1)))
+part = part-$(shell printf %05d $(1))-of-$(shell printf %05d $(SHARDS))
+comma := ,
+space := $(subst ,, )
+commas = $(subst $(space),$(comma),$(strip $(1)))
+emb_parts = $(if $(filter 1,$(SHARDS)),$(WORK)/$(1).emb,$(foreach i,$(SHARD_IDS),$(WORK)/$(1).$(call part,$(i)).emb))
+TOPK_PARTS := $(if $(filter 1,$(SHARDS)),$(WORK)/topk.mpk,$(foreach i,$(SHARD_IDS),$(WORK)/topk.$(call part,$(i)).mpk))
+
 STAMPS := $(WORK)/.stamps
-CROPS_INDEX := $(WORK)/crops/part-00000-of-00001.index.mpk
-FETCH_LOG := $(WORK)/images/fetch-log.part-00000-of-00001.mpk
+CROPS_INDEXES := $(foreach i,$(SHARD_IDS),$(WORK)/crops/$(call part,$(i)).index.mpk)
+FETCH_LOGS := $(foreach i,$(SHARD_IDS),$(WORK)/images/fetch-log.$(call part,$(i)).mpk)
+SCENES_EMB := $(call emb_parts,scenes)
+PRODUCTS_EMB := $(call emb_parts,products)
 
 .PHONY: pipeline synth fetch decode triplets train embed topk eval report random FORCE
 pipeline: $(WORK)/metrics.json $(WORK)/metrics.txt $(WORK)/report/index.html
@@ -124,76 +137,90 @@ $(foreach f,$(PAIRS) $(CATALOG),$(if $(wildcard $(f)),,$(error pipeline.mk: $(f)
   or give PAIRS= and CATALOG=))))
 endif
 
-$(WORK)/random.html: $(CATALOG) $(FETCH_LOG) $(STAMPS)/random $(BIN)/stl-random
+$(WORK)/random.html: $(CATALOG) $(WORK)/images-flat.stamp $(STAMPS)/random $(BIN)/stl-random
 	@mkdir -p $(WORK)
 	$(SRUN) $(BIN)/stl-random --catalog $(CATALOG) --out $@ --n $(RANDOM_N) --seed $(SEED) --images $(REPORT_IMAGES)
 
 # The images of the scenes and of the products that appear in pairs, as they
 # would come from the CDN: stl-fetch validates each and writes the fetch log.
 # A key it cannot fetch is counted (the run goes on); decode leaves it out.
-$(FETCH_LOG): $(PAIRS) $(STAMPS)/fetch $(BIN)/stl-fetch
+define fetch_rule
+$(WORK)/images/fetch-log.$(call part,$(1)).mpk: $(PAIRS) $(STAMPS)/fetch $(BIN)/stl-fetch
 	$(SRUN) $(BIN)/stl-fetch --keys $(PAIRS) --base-url $(IMAGES_URL) --url-layout $(IMAGES_URL_LAYOUT) \
-	  --out $(WORK)/images --layout cdn --max-failed 1000000000 $(FETCH_FLAGS)
-	$(if $(IMAGES),,@mkdir -p $(REPORT_IMAGES) && cd $(REPORT_IMAGES) && \
+	  --out $(WORK)/images --layout cdn --max-failed 1000000000 --shard $(1)/$(SHARDS) $(FETCH_FLAGS)
+endef
+$(foreach i,$(SHARD_IDS),$(eval $(call fetch_rule,$(i))))
+# The pictures under their keys, for the report and the random page.
+$(WORK)/images-flat.stamp: $(FETCH_LOGS)
+	$(if $(IMAGES),,@mkdir -p $(WORK)/images-flat && cd $(WORK)/images-flat && \
 	  find ../images -name '*.jpg' | while read -r f; do ln -sf "$$f" "$${f##*/}"; done)
+	@touch $@
 
 # Scenes and the products that appear in pairs, scaled to SIZE (--resize keeps
 # the whole product in view at small sizes). Undecodable images are rejected
 # with their reason and left out by every later stage.
-$(CROPS_INDEX): $(PAIRS) $(FETCH_LOG) $(STAMPS)/decode $(BIN)/stl-decode
+define decode_rule
+$(WORK)/crops/$(call part,$(1)).index.mpk: $(PAIRS) $(FETCH_LOGS) $(STAMPS)/decode $(BIN)/stl-decode
 	$(SRUN) $(BIN)/stl-decode --keys $(PAIRS) --images $(WORK)/images --layout cdn --out $(WORK)/crops \
-	  --size $(SIZE) --resize $(DECODE_FLAGS)
+	  --size $(SIZE) --resize --shard $(1)/$(SHARDS) $(DECODE_FLAGS)
+endef
+$(foreach i,$(SHARD_IDS),$(eval $(call decode_rule,$(i))))
 
-$(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEX) $(STAMPS)/triplets $(BIN)/stl-triplets
+$(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEXES) $(STAMPS)/triplets $(BIN)/stl-triplets
 	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) $(TRIPLETS_FLAGS)
 
 # A model's checkpoints belong to one configuration: when the parameters or
 # the inputs changed since the work directory was started, it starts over
 # (stl-train would refuse the old checkpoints); after an interruption with
 # the same ones, it resumes.
-$(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEX) $(STAMPS)/train $(BIN)/stl-train
-	@{ cat $(STAMPS)/train; cksum < $(WORK)/triplets.mpk; cksum < $(CROPS_INDEX); } > $@.key
+$(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEXES) $(STAMPS)/train $(BIN)/stl-train
+	@{ cat $(STAMPS)/train; cksum < $(WORK)/triplets.mpk; cat $(CROPS_INDEXES) | cksum; } > $@.key
 	@if [ -d $@.work ] && ! cmp -s $@.key $@.work/pipeline.key; then \
 	  echo "pipeline.mk: new parameters or inputs: $@.work starts over"; rm -rf $@.work; fi
 	@mkdir -p $@.work && mv $@.key $@.work/pipeline.key
 	$(SRUN) $(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
 	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS)
 
-$(WORK)/scenes.emb: $(WORK)/model.mpk $(CROPS_INDEX) $(STAMPS)/embed $(BIN)/stl-embed
-	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind scene --keys $(PAIRS) \
-	  --out $@ --threads $(THREADS) --skip-missing $(EMBED_FLAGS)
+# $(call embed_rule,KIND,FILE,SHARD)
+define embed_rule
+$(2): $(WORK)/model.mpk $(CROPS_INDEXES) $(STAMPS)/embed $(BIN)/stl-embed
+	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind $(1) --keys $(PAIRS) \
+	  --out $$@ --threads $(THREADS) --skip-missing --shard $(3)/$(SHARDS) $(EMBED_FLAGS)
+endef
+$(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,scene,$(word $(shell echo $$(($(i) + 1))),$(SCENES_EMB)),$(i))))
+$(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,product,$(word $(shell echo $$(($(i) + 1))),$(PRODUCTS_EMB)),$(i))))
 
-$(WORK)/products.emb: $(WORK)/model.mpk $(CROPS_INDEX) $(STAMPS)/embed $(BIN)/stl-embed
-	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind product --keys $(PAIRS) \
-	  --out $@ --threads $(THREADS) --skip-missing $(EMBED_FLAGS)
+define topk_rule
+$(word $(shell echo $$(($(1) + 1))),$(TOPK_PARTS)): $(SCENES_EMB) $(PRODUCTS_EMB) $(STAMPS)/topk $(BIN)/stl-topk
+	$(SRUN) $(BIN)/stl-topk --scenes $(call commas,$(SCENES_EMB)) --products $(call commas,$(PRODUCTS_EMB)) \
+	  --out $$@ --k $(K) --threads $(THREADS) --shard $(1)/$(SHARDS) $(TOPK_FLAGS)
+endef
+$(foreach i,$(SHARD_IDS),$(eval $(call topk_rule,$(i))))
 
-$(WORK)/topk.mpk: $(WORK)/scenes.emb $(WORK)/products.emb $(STAMPS)/topk $(BIN)/stl-topk
-	$(SRUN) $(BIN)/stl-topk --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb --out $@ --k $(K) \
-	  --threads $(THREADS) $(TOPK_FLAGS)
-
-$(WORK)/metrics.json $(WORK)/metrics.txt &: $(WORK)/topk.mpk $(WORK)/triplets.mpk $(STAMPS)/eval $(BIN)/stl-eval
-	$(SRUN) $(BIN)/stl-eval --topk $(WORK)/topk.mpk --triplets $(WORK)/triplets.mpk --scenes $(WORK)/scenes.emb \
-	  --products $(WORK)/products.emb --out $(WORK)/metrics.json --seed $(SEED) $(EVAL_FLAGS) \
+$(WORK)/metrics.json $(WORK)/metrics.txt &: $(TOPK_PARTS) $(WORK)/triplets.mpk $(STAMPS)/eval $(BIN)/stl-eval
+	$(SRUN) $(BIN)/stl-eval --topk $(call commas,$(TOPK_PARTS)) --triplets $(WORK)/triplets.mpk \
+	  --scenes $(call commas,$(SCENES_EMB)) --products $(call commas,$(PRODUCTS_EMB)) \
+	  --out $(WORK)/metrics.json --seed $(SEED) $(EVAL_FLAGS) \
 	  > $(WORK)/metrics.txt.tmp
 	mv $(WORK)/metrics.txt.tmp $(WORK)/metrics.txt
 
-$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html $(WORK)/scenes.emb $(WORK)/products.emb \
-  $(WORK)/topk.mpk $(STAMPS)/report $(BIN)/stl-report
+$(WORK)/report/index.html: $(WORK)/metrics.json $(WORK)/random.html $(SCENES_EMB) $(PRODUCTS_EMB) \
+  $(TOPK_PARTS) $(WORK)/images-flat.stamp $(STAMPS)/report $(BIN)/stl-report
 	$(SRUN) $(BIN)/stl-report --out $(WORK)/report --metrics $(WORK)/metrics.json \
-	  --scenes $(WORK)/scenes.emb --products $(WORK)/products.emb \
-	  --train-metrics $(WORK)/model.mpk.work/metrics.jsonl --topk $(WORK)/topk.mpk \
+	  --scenes $(call commas,$(SCENES_EMB)) --products $(call commas,$(PRODUCTS_EMB)) \
+	  --train-metrics $(WORK)/model.mpk.work/metrics.jsonl --topk $(call commas,$(TOPK_PARTS)) \
 	  --triplets $(WORK)/triplets.mpk --images $(REPORT_IMAGES) --catalog $(CATALOG) \
 	  --model $(WORK)/model.mpk --random $(WORK)/random.html --max-scenes $(MAX_SCENES) \
 	  --pairs $(PAIRS) $(REPORT_FLAGS) > /dev/null
 
 # ---- one stage (and what it needs), and forgetting one ----
 synth: $(PAIRS) $(CATALOG)
-fetch: $(FETCH_LOG)
-decode: $(CROPS_INDEX)
+fetch: $(FETCH_LOGS)
+decode: $(CROPS_INDEXES)
 triplets: $(WORK)/triplets.mpk
 train: $(WORK)/model.mpk
-embed: $(WORK)/scenes.emb $(WORK)/products.emb
-topk: $(WORK)/topk.mpk
+embed: $(SCENES_EMB) $(PRODUCTS_EMB)
+topk: $(TOPK_PARTS)
 eval: $(WORK)/metrics.json
 report: $(WORK)/report/index.html
 random: $(WORK)/random.html
@@ -202,12 +229,12 @@ random: $(WORK)/random.html
   clean-eval clean-report clean-random
 clean-synth:
 	$(if $(filter 1,$(SYNTH)),rm -rf $(DATA),@echo "pipeline.mk: DATA=$(DATA) is not the pipeline's own: not removed")
-clean-fetch: ; rm -rf $(WORK)/images
+clean-fetch: ; rm -rf $(WORK)/images $(WORK)/images-flat $(WORK)/images-flat.stamp
 clean-decode: ; rm -rf $(WORK)/crops
 clean-triplets: ; rm -f $(WORK)/triplets.mpk
 clean-train: ; rm -rf $(WORK)/model.mpk $(WORK)/model.mpk.json $(WORK)/model.mpk.work
-clean-embed: ; rm -f $(WORK)/scenes.emb $(WORK)/products.emb
-clean-topk: ; rm -f $(WORK)/topk.mpk
+clean-embed: ; rm -f $(SCENES_EMB) $(PRODUCTS_EMB)
+clean-topk: ; rm -f $(TOPK_PARTS)
 clean-eval: ; rm -f $(WORK)/metrics.json $(WORK)/metrics.txt
 clean-report: ; rm -rf $(WORK)/report
 clean-random: ; rm -f $(WORK)/random.html

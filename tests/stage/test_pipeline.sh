@@ -40,6 +40,14 @@ ok "a rebuilt stl-topk" P SCENES=40 K=5
 check "reruns top-k and what follows it" [ "$(ran)" = "stl-eval stl-report stl-topk" ]
 touch "$STL_BIN/stl-topk" # back to an ordinary time for the runs below
 
+# SHARDS=2 with make -j2: fetch, decode, embed and top-k in 2 parts each, the
+# same metrics.
+ok "SHARDS=2, make -j2" make --no-print-directory -j2 -f pipeline.mk pipeline BIN="$STL_BIN" \
+    WORK="$T/ws" SCENES=40 PRODUCTS=30 SIZE=32 STEPS=20 BATCH=8 THREADS=2 K=5 SHARDS=2
+check "ran each sharded stage as parts" sh -c "ls '$T/ws/crops' | grep -q 'part-00001-of-00002.index.mpk' &&
+    ls '$T/ws' | grep -q 'topk.part-00001-of-00002.mpk' && ls '$T/ws' | grep -q 'scenes.part-00000-of-00002.emb'"
+check "the same metrics as in one part" cmp -s "$T/ws/metrics.txt" "$W/metrics.txt"
+
 # User data: read only; a missing input is refused before anything runs.
 U=$T/user
 mkdir -p "$U"
