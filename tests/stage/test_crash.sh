@@ -210,5 +210,5 @@ check "fetch rerun: every key of the pairs, each image equal to its source" sh -
     for f in imgs/*.jpg; do cmp -s \"\$f\" \"syn/images/\${f#imgs/}\" || exit 1; done"
 
 # A failed stage's leftovers and make: test_decode.sh ("the failed run leaves
-# no index", "make -q -f pipeline.mk: the index is out of date").
+# no index", "after a failed decode, make -n -f pipeline.mk plans to run stl-decode again").
 finish
