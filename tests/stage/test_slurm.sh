@@ -16,6 +16,7 @@ export OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_bt
 # One thread per process in both runs: stl-train's last bits depend on it.
 export STL_THREADS=1
 SUBMIT=$STL_ROOT/scripts/slurm/submit
+export STL_SUBMIT_POLL=1
 
 # --- prerequisites: a missing one is a failure that names its remedy ---
 missing=
@@ -112,6 +113,9 @@ if [[ $(sinfo -h -N -o %t 2>/dev/null) != idle* ]]; then
 fi
 pass "slurmctld and slurmd up, node idle"
 
+# The states of a job (an array's, sorted and unique), e.g. "COMPLETED FAILED ".
+st() { scontrol show job -o "$1" 2>/dev/null | grep -oP ' JobState=\K\S+' | sort -u | tr '\n' ' '; }
+
 # --- usage ---
 fails_with 2 "unknown option" "submit: an unknown option is a usage error" "$SUBMIT" --bogus
 fails_with 2 "required" "submit: --work is required" env -u STL_WORK "$SUBMIT" --dry-run
@@ -192,6 +196,40 @@ fails_with 1 "not a job id Slurm knows" "submit refuses an id Slurm does not kno
     env PATH="$T/fakesb:$PATH" "$SUBMIT" --work "$T/fake" "${P[@]}"
 check "nothing queued by the refused submission" [ -z "$(squeue -h)" ]
 
+# --- a training stopped by SIGTERM (what Slurm sends before the time limit,
+# train.sbatch's --signal=TERM@300) checkpoints, and --from train resumes ---
+mkdir -p "$T/term"
+cp -r "$T/run/crops" "$T/run/triplets.mpk" "$T/term/"
+# 1500 steps: long enough (over 10 s here) to be signalled after the first
+# checkpoint (step 100) and before the end.
+PT=(--scenes 60 --products 40 --size 32 --steps 1500 --batch 8 --seed 3 --k 5 --shards 2)
+"$SUBMIT" --work "$T/term" --data "$T/run/synth" "${PT[@]}" --from train > "$T/term.out" 2>&1
+tid=$(awk '$1 == "train" {print $2}' "$T/term/slurm-jobs" 2>/dev/null)
+eid=$(awk '$1 == "embed" {print $2}' "$T/term/slurm-jobs" 2>/dev/null)
+check "submit --from train ($(tail -n 1 "$T/term.out"))" [ -n "$tid" -a -n "$eid" ]
+# Wait for the first checkpoint (no bound on training speed: 3 minutes).
+for ((i = 0; i < 1800; i++)); do
+    [ -n "$(ls "$T/term/model.mpk.work/checkpoints" 2>/dev/null)" ] && break
+    sleep 0.1
+done
+scancel --signal=TERM "$tid"
+for ((i = 0; i < 600; i++)); do
+    s=$(st "$tid")
+    [[ $s == *PENDING* || $s == *RUNNING* || $s == *COMPLETING* ]] || break
+    sleep 0.1
+done
+check "the signalled training job FAILED with exit 143 ($s)" \
+    [ "$s" = "FAILED " -a "$(scontrol show job -o "$tid" | grep -oP ' ExitCode=\K\S+')" = 143:0 ]
+check "stl-train checkpointed on SIGTERM" grep -q 'stopped by SIGTERM after step' "$T/term/logs/stl-train-$tid.out"
+for ((i = 0; i < 600; i++)); do [ "$(st "$eid")" = "CANCELLED " ] && break; sleep 0.1; done
+check "the stages after the stopped training are cancelled" [ "$(st "$eid")" = "CANCELLED " ]
+# (STL_QUIET unset in the jobs: the resume is an information line.)
+ok "submit --from train --wait after SIGTERM" env -u STL_QUIET "$SUBMIT" --work "$T/term" --data "$T/run/synth" "${PT[@]}" --from train --wait
+tid2=$(awk '$1 == "train" {print $2}' "$T/term/slurm-jobs")
+check "the resubmitted training resumed from the checkpoint" \
+    grep -q 'resuming from the checkpoint of step' "$T/term/logs/stl-train-$tid2.out"
+check "and finished: model and metrics" [ -s "$T/term/model.mpk" -a -s "$T/term/metrics.json" ]
+
 # --- one failed decode element cancels every stage after it ---
 # A stl-decode that fails in array element 1 only (the binaries are the real
 # ones but for this wrapper), on the data set of the first run.
@@ -205,7 +243,6 @@ chmod +x "$W/stl-decode"
 "$SUBMIT" --work "$T/fail" --data "$T/run/synth" --bin "$W" "${P[@]}" > "$T/fail.out" 2>&1
 check "submit with the failing decode ($(tail -n 1 "$T/fail.out"))" [ -s "$T/fail/slurm-jobs" ]
 dec=$(awk '$1 == "decode" {print $2}' "$T/fail/slurm-jobs")
-st() { scontrol show job -o "$1" 2>/dev/null | grep -oP ' JobState=\K\S+' | sort -u | tr '\n' ' '; }
 # Wait for the decode array to end (no time bound: that is decode's speed).
 for ((i = 0; i < 1200; i++)); do
     s=$(st "$dec")
