@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh — what every scripts/slurm/<stage>.sbatch shares (sourced, not run).
 #
 # The job scripts take their paths and parameters from the environment (sbatch

@@ -48,7 +48,9 @@ stop_slurm() {
         kill -TERM "$p" 2>/dev/null || continue
         # Gone, or a zombie (PID 1 here reaps orphans late).
         for ((i = 0; i < 100; i++)); do
-            [ -e "/proc/$p" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$p/stat" 2>/dev/null && sleep 0.1 || break
+            [ -e "/proc/$p" ] || break
+            ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$p/stat" 2>/dev/null || break
+            sleep 0.1
         done
     done
 }
@@ -144,6 +146,9 @@ check "job ids recorded for scancel" [ "$(wc -l < "$T/run/slurm-jobs" 2>/dev/nul
 ids_known=1
 while read -r _ id; do scontrol show job "$id" >/dev/null 2>&1 || ids_known=0; done < "$T/run/slurm-jobs"
 check "the recorded ids are Slurm's" [ $ids_known = 1 ]
+all_done=1
+while read -r _ id; do [ "$(st "$id")" = "COMPLETED " ] || all_done=0; done < "$T/run/slurm-jobs"
+check "scontrol: every job and element of the run COMPLETED" [ $all_done = 1 ]
 check "array logs named %A_%a" [ -s "$(ls "$T"/run/logs/stl-decode-*_1.out 2>/dev/null | head -1)" ]
 check "training ran on 2 MPI ranks" grep -q 'srun --mpi=pmix' "$T"/run/logs/stl-train-*.out
 check "report written" [ -s "$T/run/report/index.html" ]
@@ -158,16 +163,16 @@ B=$STL_BIN H=$T/hand S=$T/run/synth
 mkdir -p "$H"
 (
     set -e
-    "$B/stl-decode" --keys $S/pairs.jsonl --images $S/images --out $H/crops --size 32 --resize
-    "$B/stl-triplets" --pairs $S/pairs.jsonl --crops $H/crops --out $H/triplets.mpk --seed 3
-    mpirun -np 2 "$B/stl-train" --triplets $H/triplets.mpk --crops $H/crops --model $H/model.mpk \
+    "$B/stl-decode" --keys "$S/pairs.jsonl" --images "$S/images" --out "$H/crops" --size 32 --resize
+    "$B/stl-triplets" --pairs "$S/pairs.jsonl" --crops "$H/crops" --out "$H/triplets.mpk" --seed 3
+    mpirun -np 2 "$B/stl-train" --triplets "$H/triplets.mpk" --crops "$H/crops" --model "$H/model.mpk" \
         --max-steps 40 --batch-size 8 --seed 3
     for k in scene product; do
-        "$B/stl-embed" --model $H/model.mpk --crops $H/crops --kind $k --keys $S/pairs.jsonl --out $H/$k.emb
+        "$B/stl-embed" --model "$H/model.mpk" --crops "$H/crops" --kind $k --keys "$S/pairs.jsonl" --out "$H/$k.emb"
     done
-    "$B/stl-topk" --scenes $H/scene.emb --products $H/product.emb --out $H/topk.mpk --k 5
-    "$B/stl-eval" --topk $H/topk.mpk --triplets $H/triplets.mpk --scenes $H/scene.emb \
-        --products $H/product.emb --out $H/metrics.json --seed 3
+    "$B/stl-topk" --scenes "$H/scene.emb" --products "$H/product.emb" --out "$H/topk.mpk" --k 5
+    "$B/stl-eval" --topk "$H/topk.mpk" --triplets "$H/triplets.mpk" --scenes "$H/scene.emb" \
+        --products "$H/product.emb" --out "$H/metrics.json" --seed 3
 ) > "$T/hand.log" 2>&1
 check "the stages by hand run ($(tail -n 2 "$T/hand.log" | tr '\n' ' '))" [ -s "$H/metrics.json" ]
 strip='del(.inputs)'
@@ -175,6 +180,17 @@ check "Slurm's metrics equal the sequential run's (inputs aside)" \
     [ -n "$(jq -S "$strip" "$H/metrics.json" 2>/dev/null)" -a \
       "$(jq -S "$strip" "$T/run/metrics.json" 2>/dev/null)" = "$(jq -S "$strip" "$H/metrics.json" 2>/dev/null)" ]
 check "triplets equal" cmp -s "$H/triplets.mpk" "$T/run/triplets.mpk"
+
+# --- one stage submitted by hand, from the repository root, with its
+# #SBATCH defaults and the environment for paths ---
+rm -f "$T/run/metrics.json" "$T/run/metrics.txt"
+(cd "$STL_ROOT" && sbatch --wait --output="$T/byhand-eval.out" \
+    --export=ALL,STL_WORK="$T/run",STL_SEED=3,STL_SHARDS=2 scripts/slurm/eval.sbatch) > "$T/byhand.id" 2>&1
+check "eval.sbatch submitted by hand completes ($(tail -n 2 "$T/byhand-eval.out" 2>/dev/null | tr '\n' ' '))" \
+    [ "$(jq -S "$strip" "$T/run/metrics.json" 2>/dev/null)" = "$(jq -S "$strip" "$H/metrics.json")" ]
+(cd "$STL_ROOT" && sbatch --wait --array=2 --output="$T/byhand-topk-%a.out" \
+    --export=ALL,STL_WORK="$T/run",STL_SHARDS=2 scripts/slurm/topk.sbatch) > /dev/null 2>&1
+check "an array element beyond the shards fails, saying so" grep -q 'array element 2 is out of range' "$T/byhand-topk-2.out"
 
 # --- resubmission from a stage: earlier outputs are reused, not redone ---
 ok "submit --from eval --wait" "$SUBMIT" --work "$T/run" "${P[@]}" --from eval --wait
