@@ -32,7 +32,7 @@ if [ "$(id -u)" != 0 ]; then
     finish; exit 1
 fi
 
-# --- start the daemons (after the recipe in scripts' history: no systemd) ---
+# --- start the daemons (no systemd: each is started here and daemonizes) ---
 D=$T/slurm
 mkdir -p "$D"/state "$D"/spool "$D"/log
 export SLURM_CONF=$D/slurm.conf
@@ -57,6 +57,13 @@ stop_slurm() {
 trap 'stop_slurm; rm -rf "$T"' EXIT
 
 host=$(hostname -s)
+# Two free ports, so that two runs of this test on one machine (two
+# worktrees) each talk to their own controller.
+read -r ctld_port slurmd_port < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
 nodeline=$(/usr/sbin/slurmd -C 2>/dev/null | head -1)
 cat > "$SLURM_CONF" <<EOF
 ClusterName=stltest
@@ -65,8 +72,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
 StateSaveLocation=$D/state
 SlurmdSpoolDir=$D/spool
 SlurmctldPidFile=$D/slurmctld.pid
