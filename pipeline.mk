@@ -81,6 +81,9 @@ else
 IMAGES_URL ?= http://i.pinimg.com/400x
 IMAGES_URL_LAYOUT ?= cdn
 endif
+# A changed local image makes stl-fetch run again (it fetches again what
+# differs from its source).
+LOCAL_IMAGES := $(if $(IMAGES),$(wildcard $(IMAGES)/*.jpg))
 # The report's and the random page's pictures: the local images, else links
 # to the fetched ones under their keys ($(WORK)/images-flat, made by fetch).
 REPORT_IMAGES := $(if $(IMAGES),$(IMAGES),$(WORK)/images-flat)
@@ -145,7 +148,7 @@ $(WORK)/random.html: $(CATALOG) $(WORK)/images-flat.stamp $(STAMPS)/random $(BIN
 # would come from the CDN: stl-fetch validates each and writes the fetch log.
 # A key it cannot fetch is counted (the run goes on); decode leaves it out.
 define fetch_rule
-$(WORK)/images/fetch-log.$(call part,$(1)).mpk: $(PAIRS) $(STAMPS)/fetch $(BIN)/stl-fetch
+$(WORK)/images/fetch-log.$(call part,$(1)).mpk: $(PAIRS) $(STAMPS)/fetch $(BIN)/stl-fetch $(LOCAL_IMAGES)
 	$(SRUN) $(BIN)/stl-fetch --keys $(PAIRS) --base-url $(IMAGES_URL) --url-layout $(IMAGES_URL_LAYOUT) \
 	  --out $(WORK)/images --layout cdn --max-failed 1000000000 --shard $(1)/$(SHARDS) $(FETCH_FLAGS)
 endef

@@ -33,6 +33,7 @@
 #include "fetch/store.h"
 #include "formats/fetch_log.h"
 #include "io/dirs.h"
+#include "io/file_read.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -116,7 +117,25 @@ static int parse(fetch_args *a, int argc, char **argv, int *code) {
     return 0;
 }
 
-/* Records for the part; skips the keys whose file is already there. */
+/* For a file:// source: 1 when the local source of key differs from the
+ * stored copy at final (a changed image is fetched again), else 0. */
+static int source_changed(const fetch_args *a, const char *key, const char *final) {
+    if (strncmp(a->base_url, "file://", 7) != 0) return 0;
+    image_path_layout ul = strcmp(a->url_layout, "cdn") == 0 ? IMAGE_PATH_CDN : IMAGE_PATH_FLAT;
+    char src[4096];
+    if (image_path_build(a->base_url + 7, ul, key, src, sizeof src) != 0) return 0;
+    char *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    stl_error e;
+    int differ = file_read_all(src, 0, &x, &nx, &e) != 0 || file_read_all(final, 0, &y, &ny, &e) != 0 ||
+                 nx != ny || memcmp(x, y, nx) != 0;
+    free(x);
+    free(y);
+    return differ;
+}
+
+/* Records for the part; skips the keys whose file is already there (and,
+ * from a file:// source, the same as its source). */
 static int prepare(const fetch_args *a, const stl_key *keys, size_t n, fetch_record *recs,
                    size_t *kept, uint64_t *kept_bytes, stl_error *err) {
     image_path_layout layout = strcmp(a->layout, "cdn") == 0 ? IMAGE_PATH_CDN : IMAGE_PATH_FLAT;
@@ -139,7 +158,7 @@ static int prepare(const fetch_args *a, const stl_key *keys, size_t n, fetch_rec
             rc = stl_fail(err, "%s: path too long", a->out);
         } else if (store_prepare(final, tmp, (uint64_t)a->max_bytes, &state, &bytes, err) != 0) {
             rc = -1;
-        } else if (state == STORE_KEEP) {
+        } else if (state == STORE_KEEP && !source_changed(a, keys[i].s, final)) {
             recs[i].outcome = FETCH_OUTCOME_SKIPPED;
             recs[i].bytes = bytes;
             (*kept)++;

@@ -77,6 +77,16 @@ check "the pipeline reaches the metrics" grep -q '^Recall@10 ' "$T/.out"
 check "the scene without an image is left out of the embeddings" \
     sh -c "! '$STL_BIN/stl-inspect' --json '$T/wr/scenes.emb' | grep -q '$k1'"
 check "the user's files are untouched" sh -c "cd '$R' && find . -type f | sort | xargs md5sum | cmp -s - '$T/real.md5'"
+# A changed image: fetched again, and what follows redone.
+k3=$(grep -oE '"product": "[0-9a-f]{32}"' "$R/fashion.json" | sed -n 5p | grep -oE '[0-9a-f]{32}')
+other=$(ls "$R/images" | grep -v "$k3" | head -1)
+cp "$R/images/$other" "$R/images/$k3.jpg"
+ok "the same run after one image changed" make --no-print-directory -f pipeline.mk pipeline \
+    BIN="$STL_BIN" WORK="$T/wr" DATA="$R" SIZE=32 STEPS=20 BATCH=8 THREADS=2 FETCH_FLAGS="--max-retries 0"
+check "fetches, decodes and trains again" \
+    sh -c "echo '$(ran)' | grep -q 'stl-decode stl-embed stl-eval stl-fetch stl-random stl-report stl-topk stl-train stl-triplets'"
+check "the stored copy is the new image" \
+    cmp -s "$R/images/$k3.jpg" "$T/wr/images/${k3:0:2}/${k3:2:2}/${k3:4:2}/$k3.jpg"
 ok "clean-train" make --no-print-directory -f pipeline.mk clean-train WORK="$W"
 check "removes the model and its work directory" [ ! -e "$W/model.mpk" -a ! -e "$W/model.mpk.work" ]
 ok "the stage alone: make train" make --no-print-directory -f pipeline.mk train BIN="$STL_BIN" WORK="$W" \
