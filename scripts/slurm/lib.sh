@@ -8,6 +8,8 @@
 #   STL_DATA      the data set: pairs.jsonl, catalog.json, images/
 #                                              (default: $STL_WORK/synth, written by synth.sbatch)
 #   STL_PAIRS, STL_CATALOG, STL_IMAGES         (defaults: $STL_DATA/pairs.jsonl, catalog.json, images)
+#   STL_IMAGES_URL, STL_IMAGES_URL_LAYOUT      where fetch gets the images (default:
+#                 file://$STL_IMAGES flat when local, else the CDN)
 #   STL_SEED 1, STL_SCENES 1000, STL_PRODUCTS 600, STL_SIZE 64, STL_STEPS 2000,
 #   STL_BATCH 16, STL_K 10, STL_RANDOM_N 10, STL_MAX_SCENES 24   (pipeline.mk's defaults)
 #   STL_SHARDS    parts of decode, embed, top-k (default 2, as the #SBATCH --array
@@ -15,7 +17,7 @@
 #   STL_<STAGE>_FLAGS  extra flags for that stage's program, e.g. STL_TRAIN_FLAGS="--lr 1e-4"
 #   STL_THREADS   threads per process, read by the programs themselves (default:
 #                 the CPUs Slurm gives the task)
-# Output paths under STL_WORK: crops/, triplets.mpk, model.mpk (+ model.mpk.work/),
+# Output paths under STL_WORK: images/ (fetch, CDN layout), crops/, triplets.mpk, model.mpk (+ model.mpk.work/),
 # emb/{scene,product}.I-of-N.emb, topk/part.I-of-N.mpk, metrics.json,
 # metrics.txt, random.html, report/.
 set -euo pipefail
@@ -28,6 +30,16 @@ STL_DATA=${STL_DATA:-$STL_WORK/synth}
 STL_PAIRS=${STL_PAIRS:-$STL_DATA/pairs.jsonl}
 STL_CATALOG=${STL_CATALOG:-$STL_DATA/catalog.json}
 STL_IMAGES=${STL_IMAGES:-$STL_DATA/images}
+# Where fetch.sbatch gets the images: the local images (flat) when they are
+# there or will be (the synthetic set), else the CDN in its layout.
+if [ -z "${STL_IMAGES_URL:-}" ]; then
+    if [ -d "$STL_IMAGES" ] || [ "$STL_DATA" = "$STL_WORK/synth" ]; then
+        STL_IMAGES_URL=file://$STL_IMAGES STL_IMAGES_URL_LAYOUT=${STL_IMAGES_URL_LAYOUT:-flat}
+    else
+        STL_IMAGES_URL=http://i.pinimg.com/400x STL_IMAGES_URL_LAYOUT=${STL_IMAGES_URL_LAYOUT:-cdn}
+    fi
+fi
+STL_IMAGES_URL_LAYOUT=${STL_IMAGES_URL_LAYOUT:-cdn}
 STL_SEED=${STL_SEED:-1}
 STL_SCENES=${STL_SCENES:-1000}
 STL_PRODUCTS=${STL_PRODUCTS:-600}

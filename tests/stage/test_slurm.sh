@@ -134,9 +134,10 @@ fails_with 2 "unknown stage" "submit: --from of an unknown stage" "$SUBMIT" --wo
 P=(--scenes 60 --products 40 --size 32 --steps 40 --batch 8 --seed 3 --k 5 --shards 2)
 
 ok "submit --dry-run" "$SUBMIT" --work "$T/dry" "${P[@]}" --dry-run
-check "--dry-run prints 8 sbatch commands with afterok and --kill-on-invalid-dep" \
-    [ "$(grep -c '^sbatch --parsable --kill-on-invalid-dep=yes' "$T/.out")" = 8 -a \
-      "$(grep -c 'dependency=afterok:' "$T/.out")" = 7 ]
+check "--dry-run prints 9 sbatch commands: decode aftercorr on fetch, the rest afterok, all --kill-on-invalid-dep" \
+    [ "$(grep -c '^sbatch --parsable --kill-on-invalid-dep=yes' "$T/.out")" = 9 -a \
+      "$(grep -c 'dependency=afterok:' "$T/.out")" = 7 -a \
+      "$(grep -c 'job-name=stl-decode .*dependency=aftercorr:<fetch>' "$T/.out")" = 1 ]
 check "--dry-run submits nothing and creates nothing" [ -z "$(squeue -h)" -a ! -e "$T/dry" ]
 
 # --- the whole pipeline, to the end ---
@@ -146,10 +147,10 @@ SBATCH_PARTITION=debug "$SUBMIT" --work "$T/run" "${P[@]}" --sbatch train='--tim
     --wait > "$T/submit.out" 2>&1
 rc=$?
 check "submit --wait exits 0 (rc $rc: $(tail -n 3 "$T/submit.out" | tr '\n' ' '))" [ $rc = 0 ]
-# 8 jobs: synth, decode x2, triplets, train, embed x4, topk x2, eval, report = 13 lines
+# 9 jobs: synth, fetch x2, decode x2, triplets, train, embed x4, topk x2, eval, report = 15 lines
 check "every job and array element COMPLETED" \
-    [ "$(grep -cE '^[a-z]+ +[0-9_]+ +COMPLETED$' "$T/submit.out")" = 13 ]
-check "job ids recorded for scancel" [ "$(wc -l < "$T/run/slurm-jobs" 2>/dev/null)" = 8 ]
+    [ "$(grep -cE '^[a-z]+ +[0-9_]+ +COMPLETED$' "$T/submit.out")" = 15 ]
+check "job ids recorded for scancel" [ "$(wc -l < "$T/run/slurm-jobs" 2>/dev/null)" = 9 ]
 ids_known=1
 while read -r _ id; do scontrol show job "$id" >/dev/null 2>&1 || ids_known=0; done < "$T/run/slurm-jobs"
 check "the recorded ids are Slurm's" [ $ids_known = 1 ]
@@ -202,6 +203,8 @@ check "an array element beyond the shards fails, saying so" grep -q 'array eleme
 # --- resubmission from a stage: earlier outputs are reused, not redone ---
 ok "submit --from eval --wait" "$SUBMIT" --work "$T/run" "${P[@]}" --from eval --wait
 check "--from eval submitted eval and report only" [ "$(cut -d' ' -f1 "$T/run/slurm-jobs" | tr '\n' ' ')" = "eval report " ]
+fails_with 1 "fetch part 0 of 2 is missing" "--from decode without the fetched images is refused" \
+    "$SUBMIT" --work "$T/empty" --data "$T/run/synth" "${P[@]}" --from decode --dry-run
 fails_with 1 "crops part 0 of 2 is missing" "--from embed without crops is refused" \
     "$SUBMIT" --work "$T/empty" --data "$T/run/synth" "${P[@]}" --from embed --dry-run
 mkdir -p "$T/nomodel"
@@ -282,7 +285,7 @@ t0=$(date +%s)
 for ((i = 0; i < 600; i++)); do
     left=0
     while read -r name id; do
-        [ "$name" = decode ] && continue
+        case $name in fetch|decode) continue ;; esac
         [ "$(st "$id")" = "CANCELLED " ] || left=1
     done < "$T/fail/slurm-jobs"
     [ $left = 0 ] && break
