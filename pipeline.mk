@@ -54,9 +54,10 @@ EMBED_FLAGS ?=
 TOPK_FLAGS ?=
 EVAL_FLAGS ?=
 REPORT_FLAGS ?=
-# MPIRUN="mpirun -np 2" trains on 2 ranks; SRUN="srun" prefixes every stage
-# (inside a Slurm allocation).
-MPIRUN ?=
+# NP=2 (or MPIRUN="mpirun -np 2") trains on 2 ranks; SRUN="srun" prefixes
+# every stage (inside a Slurm allocation).
+NP ?=
+MPIRUN ?= $(if $(NP),mpirun -np $(NP))
 SRUN ?=
 
 # ---- the data ----

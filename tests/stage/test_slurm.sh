@@ -5,7 +5,7 @@
 # configuration and state under $T (no systemd; SLURM_CONF exported for every
 # client), submits the pipeline on a tiny synthetic data set with 2 shards,
 # checks that every job and array element COMPLETED and that the metrics equal
-# those of the same stages run by hand, unsharded, on the same data and seed;
+# those of make pipeline on the same data, seed, shards and ranks;
 # then makes one decode element fail and checks that every stage after it is
 # cancelled, not left pending. The daemons are stopped by PID on exit, also on
 # failure. Needs root and the packages of `scripts/install-deps --test`
@@ -165,26 +165,15 @@ check "--sbatch train=... reached the train job only" \
     [ "$(scontrol show job -o "$train_id" | grep -oP ' TimeLimit=\K\S+')" = 00:09:00 -a \
       "$(scontrol show job -o "$(awk '$1 == "eval" {print $2}' "$T/run/slurm-jobs")" | grep -oP ' TimeLimit=\K\S+')" = 00:30:00 ]
 
-# The same stages by hand, unsharded, on the job's data set: sharding and the
-# scheduler must not change a bit of the metrics.
-B=$STL_BIN H=$T/hand S=$T/run/synth
-mkdir -p "$H"
-(
-    set -e
-    "$B/stl-decode" --keys "$S/pairs.jsonl" --images "$S/images" --out "$H/crops" --size 32 --resize
-    "$B/stl-triplets" --pairs "$S/pairs.jsonl" --crops "$H/crops" --out "$H/triplets.mpk" --seed 3
-    mpirun -np 2 "$B/stl-train" --triplets "$H/triplets.mpk" --crops "$H/crops" --model "$H/model.mpk" \
-        --max-steps 40 --batch-size 8 --seed 3
-    for k in scene product; do
-        "$B/stl-embed" --model "$H/model.mpk" --crops "$H/crops" --kind $k --keys "$S/pairs.jsonl" --out "$H/$k.emb"
-    done
-    "$B/stl-topk" --scenes "$H/scene.emb" --products "$H/product.emb" --out "$H/topk.mpk" --k 5
-    "$B/stl-eval" --topk "$H/topk.mpk" --triplets "$H/triplets.mpk" --scenes "$H/scene.emb" \
-        --products "$H/product.emb" --out "$H/metrics.json" --seed 3
-) > "$T/hand.log" 2>&1
-check "the stages by hand run ($(tail -n 2 "$T/hand.log" | tr '\n' ' '))" [ -s "$H/metrics.json" ]
+# The same pipeline through make pipeline, on the job's data set with the
+# same seed, shards and ranks: the scheduler must not change a bit of the
+# metrics.
+H=$T/hand S=$T/run/synth
+make --no-print-directory -f "$STL_ROOT/pipeline.mk" pipeline BIN="$STL_BIN" WORK="$H" DATA="$S" \
+    SIZE=32 STEPS=40 BATCH=8 SEED=3 K=5 SHARDS=2 NP=2 > "$T/hand.log" 2>&1
+check "make pipeline on the same data runs ($(tail -n 2 "$T/hand.log" | tr '\n' ' '))" [ -s "$H/metrics.json" ]
 strip='del(.inputs)'
-check "Slurm's metrics equal the sequential run's (inputs aside)" \
+check "Slurm's metrics equal make pipeline's with SHARDS=2 NP=2 (inputs aside)" \
     [ -n "$(jq -S "$strip" "$H/metrics.json" 2>/dev/null)" -a \
       "$(jq -S "$strip" "$T/run/metrics.json" 2>/dev/null)" = "$(jq -S "$strip" "$H/metrics.json" 2>/dev/null)" ]
 check "triplets equal" cmp -s "$H/triplets.mpk" "$T/run/triplets.mpk"
