@@ -57,6 +57,9 @@ REPORT_FLAGS ?=
 # NP=2 (or MPIRUN="mpirun -np 2") trains on 2 ranks; SRUN="srun" prefixes
 # every stage (inside a Slurm allocation).
 NP ?=
+# HARD_NEGATIVES=X: that share of the training negatives from the positive's
+# catalog category (stl-triplets --hard-negatives X --catalog CATALOG).
+HARD_NEGATIVES ?= 0
 MPIRUN ?= $(if $(NP),mpirun -np $(NP))
 SRUN ?=
 
@@ -92,6 +95,8 @@ REPORT_IMAGES := $(if $(IMAGES),$(IMAGES),$(WORK)/images-flat)
 # SHARDS=N: fetch, decode, embed and top-k run as N parts (run them at once
 # with make -j); the readers take all the parts.
 SHARDS ?= 1
+HARD_NEGATIVES_FLAGS = $(if $(filter-out 0 0.0,$(HARD_NEGATIVES)),--hard-negatives $(HARD_NEGATIVES) --catalog $(CATALOG))
+HARD_NEGATIVES_CATALOG = $(if $(HARD_NEGATIVES_FLAGS),$(CATALOG))
 SHARD_IDS := $(shell seq 0 $$(($(SHARDS) - 1)))
 part = part-$(shell printf %05d $(1))-of-$(shell printf %05d $(SHARDS))
 comma := ,
@@ -122,7 +127,7 @@ endef
 $(eval $(call stamp_rule,synth,--scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED) $(SYNTH_FLAGS)))
 $(eval $(call stamp_rule,fetch,$(IMAGES_URL) $(IMAGES_URL_LAYOUT) $(FETCH_FLAGS)))
 $(eval $(call stamp_rule,decode,--size $(SIZE) $(DECODE_FLAGS)))
-$(eval $(call stamp_rule,triplets,--seed $(SEED) $(TRIPLETS_FLAGS)))
+$(eval $(call stamp_rule,triplets,--seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)))
 $(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS) [$(MPIRUN)]))
 $(eval $(call stamp_rule,embed,$(EMBED_FLAGS)))
 $(eval $(call stamp_rule,topk,--k $(K) $(TOPK_FLAGS)))
@@ -170,8 +175,9 @@ $(WORK)/crops/$(call part,$(1)).index.mpk: $(PAIRS) $(FETCH_LOGS) $(STAMPS)/deco
 endef
 $(foreach i,$(SHARD_IDS),$(eval $(call decode_rule,$(i))))
 
-$(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEXES) $(STAMPS)/triplets $(BIN)/stl-triplets
-	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) $(TRIPLETS_FLAGS)
+$(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEXES) $(STAMPS)/triplets $(BIN)/stl-triplets $(HARD_NEGATIVES_CATALOG)
+	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) \
+	  $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)
 
 # A model's checkpoints belong to one configuration: when the parameters or
 # the inputs changed since the work directory was started, it starts over

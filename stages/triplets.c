@@ -6,7 +6,9 @@
  * writes one triplets file (common/formats/triplets.h; docs/formats.md "## Triplets"):
  * the split by scene (or the book's every10), num-neg negatives per positive
  * that are never a product of the same scene, a seeded permutation of the
- * training triplets and the held-out test pairs. Same inputs and flags give a
+ * training triplets and the held-out test pairs; with --hard-negatives X and
+ * --catalog, that share of the training negatives comes from the positive's
+ * catalog category. Same inputs and flags give a
  * byte-identical file. The work itself is triplets_build(); this file is the
  * command line, the inputs and the report.
  */
@@ -20,6 +22,7 @@
 #include "dataset/keylist.h"
 #include "dataset/keys.h"
 #include "base/log.h"
+#include "dataset/catalog.h"
 #include "dataset/pairs.h"
 #include "formats/triplets.h"
 #include "io/output_check.h"
@@ -30,6 +33,27 @@ static int decoded_crops(void *ctx, const char *key) {
 
 static int decoded_keys(void *ctx, const char *key) {
     return key_index_find((const key_index *)ctx, key) >= 0;
+}
+
+/* The catalog, indexed by product key (catalog order). */
+typedef struct {
+    catalog cat;
+    key_index index;
+} catalog_lookup;
+
+static const char *catalog_category(void *ctx, const char *key) {
+    const catalog_lookup *cl = ctx;
+    long i = key_index_find(&cl->index, key);
+    return i >= 0 ? cl->cat.categories[i] : NULL;
+}
+
+static int catalog_lookup_read(const char *path, catalog_lookup *cl, stl_error *err) {
+    if (catalog_read(path, &cl->cat, err) != 0) return -1;
+    for (size_t i = 0; i < cl->cat.n; i++) {
+        int added;
+        if (key_index_add(&cl->index, cl->cat.keys[i].s, &added, err) < 0) return -1;
+    }
+    return 0;
 }
 
 static void report(const char *out, const triplets_file *t) {
@@ -46,16 +70,20 @@ static void report(const char *out, const triplets_file *t) {
     if (t->n_val > 0)
         log_info("validation: %" PRIu64 " pairs over %" PRIu64 " scenes", c->val_pairs,
                  c->val_scenes);
+    if (t->params.hard_fraction > 0)
+        log_info("hard negatives: %" PRIu64 " of %zu training negatives from the positive's "
+                 "category (%" PRIu64 " more found no category or none allowed: drawn as the others)",
+                 c->train_hard, t->n_train, c->hard_fallback);
     log_info("wrote %s: %zu train triplets, %zu test triplets, %zu held-out scenes, %zu "
              "validation triplets", out, t->n_train, t->n_test, t->n_held_scenes, t->n_val);
 }
 
 int main(int argc, char **argv) {
     log_set_program("stl-triplets");
-    const char *pairs_path = NULL, *crops_path = NULL, *out = NULL;
+    const char *pairs_path = NULL, *crops_path = NULL, *out = NULL, *catalog_path = NULL;
     const char *split = "scene", *negatives = "pairs";
     long num_neg = 5, seed = 1;
-    double test_fraction = 0.1, val_fraction = 0;
+    double test_fraction = 0.1, val_fraction = 0, hard_fraction = 0;
     cli_option opts[] = {
         {.name = "pairs", .type = CLI_STRING, .target = &pairs_path, .metavar = "FILE",
          .help = "scene-product pairs (JSON lines)",
@@ -82,6 +110,12 @@ int main(int argc, char **argv) {
         {.name = "negatives", .type = CLI_CHOICE, .target = &negatives,
          .help = "pairs: product of a random pair (popularity); uniform: over distinct products",
          .choices = "pairs|uniform"},
+        {.name = "hard-negatives", .type = CLI_DOUBLE, .target = &hard_fraction, .metavar = "X",
+         .help = "share of the training negatives drawn from the positive's catalog category "
+                 "(needs --catalog; validation and test negatives are not changed)",
+         .min = 0, .max = 1},
+        {.name = "catalog", .type = CLI_STRING, .target = &catalog_path, .metavar = "FILE",
+         .help = "the catalog (product key -> category), for --hard-negatives"},
         {.name = "seed", .type = CLI_INT, .target = &seed, .metavar = "N",
          .help = "seed of the split, negatives and shuffle",
          .min = 0, .max = 9007199254740992.0},
@@ -98,7 +132,8 @@ int main(int argc, char **argv) {
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     {
         const output_check_arg outs[] = {{"--out", out}};
-        const output_check_arg ins[] = {{"--pairs", pairs_path}, {"--crops", crops_path}};
+        const output_check_arg ins[] = {{"--pairs", pairs_path}, {"--crops", crops_path},
+                                        {"--catalog", catalog_path}};
         stl_error oerr;
         if (output_check(outs, sizeof outs / sizeof outs[0], ins, sizeof ins / sizeof ins[0],
                          &oerr) != 0) {
@@ -113,6 +148,11 @@ int main(int argc, char **argv) {
     p.num_neg = (uint32_t)num_neg;
     p.test_fraction = test_fraction;
     p.val_fraction = val_fraction;
+    p.hard_fraction = hard_fraction;
+    if (hard_fraction > 0 && !catalog_path) {
+        log_errorf("--hard-negatives: needs --catalog FILE (the products' categories)");
+        return STL_EXIT_USAGE;
+    }
     if (triplets_split_parse(split, &p.split, &err) != 0 ||
         triplets_negatives_parse(negatives, &p.negatives, &err) != 0) {
         log_error(&err);
@@ -124,11 +164,11 @@ int main(int argc, char **argv) {
         return STL_EXIT_USAGE;
     }
     log_info("pairs %s, crops %s, out %s, split %s, test-fraction %g, negatives %s, num-neg %u, "
-             "seed %" PRIu64,
+             "hard-negatives %g, seed %" PRIu64,
              pairs_path, crops_path, out,
              triplets_split_name(p.split),
              p.split == TRIPLETS_SPLIT_SCENE ? p.test_fraction : 0.1,
-             triplets_negatives_name(p.negatives), p.num_neg, p.seed);
+             triplets_negatives_name(p.negatives), p.num_neg, p.hard_fraction, p.seed);
 
     int rc = STL_EXIT_FAIL;
     pair_list pl = {0};
@@ -136,7 +176,10 @@ int main(int argc, char **argv) {
     key_index ok;
     key_index_init(&ok);
     triplets_file *t = NULL;
+    catalog_lookup cl = {0};
+    key_index_init(&cl.index);
     if (pairs_read(pairs_path, &pl, &err) != 0) goto done;
+    if (catalog_path && catalog_lookup_read(catalog_path, &cl, &err) != 0) goto done;
     struct stat st;
     if (stat(crops_path, &st) == 0 && S_ISREG(st.st_mode)) { /* a list of decoded keys */
         keylist_kind kind;
@@ -144,8 +187,9 @@ int main(int argc, char **argv) {
     } else if (crops_open(crops_path, &crops, &err) != 0) {
         goto done;
     }
-    if (triplets_build(&pl, crops ? decoded_crops : decoded_keys, crops ? (void *)crops : (void *)&ok,
-                       &p, &t, &err) != 0) {
+    if (triplets_build_categories(&pl, crops ? decoded_crops : decoded_keys,
+                                  crops ? (void *)crops : (void *)&ok, catalog_category, &cl, &p,
+                                  &t, &err) != 0) {
         stl_fail_prefix(&err, "%s", pairs_path);
         goto done;
     }
@@ -159,6 +203,8 @@ done:
     if (rc != STL_EXIT_OK) log_error(&err);
     triplets_free(t);
     key_index_free(&ok);
+    key_index_free(&cl.index);
+    catalog_free(&cl.cat);
     if (crops) crops_close(crops);
     pairs_free(&pl);
     return rc;

@@ -110,6 +110,10 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
         mpk_key(w, "val_fraction");
         msgpack_pack_double(pk, p->val_fraction);
     }
+    if (p->hard_fraction > 0) {
+        mpk_key(w, "hard_fraction");
+        msgpack_pack_double(pk, p->hard_fraction);
+    }
     mpk_map_end(w);
 
     mpk_key(w, "counts");
@@ -135,6 +139,10 @@ static void pack_fields(mpk_writer *w, const void *ctx) {
         mpk_kv_u64(w, "val_pairs", c->val_pairs);
         mpk_kv_u64(w, "val_scenes", c->val_scenes);
         mpk_kv_u64(w, "val_triplets", t->n_val);
+    }
+    if (p->hard_fraction > 0) {
+        mpk_kv_u64(w, "train_hard", c->train_hard);
+        mpk_kv_u64(w, "hard_fallback", c->hard_fallback);
     }
     mpk_map_end(w);
 
@@ -301,6 +309,12 @@ static int read_params(const mpk_file *f, triplets_file *t, stl_error *err) {
          !(p->val_fraction > 0 && p->val_fraction < 1)))
         return stl_fail(err, "%s: params.val_fraction is not in (0, 1): the file is corrupt; "
                         "rerun stl-triplets", f->path);
+    p->hard_fraction = 0;
+    if (mpk_get(pm, "hard_fraction") &&
+        (mpk_get_f64(f, pm, "hard_fraction", &p->hard_fraction, err) != 0 ||
+         !(p->hard_fraction > 0 && p->hard_fraction <= 1)))
+        return stl_fail(err, "%s: params.hard_fraction is not in (0, 1]: the file is corrupt; "
+                        "rerun stl-triplets", f->path);
     if (mpk_get_strcpy(f, pm, "split", name, sizeof name, err) != 0 ||
         triplets_split_parse(name, &p->split, err) != 0)
         return stl_fail_prefix(err, "%s: params", f->path);
@@ -346,6 +360,14 @@ static int read_counts(const mpk_file *f, triplets_file *t, size_t *held_pairs,
          mpk_get_u64(f, cm, "val_scenes", &c->val_scenes, err) != 0 ||
          get_count(f, cm, "val_triplets", &t->n_val, err) != 0))
         return -1;
+    c->train_hard = c->hard_fallback = 0;
+    if (t->params.hard_fraction > 0 &&
+        (mpk_get_u64(f, cm, "train_hard", &c->train_hard, err) != 0 ||
+         mpk_get_u64(f, cm, "hard_fallback", &c->hard_fallback, err) != 0))
+        return -1;
+    if (c->train_hard > t->n_train || c->hard_fallback > t->n_train - c->train_hard)
+        return stl_fail(err, "%s: counts.train_hard + hard_fallback exceed the training "
+                             "triplets: the file is corrupt; rerun stl-triplets", f->path);
     if (t->n_train != c->train_pairs * t->params.num_neg ||
         t->n_test != c->test_pairs * t->params.num_neg || *held_pairs != c->test_pairs ||
         t->n_val != c->val_pairs * t->params.num_neg)
@@ -415,20 +437,30 @@ static void inspect_json(const triplets_file *t, FILE *out) {
     const triplets_counts *c = &t->counts;
     fprintf(out, "{\"format\":\"%s\",\"version\":%u,\n", TRIPLETS_FORMAT, TRIPLETS_VERSION);
     fprintf(out, "\"params\":{\"seed\":%" PRIu64 ",\"split\":\"%s\",\"negatives\":\"%s\","
-                 "\"num_neg\":%u,\"test_fraction\":%.17g},\n",
+                 "\"num_neg\":%u,\"test_fraction\":%.17g",
             p->seed, triplets_split_name(p->split), triplets_negatives_name(p->negatives),
             p->num_neg, p->test_fraction);
+    if (p->val_fraction > 0) fprintf(out, ",\"val_fraction\":%.17g", p->val_fraction);
+    if (p->hard_fraction > 0) fprintf(out, ",\"hard_fraction\":%.17g", p->hard_fraction);
+    fprintf(out, "},\n");
     fprintf(out, "\"counts\":{\"lines\":%" PRIu64 ",\"malformed\":%" PRIu64
                  ",\"pairs_read\":%" PRIu64 ",\"dropped_scene_missing\":%" PRIu64
                  ",\"dropped_product_missing\":%" PRIu64 ",\"dropped_duplicate\":%" PRIu64
                  ",\"used\":%" PRIu64 ",\"train_pairs\":%" PRIu64 ",\"test_pairs\":%" PRIu64
                  ",\"train_scenes\":%" PRIu64 ",\"test_scenes\":%" PRIu64
                  ",\"scenes\":%zu,\"products\":%zu,\"train_triplets\":%zu"
-                 ",\"test_triplets\":%zu,\"held_scenes\":%zu}",
+                 ",\"test_triplets\":%zu,\"held_scenes\":%zu",
             c->lines, c->malformed, c->pairs_read, c->dropped_scene_missing,
             c->dropped_product_missing, c->dropped_duplicate, c->used, c->train_pairs,
             c->test_pairs, c->train_scenes, c->test_scenes, t->n_scenes, t->n_products,
             t->n_train, t->n_test, t->n_held_scenes);
+    if (t->n_val > 0)
+        fprintf(out, ",\"val_pairs\":%" PRIu64 ",\"val_scenes\":%" PRIu64 ",\"val_triplets\":%zu",
+                c->val_pairs, c->val_scenes, t->n_val);
+    if (p->hard_fraction > 0)
+        fprintf(out, ",\"train_hard\":%" PRIu64 ",\"hard_fallback\":%" PRIu64, c->train_hard,
+                c->hard_fallback);
+    fputc('}', out);
     json_keys(out, "scenes", t->scenes, t->n_scenes);
     json_keys(out, "products", t->products, t->n_products);
     json_triplets(out, "train", t->train, t->n_train);
@@ -463,6 +495,14 @@ static void inspect_text(const char *path, const triplets_file *t, FILE *out) {
     fprintf(out, "triplets: %zu train, %zu test\n", t->n_train, t->n_test);
     fprintf(out, "held-out: %zu test scenes, %u pairs\n", t->n_held_scenes,
             t->held_offset[t->n_held_scenes]);
+    if (t->n_val > 0)
+        fprintf(out, "validation: %g of the other scenes: %" PRIu64 " pairs (%" PRIu64
+                     " scenes), %zu triplets\n",
+                p->val_fraction, c->val_pairs, c->val_scenes, t->n_val);
+    if (p->hard_fraction > 0)
+        fprintf(out, "hard negatives: %g of the training negatives: %" PRIu64
+                     " from the positive's category, %" PRIu64 " fell back\n",
+                p->hard_fraction, c->train_hard, c->hard_fallback);
 }
 
 int triplets_inspect(const char *path, int json, FILE *out, stl_error *err) {

@@ -53,6 +53,8 @@ typedef struct {
                                 * out for validation (model selection); [0, 1) */
     triplets_split split;
     triplets_negatives negatives;
+    double hard_fraction;      /* of the training negatives, the share drawn from the
+                                * positive's catalog category (hard negatives); [0, 1] */
 } triplets_params;
 
 /* Where the pairs went. pairs_read = used + every dropped_*; a pair whose
@@ -68,6 +70,9 @@ typedef struct {
     uint64_t train_pairs, test_pairs;
     uint64_t train_scenes, test_scenes; /* distinct scenes on each side */
     uint64_t val_pairs, val_scenes;     /* the validation side (0 without one) */
+    uint64_t train_hard;      /* training negatives from the positive's category */
+    uint64_t hard_fallback;   /* hard draws with no allowed product in the category
+                               * (or a product without one): drawn as the others */
 } triplets_counts;
 
 typedef struct {
@@ -93,7 +98,7 @@ typedef struct {
 } triplets_file;
 
 /* Fills p with the defaults (seed 1, 5 negatives, 0.1, scene, pairs, no
- * validation split). */
+ * validation split, no hard negatives). */
 void triplets_params_default(triplets_params *p);
 const char *triplets_split_name(triplets_split s);
 const char *triplets_negatives_name(triplets_negatives n);
@@ -110,6 +115,19 @@ typedef int (*triplets_decoded_fn)(void *ctx, const char *key);
  * scene's products cover every product, and when no training pair is left. */
 int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
                    const triplets_params *p, triplets_file **out, stl_error *err);
+
+/* "What is this product's category?": the catalog's category path of `key`,
+ * or NULL when the catalog has none. */
+typedef const char *(*triplets_category_fn)(void *ctx, const char *key);
+
+/* triplets_build with hard negatives: p->hard_fraction of the training
+ * negatives (a seeded coin per negative) come from the products of the
+ * positive's category, never a product of the scene. Validation and test
+ * negatives stay as --negatives draws them, so their metrics keep their
+ * meaning. category may be NULL only when p->hard_fraction is 0. */
+int triplets_build_categories(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
+                              triplets_category_fn category, void *category_ctx,
+                              const triplets_params *p, triplets_file **out, stl_error *err);
 
 /* Writes t to path atomically (byte-identical for identical t). */
 int triplets_write(const char *path, const triplets_file *t, stl_error *err);

@@ -13,7 +13,9 @@
  *      book's every10 (used pair i is a test pair iff i % 10 == 0);
  *   4. num_neg negatives per positive, train and test each from their own rng
  *      stream, by rejection (then, for a scene whose products cover nearly
- *      everything, by an exact draw over the allowed products);
+ *      everything, by an exact draw over the allowed products); with hard
+ *      negatives, a seeded coin per training negative sends that share to a
+ *      draw among the products of the positive's category (same rule);
  *   5. a seeded Fisher–Yates permutation of the training triplets, and the
  *      held-out test pairs grouped by scene.
  * Unlike the book's reference code, a negative is never the positive or any
@@ -70,12 +72,18 @@ static int u64_set_add(u64_set *h, uint64_t key) {
     return 1;
 }
 
+/* No category: a product the catalog does not list. */
+#define NO_CATEGORY UINT32_MAX
+
 typedef struct {
     const triplets_params *p;
     const used_pair *up;
     size_t n_used, n_products;
     const uint32_t *sp_off, *sp; /* scene -> sorted products (CSR) */
     const uint32_t *pop;         /* used pairs per product */
+    /* Hard negatives only: product -> category id (or NO_CATEGORY), and
+     * category -> its products in index order (CSR). */
+    const uint32_t *cat_of, *cat_off, *cat_members;
 } neg_ctx;
 
 static int scene_has(const neg_ctx *c, uint32_t s, uint32_t prod) {
@@ -121,6 +129,24 @@ static uint32_t neg_draw(const neg_ctx *c, rng_state *r, uint32_t s) {
         if (!scene_has(c, s, cand)) return cand;
     }
     return neg_exact(c, r, s);
+}
+
+/* A product of the positive's category that scene s does not have, uniform
+ * over those: by rejection, then exactly. NO_CATEGORY when there is none. */
+static uint32_t neg_hard(const neg_ctx *c, rng_state *r, uint32_t s, uint32_t pos) {
+    uint32_t cat = c->cat_of[pos];
+    if (cat == NO_CATEGORY) return NO_CATEGORY;
+    const uint32_t *m = c->cat_members + c->cat_off[cat];
+    size_t n = c->cat_off[cat + 1] - c->cat_off[cat], allowed = 0;
+    for (int t = 0; t < NEG_MAX_REJECTS; t++) {
+        uint32_t cand = m[rng_uniform(r, n)];
+        if (!scene_has(c, s, cand)) return cand;
+    }
+    for (size_t i = 0; i < n; i++) allowed += !scene_has(c, s, m[i]);
+    if (allowed == 0) return NO_CATEGORY;
+    uint64_t k = rng_uniform(r, allowed);
+    for (size_t i = 0;; i++)
+        if (!scene_has(c, s, m[i]) && k-- == 0) return m[i];
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -311,9 +337,62 @@ static int held_out(triplets_file *t, const used_pair *up, size_t n_used,
     return 0;
 }
 
+typedef struct {
+    const char *name;
+    uint32_t product;
+} named_product;
+
+static int cmp_named(const void *a, const void *b) {
+    const named_product *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->product > y->product) - (x->product < y->product);
+}
+
+/* Each product's category id (NO_CATEGORY when the catalog has none) and
+ * each category's products in index order (CSR, n_products + 1 offsets at
+ * most): what neg_hard draws from. */
+static int product_categories(const triplets_file *t, triplets_category_fn category, void *cctx,
+                              uint32_t **cat_of, uint32_t **cat_off, uint32_t **members,
+                              stl_error *err) {
+    size_t n = t->n_products, m = 0;
+    named_product *np = malloc((n ? n : 1) * sizeof *np);
+    *cat_of = malloc((n ? n : 1) * sizeof **cat_of);
+    *cat_off = malloc((n + 1) * sizeof **cat_off);
+    *members = malloc((n ? n : 1) * sizeof **members);
+    if (!np || !*cat_of || !*cat_off || !*members) {
+        free(np);
+        return stl_fail(err, "out of memory (categories of %zu products)", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = category(cctx, t->products[i].s);
+        (*cat_of)[i] = NO_CATEGORY;
+        if (name) np[m++] = (named_product){name, (uint32_t)i};
+    }
+    qsort(np, m, sizeof *np, cmp_named);
+    uint32_t n_cat = 0;
+    for (size_t j = 0; j < m; j++) {
+        if (j == 0 || strcmp(np[j].name, np[j - 1].name) != 0) (*cat_off)[n_cat++] = (uint32_t)j;
+        (*cat_of)[np[j].product] = n_cat - 1;
+        (*members)[j] = np[j].product;
+    }
+    (*cat_off)[n_cat] = (uint32_t)m;
+    free(np);
+    return 0;
+}
+
 int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
                    const triplets_params *p, triplets_file **out, stl_error *err) {
+    return triplets_build_categories(pl, decoded, ctx, NULL, NULL, p, out, err);
+}
+
+int triplets_build_categories(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
+                              triplets_category_fn category, void *category_ctx,
+                              const triplets_params *p, triplets_file **out, stl_error *err) {
     *out = NULL;
+    if (!(p->hard_fraction >= 0.0 && p->hard_fraction <= 1.0))
+        return stl_fail(err, "hard-negative fraction %g is not in [0, 1]", p->hard_fraction);
+    if (p->hard_fraction > 0 && !category)
+        return stl_fail(err, "hard negatives need the catalog's categories");
     if (p->num_neg < 1) return stl_fail(err, "num_neg must be at least 1");
     if (!(p->test_fraction >= 0.0 && p->test_fraction <= 1.0))
         return stl_fail(err, "test fraction %g is not in [0, 1]", p->test_fraction);
@@ -327,6 +406,7 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
     kind_table ks = {0}, kp = {0};
     used_pair *up = malloc((pl->n ? pl->n : 1) * sizeof *up);
     uint32_t *sp_off = NULL, *sp = NULL, *pop = NULL;
+    uint32_t *cat_of = NULL, *cat_off = NULL, *cat_members = NULL;
     uint8_t *is_test = NULL;
     triplets_file *t = calloc(1, sizeof *t);
     if (!up || !t) {
@@ -411,7 +491,10 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
         stl_fail(err, "out of memory (%zu triplets)", t->n_train + t->n_test + t->n_val);
         goto done;
     }
-    neg_ctx nc = {p, up, n_used, n_p, sp_off, sp, pop};
+    if (p->hard_fraction > 0 &&
+        product_categories(t, category, category_ctx, &cat_of, &cat_off, &cat_members, err) != 0)
+        goto done;
+    neg_ctx nc = {p, up, n_used, n_p, sp_off, sp, pop, cat_of, cat_off, cat_members};
     rng_state r_side[3];
     rng_stream(&r_side[SIDE_TRAIN], p->seed, STREAM_TRAIN_NEG);
     rng_stream(&r_side[SIDE_TEST], p->seed, STREAM_TEST_NEG);
@@ -424,7 +507,14 @@ int triplets_build(const pair_list *pl, triplets_decoded_fn decoded, void *ctx,
         for (uint32_t k = 0; k < p->num_neg; k++) {
             dst[k].scene = up[i].s;
             dst[k].pos = up[i].p;
-            dst[k].neg = neg_draw(&nc, &r_side[side], up[i].s);
+            uint32_t neg = NO_CATEGORY;
+            if (side == SIDE_TRAIN && p->hard_fraction > 0 &&
+                rng_double(&r_side[side]) < p->hard_fraction) {
+                neg = neg_hard(&nc, &r_side[side], up[i].s, up[i].p);
+                if (neg == NO_CATEGORY) t->counts.hard_fallback++;
+                else t->counts.train_hard++;
+            }
+            dst[k].neg = neg != NO_CATEGORY ? neg : neg_draw(&nc, &r_side[side], up[i].s);
         }
         side_n[side] += p->num_neg;
     }
@@ -443,6 +533,9 @@ done:
     free(sp_off);
     free(sp);
     free(pop);
+    free(cat_of);
+    free(cat_off);
+    free(cat_members);
     free(is_test);
     if (rc == 0) *out = t;
     else triplets_free(t);

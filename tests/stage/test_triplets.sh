@@ -134,6 +134,40 @@ check "scene split file keeps every promise" "$PY" "$T/verify.py" "$T/a.msgpack"
 check "every10 file keeps every promise" "$PY" "$T/verify.py" "$T/e.msgpack" "$T/pairs.jsonl" "$T/ok.txt" every10 5
 check "default file keeps every promise" "$PY" "$T/verify.py" "$T/d.msgpack" "$T/pairs.jsonl" "$T/ok.txt" scene 5
 
+# --- hard negatives: a catalog with 4 categories (product p in p % 4), one
+# product left out of it ---
+awk 'BEGIN { printf "{"; for (p = 0; p < 120; p++) if (p != 7) printf "%s\"%016x%016x\": \"Cat|%d\"", (p ? ", " : ""), 2, p, p % 4; print "}" }' >"$T/catalog.json"
+fails_with 2 "needs --catalog" "--hard-negatives without --catalog" \
+    "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --hard-negatives 0.5
+fails_with 2 "--hard-negatives" "--hard-negatives 2" \
+    "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/x" --hard-negatives 2 --catalog "$T/catalog.json"
+ok "--hard-negatives 1 runs" "$TRIP" --pairs "$T/pairs.jsonl" --crops "$T/ok.txt" --out "$T/h.msgpack" \
+    --hard-negatives 1 --catalog "$T/catalog.json"
+check "the hard-negatives file keeps every promise" "$PY" "$T/verify.py" "$T/h.msgpack" "$T/pairs.jsonl" "$T/ok.txt" scene 5
+cat >"$T/verify_hard.py" <<'EOF'
+# Every training negative of a listed positive is in its category; the test
+# triplets are those of the file without hard negatives.
+import json, struct, sys
+import msgpack
+hard, plain, catalog = sys.argv[1:4]
+cat = json.load(open(catalog))
+h = msgpack.unpackb(open(hard, "rb").read(), raw=False)
+d = msgpack.unpackb(open(plain, "rb").read(), raw=False)
+keys = lambda b: [b[i:i + 32].decode() for i in range(0, len(b), 32)]
+u32 = lambda b: list(struct.unpack("<%dI" % (len(b) // 4), b))
+products = keys(h["products"])
+train = list(zip(*[iter(u32(h["train"]))] * 3))
+listed = [t for t in train if products[t[1]] in cat]
+assert all(cat.get(products[t[2]]) == cat[products[t[1]]] for t in listed), "a hard negative outside its category"
+assert h["params"]["hard_fraction"] == 1.0 and "hard_fraction" not in d["params"]
+c = h["counts"]
+assert c["train_hard"] == len(listed) and c["hard_fallback"] == len(train) - len(listed) > 0, c
+assert h["test"] == d["test"], "test triplets changed"
+print("verified", len(listed), "hard negatives")
+EOF
+check "hard negatives are of the positive's category; test triplets unchanged" \
+    "$PY" "$T/verify_hard.py" "$T/h.msgpack" "$T/d.msgpack" "$T/catalog.json"
+
 # --- a scene paired with every product ---
 for p in 0 1 2; do
     printf '{"product": "%016x%016x", "scene": "%016x%016x"}\n' 2 $p 1 0

@@ -823,6 +823,212 @@ static void test_names(void) {
     CHECK_STR_EQ(triplets_negatives_name(TRIPLETS_NEG_PAIRS), "pairs");
 }
 
+/* Hard negatives. A product's category comes from its number (the key's
+ * second field): product i is in category i % 5, except every i % 7 == 6,
+ * which the "catalog" does not list. */
+static unsigned product_number(const char *key) {
+    unsigned kind = 0, i = 0;
+    sscanf(key, "%8x%8x", &kind, &i);
+    return i;
+}
+
+static const char *category_mod5(void *ctx, const char *key) {
+    static const char *names[] = {"A|a", "A|b", "B", "C|c|d", "E"};
+    (void)ctx;
+    unsigned i = product_number(key);
+    return i % 7 == 6 ? NULL : names[i % 5];
+}
+
+static triplets_file *build_hard(const pair_list *pl, const triplets_params *p,
+                                 triplets_category_fn category) {
+    key_index none;
+    key_index_init(&none);
+    stl_error err;
+    triplets_file *t = NULL;
+    if (triplets_build_categories(pl, not_missing, &none, category, NULL, p, &t, &err) != 0) {
+        fprintf(stderr, "build failed: %s\n", err.msg);
+        t = NULL;
+    }
+    key_index_free(&none);
+    return t;
+}
+
+static int same_category(const triplets_file *t, uint32_t a, uint32_t b) {
+    const char *x = category_mod5(NULL, t->products[a].s), *y = category_mod5(NULL, t->products[b].s);
+    return x && y && strcmp(x, y) == 0;
+}
+
+/* --hard-negatives 1: every training negative of a listed positive is of its
+ * category and never a product of the scene; an unlisted positive falls back
+ * (counted); validation and test triplets are those of the run without hard
+ * negatives, byte for byte; every allowed category member is drawn. */
+static void test_hard_negatives_all(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 400, 70, 21);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.2);
+    p.val_fraction = 0.2;
+    triplets_file *plain = build_hard(&pl, &p, category_mod5);
+    p.hard_fraction = 1.0;
+    triplets_file *t = build_hard(&pl, &p, category_mod5);
+    CHECK(plain != NULL && t != NULL);
+    if (!plain || !t) return;
+    size_t wrong_cat = 0, in_scene = 0, unlisted = 0;
+    uint8_t *drawn = calloc(t->n_products, 1);
+    for (size_t i = 0; i < t->n_train; i++) {
+        const triplet *x = &t->train[i];
+        in_scene += paired(t, &pl, x->scene, x->neg) || x->neg == x->pos;
+        if (!category_mod5(NULL, t->products[x->pos].s)) {
+            unlisted++;
+            continue;
+        }
+        wrong_cat += !same_category(t, x->pos, x->neg);
+        drawn[x->neg] = 1;
+    }
+    CHECK_EQ_INT(in_scene, 0);
+    CHECK_EQ_INT(wrong_cat, 0);
+    CHECK(unlisted > 0);
+    CHECK_EQ_INT(t->counts.hard_fallback, unlisted);
+    CHECK_EQ_INT(t->counts.train_hard, t->n_train - unlisted);
+    /* Every listed product of a category some positive has was drawn (each
+     * of the ~12 members of a category is expected hundreds of times). */
+    size_t never = 0;
+    for (uint32_t q = 0; q < t->n_products; q++)
+        if (category_mod5(NULL, t->products[q].s) && !drawn[q]) never++;
+    CHECK_EQ_INT(never, 0);
+    CHECK(t->n_test > 0 && t->n_val > 0);
+    CHECK_EQ_INT(t->n_test, plain->n_test);
+    CHECK_EQ_INT(t->n_val, plain->n_val);
+    CHECK(memcmp(t->test, plain->test, t->n_test * sizeof *t->test) == 0);
+    CHECK(memcmp(t->val, plain->val, t->n_val * sizeof *t->val) == 0);
+    /* the positives and their order do not change, only the negatives */
+    CHECK_EQ_INT(t->n_train, plain->n_train);
+    free(drawn);
+    triplets_free(t);
+    triplets_free(plain);
+    pairs_free(&pl);
+}
+
+/* --hard-negatives 0.5: about half the training negatives are drawn from
+ * the category (the coin), the rest as before; a draw from the whole catalog
+ * lands in the positive's category about a fifth of the time, so the share
+ * of same-category negatives is about 0.5 + 0.5 / 5 = 0.6. ~5,000 draws:
+ * the binomial sd is under 0.01, the margins 0.05. */
+static void test_hard_negatives_share(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 400, 70, 22);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_UNIFORM, 0.1);
+    p.hard_fraction = 0.5;
+    triplets_file *t = build_hard(&pl, &p, category_mod5);
+    CHECK(t != NULL);
+    if (!t) return;
+    size_t listed = 0, same = 0;
+    for (size_t i = 0; i < t->n_train; i++) {
+        if (!category_mod5(NULL, t->products[t->train[i].pos].s)) continue;
+        listed++;
+        same += same_category(t, t->train[i].pos, t->train[i].neg);
+    }
+    double coin = (double)(t->counts.train_hard + t->counts.hard_fallback) / (double)t->n_train;
+    double share = (double)same / (double)listed;
+    CHECK(coin > 0.45 && coin < 0.55);
+    CHECK(share > 0.5 && share < 0.7);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+/* The exact draw and the fallback: one category of 100 products (numbers
+ * 0, 5, ... 495 but the unlisted ones); scene 0 has all of them but product
+ * 5, so its hard negatives must all be product 5 (rejection fails nearly
+ * always: the exact draw); scene 1 has every product of the category, so its
+ * hard draws fall back to the catalog-wide draw, never a scene product. */
+static void test_hard_negatives_exact_and_fallback(void) {
+    pair_list pl = {0};
+    for (unsigned i = 0; i < 500; i += 5) {
+        if (i % 7 == 6) continue;
+        if (i != 5) add_pair(&pl, 0, i);
+        add_pair(&pl, 1, i);
+    }
+    for (unsigned s = 2; s < 300; s++) add_pair(&pl, s, (s * 13) % 500);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.0);
+    p.hard_fraction = 1.0;
+    triplets_file *t = build_hard(&pl, &p, category_mod5);
+    CHECK(t != NULL);
+    if (!t) return;
+    stl_key s0, s1;
+    make_key(&s0, 1, 0);
+    make_key(&s1, 1, 1);
+    size_t n0 = 0, bad0 = 0, n1 = 0, bad1 = 0;
+    for (size_t i = 0; i < t->n_train; i++) {
+        const triplet *x = &t->train[i];
+        if (strcmp(t->scenes[x->scene].s, s0.s) == 0) {
+            n0++;
+            bad0 += product_number(t->products[x->neg].s) != 5;
+        } else if (strcmp(t->scenes[x->scene].s, s1.s) == 0) {
+            n1++;
+            bad1 += paired(t, &pl, x->scene, x->neg);
+        }
+    }
+    CHECK(n0 > 0 && n1 > 0);
+    CHECK_EQ_INT(bad0, 0);
+    CHECK_EQ_INT(bad1, 0);
+    CHECK(t->counts.hard_fallback >= n1);
+    triplets_free(t);
+    pairs_free(&pl);
+}
+
+/* Hard negatives without categories, or a fraction out of [0, 1], are
+ * refused; the fraction and counts survive the file round trip, and a file
+ * without hard negatives has none of their keys. */
+static void test_hard_negatives_file(void) {
+    pair_list pl = {0};
+    random_pairs(&pl, 200, 60, 23);
+    triplets_params p = params(TRIPLETS_SPLIT_SCENE, TRIPLETS_NEG_PAIRS, 0.1);
+    p.hard_fraction = 0.25;
+    stl_error err;
+    key_index none;
+    key_index_init(&none);
+    triplets_file *bad = NULL;
+    CHECK(triplets_build_categories(&pl, not_missing, &none, NULL, NULL, &p, &bad, &err) == -1 &&
+          !bad && strstr(err.msg, "categories"));
+    p.hard_fraction = 1.5;
+    CHECK(triplets_build_categories(&pl, not_missing, &none, category_mod5, NULL, &p, &bad, &err) ==
+              -1 && !bad);
+    key_index_free(&none);
+    p.hard_fraction = 0.25;
+    triplets_file *t = build_hard(&pl, &p, category_mod5);
+    CHECK(t != NULL);
+    if (!t) return;
+    char path[256];
+    snprintf(path, sizeof path, "%s/hard.mpk", tmpdir);
+    CHECK(triplets_write(path, t, &err) == 0);
+    triplets_file *back = NULL;
+    CHECK(triplets_open(path, &back, &err) == 0);
+    if (back) {
+        CHECK(back->params.hard_fraction == 0.25);
+        CHECK_EQ_INT(back->counts.train_hard, t->counts.train_hard);
+        CHECK_EQ_INT(back->counts.hard_fallback, t->counts.hard_fallback);
+        CHECK(t->counts.train_hard > 0);
+        CHECK(memcmp(back->train, t->train, t->n_train * sizeof *t->train) == 0);
+        triplets_free(back);
+    }
+    triplets_free(t);
+    p.hard_fraction = 0;
+    t = build_hard(&pl, &p, NULL);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(triplets_write(path, t, &err) == 0);
+        char cmd[600], buf[64] = "";
+        snprintf(cmd, sizeof cmd, "grep -c -a -e hard_fraction -e train_hard '%s'", path);
+        FILE *f = popen(cmd, "r");
+        if (f) {
+            if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+            pclose(f);
+        }
+        CHECK(atoi(buf) == 0);
+        triplets_free(t);
+    }
+    pairs_free(&pl);
+}
+
 int main(void) {
     setenv("STL_QUIET", "1", 1);
     if (!mkdtemp(tmpdir)) {
@@ -849,6 +1055,10 @@ int main(void) {
     RUN(test_inspect);
     RUN(test_pairs_file_malformed);
     RUN(test_names);
+    RUN(test_hard_negatives_all);
+    RUN(test_hard_negatives_share);
+    RUN(test_hard_negatives_exact_and_fallback);
+    RUN(test_hard_negatives_file);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
