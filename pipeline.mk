@@ -176,8 +176,7 @@ endef
 $(foreach i,$(SHARD_IDS),$(eval $(call decode_rule,$(i))))
 
 $(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEXES) $(STAMPS)/triplets $(BIN)/stl-triplets $(HARD_NEGATIVES_CATALOG)
-	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) \
-	  $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)
+	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)
 
 # A model's checkpoints belong to one configuration: when the parameters or
 # the inputs changed since the work directory was started, it starts over
