@@ -1,7 +1,8 @@
 # stlrec — build. `make` builds every stage into bin/; `make test` installs what
 # the tests need (scripts/install-deps --test) and runs them all; `make SAN=1
 # test` runs them under AddressSanitizer + UndefinedBehaviorSanitizer;
-# `make pipeline` runs the pipeline on the synthetic data set (pipeline.mk).
+# `make pipeline` runs the pipeline on the synthetic data set (pipeline.mk);
+# `make sweep SWEEP=config` a grid or random search over its variables.
 #
 # Switches:
 #   SAN=1    sanitizers (objects and binaries under build/san/)
@@ -71,7 +72,7 @@ SHIM := $(BUILD)/tools/libenospc.so
 LIBSTL := $(BUILD)/libstl.a
 LIBSTLMPI := $(BUILD)/libstlmpi.a
 
-.PHONY: all test test-run pipeline deps clean bench check-deps check-layers check-headers
+.PHONY: all test test-run pipeline sweep deps clean bench check-deps check-layers check-headers
 .DEFAULT_GOAL := all
 
 all: check-deps $(STAGES) $(UNITS) $(TOOLS) $(BENCHES) $(SHIM)
@@ -146,6 +147,15 @@ pipeline:
 	scripts/install-deps
 	$(MAKE) --no-print-directory -j$(JOBS) all
 	$(MAKE) --no-print-directory -f pipeline.mk pipeline
+
+# A grid or random search over pipeline.mk's variables (scripts/sweep,
+# docs/training.md "Sweeps"): make sweep SWEEP=config [SWEEPDIR=out/sweep]
+# [SWEEP_FLAGS='--jobs 2 --random 8'].
+SWEEPDIR ?= out/sweep
+SWEEP_FLAGS ?=
+sweep: check-deps $(STAGES)
+	@test -n "$(SWEEP)" || { echo "make sweep: give the config file, SWEEP=FILE (docs/training.md, \"Sweeps\")" >&2; exit 2; }
+	scripts/sweep --dir $(SWEEPDIR) $(SWEEP_FLAGS) $(SWEEP)
 
 bench:
 	scripts/install-deps --bench
