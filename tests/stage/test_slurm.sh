@@ -8,7 +8,8 @@
 # those of make pipeline on the same data, seed, shards and ranks;
 # then makes one decode element fail and checks that every stage after it is
 # cancelled, not left pending. The daemons are stopped by PID on exit, also on
-# failure. Needs root and the packages of `scripts/install-deps --test`
+# failure. Last, scripts/sweep --slurm on a 2-trial grid gives what the same
+# sweep gives locally. Needs root and the packages of `scripts/install-deps --test`
 # (slurmctld, slurmd, slurm-client, munge): without them it fails, saying so.
 source "$(dirname "$0")/lib.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -40,7 +41,7 @@ started_munge=
 stop_slurm() {
     local f p i
     if scontrol ping >/dev/null 2>&1; then
-        scancel --name=stl-synth,stl-decode,stl-triplets,stl-train,stl-embed,stl-topk,stl-eval,stl-report 2>/dev/null || true
+        scancel --name=stl-synth,stl-decode,stl-triplets,stl-train,stl-embed,stl-topk,stl-eval,stl-report,stl-sweep,stl-sweep-shared 2>/dev/null || true
     fi
     for f in "$D/slurmd.pid" "$D/slurmctld.pid" ${started_munge:+/run/munge/munged.pid}; do
         [ -s "$f" ] || continue
@@ -283,5 +284,22 @@ done
 states=$(while read -r name id; do echo -n "$name=$(st "$id")"; done < "$T/fail/slurm-jobs")
 check "every stage after the failed decode is CANCELLED within 60 s ($(( $(date +%s) - t0 )) s: $states)" [ $left = 0 ]
 check "nothing of the failed run is left in the queue" [ -z "$(squeue -h)" ]
+
+# --- scripts/sweep --slurm: the shared stages as one job, the trials as an
+# array; the same results as the same sweep run locally ---
+printf 'SCENES = 40\nPRODUCTS = 30\nSTEPS = 20\nBATCH = 8\nSIZE = 32\nTHREADS = 1\nBIN = %s\nTRAIN_FLAGS = --lr 1e-3 | --lr 3e-4\n' \
+    "$STL_BIN" > "$T/sweep.conf"
+ok "scripts/sweep --slurm on a 2-trial grid" "$STL_ROOT/scripts/sweep" --slurm --sbatch '--time=00:09:00' \
+    --dir "$T/sw" "$T/sweep.conf"
+check "the shared stages ran as a job, each trial as an array element" \
+    [ -n "$(ls "$T"/sw/slurm/shared-*.out 2>/dev/null)" -a -n "$(ls "$T"/sw/slurm/trial-1-*.out 2>/dev/null)" \
+      -a -n "$(ls "$T"/sw/slurm/trial-2-*.out 2>/dev/null)" ]
+check "both trials ok, ranked, the best linked" \
+    [ "$(jq -r .status "$T/sw/results.jsonl" 2>/dev/null | tr '\n' ' ')" = "ok ok " -a -s "$T/sw/best/index.html" ]
+ok "the same sweep locally" "$STL_ROOT/scripts/sweep" --dir "$T/swl" "$T/sweep.conf"
+key='[.trial, .params, .val_accuracy, .auc]'
+check "gives the same results" [ -n "$(jq -c "$key" "$T/swl/results.jsonl")" -a \
+    "$(jq -c "$key" "$T/sw/results.jsonl" 2>/dev/null)" = "$(jq -c "$key" "$T/swl/results.jsonl")" ]
+check "nothing of the sweep is left in the queue" [ -z "$(squeue -h)" ]
 
 finish
