@@ -7,8 +7,9 @@
 # the best link; a rerun that trains nothing; test metrics shown but never
 # used to rank, validation ones used (each shown by editing a trial's files);
 # a changed grid on the same directory that reuses no stale model; --jobs 2
-# giving the same results; failed trials recorded; bad configs refused with
-# file:line; --random drawing distinct trials deterministically.
+# giving the same results; failed trials and shared stages recorded, the
+# others going on; bad configs refused with file:line; --random drawing
+# distinct trials deterministically.
 . "$(dirname "$0")/lib.sh"
 cd "$STL_ROOT"
 SWEEP=$STL_ROOT/scripts/sweep
@@ -131,6 +132,11 @@ ok "a grid with one failing trial" "$SWEEP" --dir "$T/sf" "$T/fail.conf"
 check "records it as failed, the other ok" [ "$(jq -r '.status' "$T/sf/results.jsonl" | tr '\n' ' ')" = "ok failed (exit 2) " ]
 check "says so on stderr" grep -q 'trial 2/2 (trial-002, .*) failed (exit 2) after' "$T/.err"
 check "and the best is the one that worked" [ "$(readlink "$T/sf/best")" = trial-001/report ]
+printf 'SCENES = 40\nPRODUCTS = 30\nSTEPS = 20\nBATCH = 8\nSIZE = 32\nBIN = %s\nDECODE_FLAGS = --no-such-flag | \n' \
+    "$STL_BIN" > "$T/upfail.conf"
+ok "a grid whose first decode fails" "$SWEEP" --dir "$T/su" "$T/upfail.conf"
+check "fails the trial that needs it, not the other" \
+    [ "$(jq -r '.status' "$T/su/results.jsonl" | tr '\n' ' ')" = "upstream decode failed ok " ]
 printf 'SCENES = 40\nPRODUCTS = 30\nBIN = %s\nTRAIN_FLAGS = --no-such-flag\n' "$STL_BIN" > "$T/allfail.conf"
 fails_with 1 'no trial finished with a validation accuracy' "every trial failed: exit 1" \
     "$SWEEP" --dir "$T/sf" "$T/allfail.conf"
