@@ -6,7 +6,14 @@
 #
 # Switches:
 #   SAN=1    sanitizers (objects and binaries under build/san/)
-#   CUDA=1   the GPU path (not yet: asking for it is an error, never a silent skip)
+#   CUDA=1   the CUDA build (objects and binaries under build/cuda/): the toolkit
+#            at CUDA_HOME (/usr/local/cuda), nvcc for .cu files, cudart linked
+#            statically into every program, cuDNN / NCCL only into the tests
+#            that use them. No kernel runs on a GPU yet (docs/training.md,
+#            "GPU build"); a missing toolkit is an error, never a silent skip.
+#
+# CUDA-only sources: common/*/*_cuda.c, *.cu anywhere, tests/unit/test_*_cuda.c
+# and tests/tools/*_cuda.c are built only with CUDA=1.
 #
 # Layout: common/<layer>/*.c -> libstl.a (layers: common/README.md), mpi/*.c -> libstlmpi.a (MPI stages only),
 # stages/<name>.c -> bin/stl-<name>, tests/unit/test_*.c -> unit tests,
@@ -18,8 +25,14 @@ CUDA ?= 0
 # Parallel jobs for the builds that `make test` and `make pipeline` start.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+CUDA_HOME ?= /usr/local/cuda
 ifeq ($(CUDA),1)
-$(error CUDA=1: the GPU path is not built yet (see the CUDA issue); build without CUDA=1)
+ifeq ($(SAN),1)
+$(error SAN=1 with CUDA=1: the sanitizer build of the CUDA path is not set up yet; use one of them)
+endif
+ifeq ($(wildcard $(CUDA_HOME)/bin/nvcc),)
+$(error CUDA=1: no CUDA toolkit at $(CUDA_HOME) ($(CUDA_HOME)/bin/nvcc is missing): install it, set CUDA_HOME, or build without CUDA=1)
+endif
 endif
 
 CC ?= cc
@@ -29,6 +42,10 @@ ifeq ($(SAN),1)
 BUILD := build/san
 BIN := build/san/bin
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(CUDA),1)
+BUILD := build/cuda
+BIN := build/cuda/bin
+SANFLAGS :=
 else
 BUILD := build/rel
 BIN := bin
@@ -46,17 +63,37 @@ CFLAGS := -std=c11 -O2 -g -Wall -Wextra -MMD -MP -march=x86-64-v2 $(SANFLAGS)
 LDFLAGS := $(SANFLAGS)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 
+# The CUDA build: STL_CUDA=1 in every C file, the runtime's headers, cudart
+# linked statically (a program then needs only the driver's libcuda, loaded
+# at run time). Hopper (sm_90) code plus PTX for later GPUs.
+ifeq ($(CUDA),1)
+NVCC := $(CUDA_HOME)/bin/nvcc
+CUDA_ARCH := -gencode arch=compute_90,code=[sm_90,compute_90]
+CPPFLAGS += -DSTL_CUDA=1 -I$(CUDA_HOME)/include
+NVCCFLAGS := -std=c++17 -O2 -g $(CUDA_ARCH) -Xcompiler -Wall,-Wextra -MMD -MP
+CUDA_LIBDIR := $(CUDA_HOME)/lib64
+LDLIBS += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt
+# Shared libraries for the programs that use them, found through an rpath.
+CUDNN_LIBS := -L$(CUDA_LIBDIR) -lcudnn -Wl,-rpath,$(CUDA_LIBDIR)
+NCCL_LIBS := -L$(CUDA_LIBDIR) -lnccl -Wl,-rpath,$(CUDA_LIBDIR)
+CUDA_ONLY :=
+else
+CUDA_ONLY := common/%_cuda.c tests/unit/test_%_cuda.c tests/tools/%_cuda.c
+endif
+
 # Stages that use the collective layer in mpi/ (linked with Open MPI).
 MPI_STAGES := train
 
-COMMON_SRC := $(sort $(wildcard common/*/*.c))
+COMMON_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard common/*/*.c)))
 MPI_SRC := $(sort $(wildcard mpi/*.c))
 STAGE_SRC := $(sort $(wildcard stages/*.c))
-UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+UNIT_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard tests/unit/test_*.c)))
+TOOL_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard tests/tools/*.c)))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+# CUDA C++ of the library (CUDA=1 only).
+COMMON_CU := $(if $(filter 1,$(CUDA)),$(sort $(wildcard common/*/*.cu)))
 
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(COMMON_CU:%.cu=$(BUILD)/%.cu.o)
 MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/%.o)
 STAGES := $(patsubst stages/%.c,$(BIN)/stl-%,$(STAGE_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -84,6 +121,10 @@ check-deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(CPPFLAGS) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/mpi/%.o: mpi/%.c
 	@mkdir -p $(@D)
@@ -131,7 +172,7 @@ test:
 	$(MAKE) --no-print-directory test-run
 
 test-run: all check-layers check-headers
-	STL_BIN=$(abspath $(BIN)) STL_BUILD=$(abspath $(BUILD)) SAN=$(SAN) tests/run.sh
+	STL_BIN=$(abspath $(BIN)) STL_BUILD=$(abspath $(BUILD)) SAN=$(SAN) CUDA=$(CUDA) tests/run.sh
 
 # Every include in common/ stays within its layer or below (common/README.md).
 check-layers:

@@ -414,10 +414,11 @@ int main(int argc, char **argv) {
     }
     o.threads = threads_resolve(o.threads, 1);
     stl_error err;
-    if (device_resolve(o.device, &o.dev, &err) != 0) {
+    int dcode;
+    if (device_resolve(o.device, &o.dev, &dcode, &err) != 0) {
         log_error(&err);
         free(list);
-        return STL_EXIT_USAGE;
+        return dcode;
     }
     const output_check_arg outs[] = {{"--html", o.html}};
     const output_check_arg ins[] = {{"--model", o.model}, {"--products", o.products}};

@@ -193,9 +193,10 @@ int main(int argc, char **argv) {
     }
     {
         stl_error derr;
-        if (device_resolve(o.device, &o.dev, &derr) != 0) {
+        int dcode;
+        if (device_resolve(o.device, &o.dev, &dcode, &derr) != 0) {
             log_error(&derr);
-            return STL_EXIT_USAGE;
+            return dcode;
         }
     }
     stl_error err;

@@ -832,9 +832,10 @@ int main(int argc, char **argv) {
     }
     {
         stl_error derr;
-        if (device_resolve(x.o.device, &x.device, &derr) != 0) {
+        int dcode;
+        if (device_resolve(x.o.device, &x.device, &dcode, &derr) != 0) {
             log_error(&derr);
-            return STL_EXIT_USAGE;
+            return dcode;
         }
     }
     stl_error err;

@@ -3,15 +3,58 @@
 
 #include <string.h>
 
+#if STL_CUDA
+#include "base/device_cuda.h"
+#endif
+
 const char *device_name(device_kind kind) { return kind == DEVICE_CUDA ? "cuda" : "cpu"; }
 
-int device_resolve(const char *requested, device_kind *out, stl_error *err) {
-    if (strcmp(requested, "auto") == 0 || strcmp(requested, "cpu") == 0) {
+int device_cuda_built(void) {
+#if STL_CUDA
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int fail(int *exit_code, int code) {
+    *exit_code = code;
+    return -1;
+}
+
+int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_error *err) {
+    *exit_code = STL_EXIT_OK;
+    int is_auto = strcmp(requested, "auto") == 0, is_cuda = strcmp(requested, "cuda") == 0;
+    if (strcmp(requested, "cpu") == 0) {
         *out = DEVICE_CPU;
         return 0;
     }
-    if (strcmp(requested, "cuda") == 0)
-        return stl_fail(err, "--device cuda: this build has no CUDA path (build with CUDA=1 where "
-                             "the CUDA toolkit is, or use --device cpu)");
-    return stl_fail(err, "--device %s: unknown device (auto, cpu or cuda)", requested);
+    if (!is_auto && !is_cuda) {
+        stl_fail(err, "--device %s: unknown device (auto, cpu or cuda)", requested);
+        return fail(exit_code, STL_EXIT_USAGE);
+    }
+#if STL_CUDA
+    int count = 0;
+    stl_error why;
+    int have_gpu = device_cuda_probe(&count, &why) == 0;
+    if (is_auto) {
+        /* No GPU kernels yet: the CPU, GPU or not. */
+        *out = DEVICE_CPU;
+        return 0;
+    }
+    if (!have_gpu)
+        stl_fail(err, "--device cuda: no usable GPU (%s)", why.msg);
+    else
+        stl_fail(err, "--device cuda: %d GPU(s) found, but this build has no GPU kernels yet "
+                      "(use --device cpu or auto)", count);
+    return fail(exit_code, STL_EXIT_FAIL);
+#else
+    if (is_auto) {
+        *out = DEVICE_CPU;
+        return 0;
+    }
+    stl_fail(err, "--device cuda: this build has no CUDA path (build with CUDA=1 where "
+                  "the CUDA toolkit is, or use --device cpu)");
+    return fail(exit_code, STL_EXIT_USAGE);
+#endif
 }

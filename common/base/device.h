@@ -1,9 +1,18 @@
 /* device.h — what `--device auto|cpu|cuda` resolves to, in one place.
  *
- * Stages that compute (stl-train, stl-embed, stl-topk) take --device; this
- * decides what it means for this build. Without the CUDA path (the default
- * build) "auto" and "cpu" are the CPU and "cuda" is a usage error, never a
- * silent fallback. The CUDA issue adds the GPU branch here.
+ * Stages that compute (stl-train, stl-embed, stl-topk, stl-recommend) take
+ * --device; this decides what it means for this build.
+ *
+ * CPU build (the default): "auto" and "cpu" are the CPU; "cuda" is a usage
+ * error (exit 2), never a silent fallback.
+ *
+ * CUDA build (make CUDA=1, STL_CUDA=1): "cpu" is the CPU. "auto" probes for
+ * a GPU (base/device_cuda.h) and, since no GPU kernels exist yet, computes
+ * on the CPU whatever the probe finds: the same bytes out as the CPU build.
+ * "cuda" is a runtime error (exit 1) naming why it cannot run: no usable GPU
+ * (with the CUDA error), or a GPU but no kernels in this build yet. When the
+ * kernels land, "auto" and "cuda" resolve to DEVICE_CUDA where the probe
+ * finds a GPU.
  */
 #ifndef STL_DEVICE_H
 #define STL_DEVICE_H
@@ -19,8 +28,13 @@ typedef enum { DEVICE_CPU = 0, DEVICE_CUDA = 1 } device_kind;
 /* "cpu", "cuda": what stages log and record in their metadata. */
 const char *device_name(device_kind kind);
 
-/* 0 and *out set, or -1 with err (a usage error: exit 2). */
-int device_resolve(const char *requested, device_kind *out, stl_error *err);
+/* 1 in a build with the CUDA path (make CUDA=1), else 0. */
+int device_cuda_built(void);
+
+/* 0 and *out set; or -1 with err and *exit_code the stage's exit status:
+ * STL_EXIT_USAGE for a bad or (in this build) meaningless name,
+ * STL_EXIT_FAIL for a device that this machine cannot give. */
+int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_error *err);
 
 #ifdef __cplusplus
 }

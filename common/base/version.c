@@ -6,6 +6,9 @@
 #include <jansson.h>
 #include <jconfig.h>
 #include <msgpack.h>
+#if STL_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -18,4 +21,10 @@ void version_print(FILE *out, const char *program) {
     fprintf(out, "  jansson %s (run time %s)\n", JANSSON_VERSION, jansson_version_str());
     fprintf(out, "  %s\n", openblas_get_config());
     fprintf(out, "  libcurl %s (run time %s)\n", LIBCURL_VERSION, curl_version_info(CURLVERSION_NOW)->version);
+#if STL_CUDA
+    /* The CUDA build (make CUDA=1); tests/stage/lib.sh tells the builds
+     * apart by this line. */
+    fprintf(out, "  CUDA runtime %d.%d (static; no GPU kernels yet)\n", CUDART_VERSION / 1000,
+            CUDART_VERSION % 1000 / 10);
+#endif
 }

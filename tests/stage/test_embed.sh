@@ -3,7 +3,7 @@
 # embedded, rows equal to model_embed on each crop alone, byte-identical
 # output for any batch size and thread count, shards that concatenate to the
 # whole, the JSON form, and the errors (a key without a crop, a bad model,
-# --device cuda in a CPU build).
+# --device cuda refused as the build must: tests/stage/lib.sh).
 . "$(dirname "$0")/lib.sh"
 : "${STL_BUILD:?STL_BUILD must point at the build directory (make test sets it)}"
 FIX=$STL_BUILD/tools/embed_fixture
@@ -160,7 +160,7 @@ check "nothing written for it" [ ! -e "$T/nan.emb" ]
 printf 'not a model' >"$T/bad.mpk"
 fails_with 1 "^stl-embed: .*bad.mpk" "a corrupt model file fails naming it" \
     "$STL_BIN/stl-embed" --model "$T/bad.mpk" --crops "$T/crops" --kind scene --keys "$T/d/pairs.jsonl" --out "$T/x.emb"
-fails_with 2 "^stl-embed: --device cuda" "--device cuda in a CPU build is a usage error" \
+device_cuda_refused embed "--device cuda" \
     emb --kind scene --out "$T/x.emb" --device cuda
 fails_with 2 "^stl-embed: " "--kind must be scene or product" emb --kind other --out "$T/x.emb"
 finish

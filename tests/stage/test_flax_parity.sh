@@ -50,7 +50,7 @@ EOF
     echo "$dir/parity_step"
 }
 
-eval "$(make -s --no-print-directory -C "$STL_ROOT" SAN="${SAN:-0}" BUILD="$STL_BUILD" print-tool-build | sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/")"
+eval "$(make -s --no-print-directory -C "$STL_ROOT" SAN="${SAN:-0}" CUDA="${CUDA:-0}" BUILD="$STL_BUILD" print-tool-build | sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/")"
 
 args=()
 for isa in $("$TOOL" isa); do args+=(--isa "$isa"); done

@@ -130,6 +130,6 @@ fails_with 2 "^stl-topk: " "--k 0 is a usage error" \
     "$TOPK" --scenes "$T/scenes.emb" --products "$T/products.emb" --out "$T/x.topk" --k 0
 fails_with 2 "^stl-topk: .*shard" "--shard 3/3 is a usage error" \
     "$TOPK" --scenes "$T/scenes.emb" --products "$T/products.emb" --out "$T/x.topk" --shard 3/3
-fails_with 2 "^stl-topk: --device cuda" "--device cuda without CUDA" \
+device_cuda_refused topk "--device cuda" \
     "$TOPK" --scenes "$T/scenes.emb" --products "$T/products.emb" --out "$T/x.topk" --device cuda
 finish

@@ -306,7 +306,7 @@ fails_with 1 "--resume: no checkpoint in work/checkpoints" "--resume without a c
     train_in fresh $R --resume
 fails_with 2 "--batch-size 5: not divisible by the 2 ranks" "a batch not divisible by the ranks" \
     $MPI "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/crops" --model "$T/x.msgpack" --batch-size 5
-fails_with 2 "^stl-train: --device cuda: this build has no CUDA path" "--device cuda in a CPU build" \
+device_cuda_refused train "--device cuda" \
     "$TRAIN" --triplets "$T/tri.mpk" --crops "$T/crops" --model "$T/x.msgpack" --device cuda
 : >"$T/empty.mpk"
 fails_with 1 "empty.mpk: empty file" "an empty triplets file" \
