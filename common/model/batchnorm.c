@@ -7,8 +7,7 @@
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "model/batchnorm.h"
 
-#include <math.h>
-
+#include "model/gpu_math.h"
 #include "model/simd.h"
 
 enum { CB = 256 };
@@ -60,25 +59,19 @@ STL_KERNEL(bn_sums,
 
 void bn_stats(const double *sums, double count, int C, float eps, float *mean, float *var,
               float *invstd) {
-    for (int c = 0; c < C; c++) {
-        double m = sums[c] / count;
-        double v = sums[C + c] / count - m * m;
-        if (v < 0) v = 0;
-        mean[c] = (float)m;
-        var[c] = (float)v;
-        invstd[c] = (float)(1.0 / sqrt(v + (double)eps));
-    }
+    for (int c = 0; c < C; c++)
+        gm_bn_finalize(sums[c], sums[C + c], count, eps, &mean[c], &var[c], &invstd[c]);
 }
 
 void bn_invstd(const float *var, int C, float eps, float *invstd) {
-    for (int c = 0; c < C; c++) invstd[c] = (float)(1.0 / sqrt((double)var[c] + (double)eps));
+    for (int c = 0; c < C; c++) invstd[c] = gm_bn_invstd(var[c], eps);
 }
 
 void bn_running_update(float *run_mean, float *run_var, const float *mean, const float *var,
                        int C, float momentum) {
     for (int c = 0; c < C; c++) {
-        run_mean[c] = momentum * run_mean[c] + (1.0f - momentum) * mean[c];
-        run_var[c] = momentum * run_var[c] + (1.0f - momentum) * var[c];
+        run_mean[c] = gm_bn_running(run_mean[c], mean[c], momentum);
+        run_var[c] = gm_bn_running(run_var[c], var[c], momentum);
     }
 }
 

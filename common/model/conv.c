@@ -4,17 +4,13 @@
 
 #include <string.h>
 
+#include "model/gpu_math.h"
 #include "model/pixel.h"
 #include "model/simd.h"
 
-int conv_same_out(int n, int stride) { return (n + stride - 1) / stride; }
+int conv_same_out(int n, int stride) { return gm_same_out(n, stride); }
 
-int conv_same_pad_before(int n, int k, int stride) {
-    int out = conv_same_out(n, stride);
-    int total = (out - 1) * stride + k - n;
-    if (total < 0) total = 0;
-    return total / 2;
-}
+int conv_same_pad_before(int n, int k, int stride) { return gm_same_pad_before(n, k, stride); }
 
 void conv_geom_init(conv_geom *g, int h, int w, int cin, int k, int stride) {
     g->h = h;

@@ -1,13 +1,15 @@
 /* pool.c — average pooling and global mean, forward and backward (pool.h).
  *
  * Both directions walk pixels in order with the window bounds computed per
- * row and column (no divisions per pixel); the channel loops are inlined per
+ * row and column (no divisions per pixel; the bounds are gpu_math.h's, which
+ * the GPU kernels share); the channel loops are inlined per
  * common channel count, as in batchnorm.c.
  */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "model/pool.h"
 
 #include "model/conv.h"
+#include "model/gpu_math.h"
 #include "model/simd.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -20,21 +22,6 @@
     default: { const int n_ = cn; CALL; } break;                                \
     }
 
-/* Input range [*lo, *hi) of output position o (window 3, stride 2). */
-static inline void window(int o, int pad, int n, int *lo, int *hi) {
-    int a = o * 2 - pad, b = a + 3;
-    *lo = a < 0 ? 0 : a;
-    *hi = b > n ? n : b;
-}
-
-/* Output range [*lo, *hi) whose windows contain input position i. */
-static inline void covering(int i, int pad, int nout, int *lo, int *hi) {
-    /* o*2 - pad <= i <= o*2 - pad + 2  <=>  (i + pad - 2) / 2 <= o <= (i + pad) / 2 */
-    int t = i + pad - 2;
-    int a = t <= 0 ? 0 : (t + 1) / 2, b = (i + pad) / 2 + 1;
-    *lo = a;
-    *hi = b > nout ? nout : b;
-}
 
 /* d[0..C) = (sum of the (h0..h1) x (w0..w1) window of the (rows, width, C)
  * image src) / 9: one output pixel of the forward pass (src = x) and one
@@ -71,8 +58,8 @@ STL_KERNEL(pool_avg_forward,
     int oh = (int)(rem / wo), ow = (int)(rem % wo);
     for (long r = r0; r < r1; r++) {
         int h0, h1, w0, w1;
-        window(oh, pt, H, &h0, &h1);
-        window(ow, pl, W, &w0, &w1);
+        gm_pool_window(oh, pt, H, &h0, &h1);
+        gm_pool_window(ow, pl, W, &w0, &w1);
         const float *img = x + b * (long)H * W * C;
         float *d = y + (r - r0) * C;
         DISPATCH(C, window_sum_div9(img, W, C, n_, h0, h1, w0, w1, d));
@@ -107,8 +94,8 @@ STL_KERNEL(pool_avg_forward_bn_add,
     int oh = (int)(rem / wo), ow = (int)(rem % wo);
     for (long r = r0; r < r1; r++) {
         int h0, h1, w0, w1;
-        window(oh, pt, H, &h0, &h1);
-        window(ow, pl, W, &w0, &w1);
+        gm_pool_window(oh, pt, H, &h0, &h1);
+        gm_pool_window(ow, pl, W, &w0, &w1);
         long off = b * (long)H * W * C;
         DISPATCH(C, fwd_pixel_bn_add(x + off, a + off, mul, sub, add, W, C, n_, h0, h1, w0, w1,
                                      y + (r - r0) * C));
@@ -129,8 +116,8 @@ STL_KERNEL(pool_avg_backward,
     int ih = (int)(rem / W), iw = (int)(rem % W);
     for (long p = p0; p < p1; p++) {
         int h0, h1, w0, w1;
-        covering(ih, pt, ho, &h0, &h1);
-        covering(iw, pl, wo, &w0, &w1);
+        gm_pool_covering(ih, pt, ho, &h0, &h1);
+        gm_pool_covering(iw, pl, wo, &w0, &w1);
         const float *g = dy + b * (long)ho * wo * C;
         float *d = dx + (p - p0) * C;
         DISPATCH(C, window_sum_div9(g, wo, C, n_, h0, h1, w0, w1, d));

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "base/isa.h"
+#include "model/gpu_math.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,34 +63,11 @@ extern "C" {
     STL_KERNEL_BODY name##_body params
 #endif
 
-static inline float simd_expf(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    /* n = round(x / ln 2) by the 1.5 * 2^23 trick (no call, vectorises) */
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    /* 2^n from the bits of n + 127 + 1.5 * 2^23, whose low mantissa bits
-     * are n + 127: unsigned shifts only, so a NaN input stays defined
-     * behaviour (and propagates through y) */
-    float t = n + 12583039.0f;
-    uint32_t u;
-    memcpy(&u, &t, sizeof u);
-    u <<= 23;
-    float s;
-    memcpy(&s, &u, sizeof s);
-    return y * s;
-}
+/* gpu_math.h holds the formula, shared with the GPU kernels. */
+static inline float simd_expf(float x) { return gm_expf(x); }
 
 /* sigmoid(z) = 1 / (1 + exp(-z)) */
-static inline float simd_sigmoidf(float z) { return 1.0f / (1.0f + simd_expf(-z)); }
+static inline float simd_sigmoidf(float z) { return gm_sigmoidf(z); }
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include "model/batchnorm.h"
 #include "model/bn_swish.h"
 #include "model/conv.h"
+#include "model/gpu_math.h"
 #include "model/linear.h"
 #include "model/pool.h"
 
@@ -214,10 +215,10 @@ int tower_cpu_forward(const tower_shape *s, const float *params, float *stats, i
                 bn_stats(sums, count, b->f, MODEL_BN_EPS, a->mean[k][j], a->var[k][j],
                          a->invstd[k][j]);
                 float mb[MODEL_MAX_CHANNELS];
-                for (int i = 0; i < b->f; i++) mb[i] = a->mean[k][j][i] + bias[i];
+                for (int i = 0; i < b->f; i++) mb[i] = gm_bn_fold_mean(a->mean[k][j][i], bias[i]);
                 bn_running_update(rmean, rvar, mb, a->var[k][j], b->f, MODEL_BN_MOMENTUM);
             } else {
-                for (int i = 0; i < b->f; i++) a->mean[k][j][i] = rmean[i] - bias[i];
+                for (int i = 0; i < b->f; i++) a->mean[k][j][i] = gm_bn_unfold_mean(rmean[i], bias[i]);
                 memcpy(a->var[k][j], rvar, sizeof(float) * (size_t)b->f);
                 bn_invstd(a->var[k][j], b->f, MODEL_BN_EPS, a->invstd[k][j]);
             }
