@@ -147,10 +147,18 @@ $(BUILD)/stages/%.o: stages/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(if $(filter $*,$(MPI_STAGES)),$(MPI_CFLAGS)) $(CFLAGS) -c $< -o $@
 
-# Unit tests, tools and benchmarks may use the collective layer too.
+# Unit tests, tools and benchmarks may use the collective layer too; a unit
+# test may link objects of its own (EXTRA_OBJ) and libraries (EXTRA_LIBS).
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(EXTRA_OBJ) $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS) $(EXTRA_LIBS)
+ifeq ($(CUDA),1)
+# test_gpu_math also checks gpu_math.h as nvcc compiles it, host and device.
+GPU_MATH_NVCC := $(BUILD)/tests/unit/gpu_math_nvcc.cu.o
+$(BUILD)/tests/test_gpu_math: $(GPU_MATH_NVCC)
+$(BUILD)/tests/test_gpu_math: EXTRA_OBJ = $(GPU_MATH_NVCC)
+$(BUILD)/tests/test_gpu_math: EXTRA_LIBS = -lstdc++
+endif
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
