@@ -158,6 +158,7 @@ GPU_MATH_NVCC := $(BUILD)/tests/unit/gpu_math_nvcc.cu.o
 $(BUILD)/tests/test_gpu_math: $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_OBJ = $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_LIBS = -lstdc++
+$(BUILD)/tests/test_cudnn_desc_cuda: EXTRA_LIBS = $(CUDNN_LIBS)
 endif
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)

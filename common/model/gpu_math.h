@@ -7,7 +7,7 @@
  * definitions, with its error budget written there.
  *
  * What is here: TF "SAME" padding (output size, padding before and after) for
- * the convolutions and the average pool; the pool's window bounds (3x3,
+ * the convolutions and the average pool, and its form for cuDNN; the pool's window bounds (3x3,
  * stride 2) and, for its backward pass, the outputs whose windows cover an
  * input; BatchNorm's finalisation from the partial sums (mean, biased
  * variance clamped at 0, invstd, in double) and the running-average update;
@@ -52,6 +52,18 @@ GM_FN int gm_same_pad_total(int n, int k, int s) {
 GM_FN int gm_same_pad_before(int n, int k, int s) { return gm_same_pad_total(n, k, s) / 2; }
 GM_FN int gm_same_pad_after(int n, int k, int s) {
     return gm_same_pad_total(n, k, s) - gm_same_pad_before(n, k, s);
+}
+
+/* cuDNN pads symmetrically; SAME's asymmetric padding becomes a symmetric
+ * pad of min(before, after) plus the rest padded explicitly into the input
+ * (as TensorFlow's cuDNN path does): an n-pixel input is given to cuDNN as
+ * extra_before + n + extra_after pixels with pad `sym`, and the output's
+ * first window starts at -(sym + extra_before) = -before, as SAME's does. */
+GM_FN void gm_same_cudnn_pad(int n, int k, int s, int *sym, int *extra_before, int *extra_after) {
+    int b = gm_same_pad_before(n, k, s), a = gm_same_pad_after(n, k, s);
+    *sym = b < a ? b : a;
+    *extra_before = b - *sym;
+    *extra_after = a - *sym;
 }
 
 /* ---- the average pool: 3x3 window, stride 2, SAME, always / 9 ---- */

@@ -82,6 +82,11 @@ static void test_same_padding(void) {
                 bad += g.ho != out || g.pad_top != before;
                 bad += g.wo != gm_same_out(n + 1, s) || g.pad_left != gm_same_pad_before(n + 1, k, s);
                 bad += conv_same_out(n, s) != out || conv_same_pad_before(n, k, s) != before;
+                /* cuDNN's form: symmetric pad + explicit extra, one side only */
+                int sym, eb, ea;
+                gm_same_cudnn_pad(n, k, s, &sym, &eb, &ea);
+                bad += sym + eb != before || sym + ea != after || (eb > 0 && ea > 0);
+                bad += eb < 0 || ea < 0 || sym < 0;
             }
     CHECK_EQ_INT(bad, 0);
     /* the model's case: 3x3 stride 2 on an even size pads 0 before, 1 after */
