@@ -159,6 +159,7 @@ $(BUILD)/tests/test_gpu_math: $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_OBJ = $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_LIBS = -lstdc++
 $(BUILD)/tests/test_cudnn_desc_cuda: EXTRA_LIBS = $(CUDNN_LIBS)
+$(BUILD)/tests/test_nccl_id_cuda: EXTRA_LIBS = $(NCCL_LIBS)
 endif
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
