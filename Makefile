@@ -12,8 +12,9 @@
 #            that use them. No kernel runs on a GPU yet (docs/training.md,
 #            "GPU build"); a missing toolkit is an error, never a silent skip.
 #
-# CUDA-only sources: common/*/*_cuda.c, *.cu anywhere, tests/unit/test_*_cuda.c
-# and tests/tools/*_cuda.c are built only with CUDA=1.
+# CUDA-only sources, built only with CUDA=1: common/*/*_cuda.c and
+# common/*/*.cu (into libstl.a), tests/unit/test_*_cuda.c, tests/tools/*_cuda.c,
+# and the .cu objects a test names below (tests/unit/gpu_math_nvcc.cu).
 #
 # Layout: common/<layer>/*.c -> libstl.a (layers: common/README.md), mpi/*.c -> libstlmpi.a (MPI stages only),
 # stages/<name>.c -> bin/stl-<name>, tests/unit/test_*.c -> unit tests,
