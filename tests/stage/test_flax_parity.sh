@@ -50,7 +50,11 @@ EOF
     echo "$dir/parity_step"
 }
 
-eval "$(make -s --no-print-directory -C "$STL_ROOT" SAN="${SAN:-0}" CUDA="${CUDA:-0}" BUILD="$STL_BUILD" print-tool-build | sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/")"
+# The CUDA build's objects need its link line (the CUDA runtime): ask the
+# binaries which build they are, whatever CUDA the environment says.
+cuda=0
+cuda_build && cuda=1
+eval "$(make -s --no-print-directory -C "$STL_ROOT" SAN="${SAN:-0}" CUDA="$cuda" BUILD="$STL_BUILD" print-tool-build | sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/")"
 
 args=()
 for isa in $("$TOOL" isa); do args+=(--isa "$isa"); done
