@@ -4,7 +4,9 @@
  * then DIR/catalog.json (fashion-cat.json format) and DIR/pairs.jsonl
  * (fashion.json format, with bbox) — the two JSON files last, so a complete
  * pairs file means a complete data set. Everything is a function of --seed
- * and the size flags: keys are hashes of (seed, kind, index); product i
+ * and the size flags, and the pictures also of --style (1: the original
+ * drawing, 2: synth_style2.h's; keys, catalog, pairs and boxes do not depend
+ * on it): keys are hashes of (seed, kind, index); product i
  * draws its look from RNG stream i, scene j its plan and pixels from its own
  * stream, and popularity (a Zipf-like weight over a shuffled catalog, with
  * some products in no scene) from a stream of its own. Threads only decide
@@ -42,7 +44,7 @@
 
 typedef struct {
     const char *out;
-    long scenes, products, seed, scene_size, product_size, quality, threads;
+    long scenes, products, seed, scene_size, product_size, quality, threads, style;
 } synth_options;
 
 typedef struct {
@@ -246,7 +248,7 @@ static int synth_run(const synth_options *o, stl_error *err) {
     for (size_t i = 0; i < np; i++) {
         rng_state r;
         rng_stream(&r, (uint64_t)o->seed, i);
-        synth_product_draw(&products[i], &r);
+        synth_product_draw(&products[i], (int)o->style, &r);
     }
     size_t drawable = make_popularity((uint64_t)o->seed, np, cdf, err);
     if (drawable == 0) goto done;
@@ -254,7 +256,7 @@ static int synth_run(const synth_options *o, stl_error *err) {
     for (size_t j = 0; j < ns; j++) {
         rng_state r;
         rng_stream(&r, (uint64_t)o->seed, SCENE_STREAM + j);
-        synth_scene_plan(&scenes[j], &r, cdf, np, drawable);
+        synth_scene_plan(&scenes[j], (int)o->style, &r, cdf, np, drawable);
         n_pairs += (size_t)scenes[j].n;
         for (int k = 0; k < scenes[j].n; k++) {
             n_used += !in_scene[scenes[j].product[k]];
@@ -293,7 +295,8 @@ done:
 int main(int argc, char **argv) {
     log_set_program("stl-synth");
     synth_options o = {.out = NULL, .scenes = 1000, .products = 600, .seed = 1,
-                       .scene_size = 160, .product_size = 128, .quality = 90, .threads = 0};
+                       .scene_size = 160, .product_size = 128, .quality = 90, .threads = 0,
+                       .style = SYNTH_STYLE_DEFAULT};
     cli_option opts[] = {
         {.name = "out", .type = CLI_STRING, .target = &o.out, .metavar = "DIR", .required = 1,
          .help = "output directory: DIR/pairs.jsonl, DIR/catalog.json, DIR/images/<key>.jpg"},
@@ -309,6 +312,10 @@ int main(int argc, char **argv) {
          .help = "product photo side in pixels", .min = 32, .max = 4096},
         {.name = "quality", .type = CLI_INT, .target = &o.quality, .metavar = "Q",
          .help = "JPEG quality", .min = 1, .max = 100},
+        {.name = "style", .type = CLI_INT, .target = &o.style, .metavar = "N",
+         .help = "drawing style: 1 the original drawing, 2 other silhouettes, looks and clutter "
+                 "(same keys, pairs and boxes)",
+         .min = 1, .max = SYNTH_STYLE_COUNT},
         {.name = "threads", .type = CLI_INT, .target = &o.threads, .metavar = "N",
          .help = "rendering threads (0: $STL_THREADS, else all cores); the output does not depend on it",
          .min = 0, .max = THREADS_MAX},
@@ -319,17 +326,17 @@ int main(int argc, char **argv) {
                    "products in ten real STL fashion categories, cluttered scenes with 1-4 of "
                    "them composited at a recorded box, the pairs JSONL (fashion.json format) "
                    "and the catalog JSON (fashion-cat.json format). The output depends only on "
-                   "the seed and the size flags, never on --threads.",
+                   "the seed, the size flags and --style, never on --threads.",
         .opts = opts,
         .n_opts = (int)(sizeof opts / sizeof opts[0]),
     };
     int code;
     if (cli_run(&spec, argc, argv, &code) != 0) return code;
     o.threads = threads_resolve(o.threads, 1);
-    log_info("out %s, %ld scenes (%ld px), %ld products (%ld px), seed %ld, quality %ld, "
-             "%ld threads",
-             o.out, o.scenes, o.scene_size, o.products, o.product_size, o.seed, o.quality,
-             o.threads);
+    log_info("out %s, %ld scenes (%ld px), %ld products (%ld px), seed %ld, style %ld, "
+             "quality %ld, %ld threads",
+             o.out, o.scenes, o.scene_size, o.products, o.product_size, o.seed, o.style,
+             o.quality, o.threads);
     stl_error err;
     if (synth_run(&o, &err) != 0) {
         log_error(&err);

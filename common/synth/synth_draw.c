@@ -131,12 +131,64 @@ int synth_shape_hit(const synth_shape *s, float u, float v) {
     return -1;
 }
 
+static synth_rgb mix(synth_rgb a, synth_rgb b, float t) {
+    return (synth_rgb){a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t};
+}
+
+/* 32-bit hash of a pattern cell (SYNTH_PATTERN_SPOTS). */
+static uint32_t cell_hash(uint32_t seed, int i, int j) {
+    uint32_t h = seed ^ ((uint32_t)i * 0x9e3779b1u) ^ ((uint32_t)j * 0x85ebca77u);
+    h ^= h >> 16, h *= 0x7feb352du, h ^= h >> 15, h *= 0x846ca68bu, h ^= h >> 16;
+    return h;
+}
+
+/* Part 0's colour for style 2's patterns; a, b: the rotated coordinates
+ * times freq. */
+static synth_rgb pattern2_color(const synth_material *m, float ca, float sa, float u, float v,
+                                float a, float b) {
+    float w = m->dot_radius;
+    switch (m->pattern) {
+    case SYNTH_PATTERN_GRADIENT: {
+        float t = 0.5f + (u - 0.5f) * ca + (v - 0.5f) * sa;
+        return mix(m->base, m->second, t < 0 ? 0 : (t > 1 ? 1 : t));
+    }
+    case SYNTH_PATTERN_PLAID: {
+        int in_a = a - floorf(a) < w, in_b = b - floorf(b) < w;
+        return in_a && in_b ? m->second : (in_a || in_b ? mix(m->base, m->second, 0.5f) : m->base);
+    }
+    case SYNTH_PATTERN_CHEVRON: {
+        float z = a + 1.2f * fabsf(b - floorf(b) - 0.5f);
+        return z - floorf(z) < 0.5f ? m->second : m->base;
+    }
+    case SYNTH_PATTERN_RINGS: {
+        float d = sqrtf((u - 0.5f) * (u - 0.5f) + (v - 0.5f) * (v - 0.5f)) * m->freq * 1.5f;
+        return d - floorf(d) < 0.5f ? m->second : m->base;
+    }
+    case SYNTH_PATTERN_SPOTS: {
+        int i = (int)floorf(a), j = (int)floorf(b);
+        uint32_t h = cell_hash(m->seed, i, j);
+        float r = w * (0.6f + 0.6f * (float)(h & 255) / 255.0f);
+        float cx = 0.5f + (0.5f - r) * ((float)((h >> 8) & 255) / 127.5f - 1.0f);
+        float cy = 0.5f + (0.5f - r) * ((float)((h >> 16) & 255) / 127.5f - 1.0f);
+        float ry = r * (0.55f + 0.45f * (float)(h >> 24) / 255.0f);
+        float dx = (a - (float)i - cx) / r, dy = (b - (float)j - cy) / ry;
+        return dx * dx + dy * dy <= 1.0f ? m->second : m->base;
+    }
+    default: /* SYNTH_PATTERN_SPLIT */
+        return (u - 0.5f) * ca + (v - 0.5f) * sa > w - 0.25f ? m->second : m->base;
+    }
+}
+
 /* synth_material_color with the pattern direction (cos, sin) precomputed. */
 static synth_rgb material_color(const synth_material *m, float ca, float sa, int part, float u,
                                 float v) {
     synth_rgb c = m->base;
     if (part == 1) {
         c = m->accent;
+        if (m->sheen != 0) c = mix(c, (synth_rgb){0, 0, 0}, m->sheen * (2 * v - 1));
+    } else if (m->pattern >= SYNTH_PATTERN_GRADIENT) {
+        c = pattern2_color(m, ca, sa, u, v, (u * ca + v * sa) * m->freq,
+                           (-u * sa + v * ca) * m->freq);
     } else if (m->pattern != SYNTH_PATTERN_SOLID) {
         float a = (u * ca + v * sa) * m->freq, b = (-u * sa + v * ca) * m->freq;
         int second = 0;
@@ -151,6 +203,7 @@ static synth_rgb material_color(const synth_material *m, float ca, float sa, int
         if (second) c = m->second;
     }
     float k = 1.0f - m->shade * v;
+    if (m->shade_u != 0) k -= m->shade_u * u;
     return (synth_rgb){c.r * k, c.g * k, c.b * k};
 }
 

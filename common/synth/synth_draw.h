@@ -5,7 +5,8 @@
  * rounded rectangles, polygons, capsules — each adding to or cutting from the
  * shape, each painting one "part" (0: the patterned body, 1: an accent). A
  * material colours the parts: part 0 gets a pattern (solid, stripes, dots,
- * checks) in two colours, part 1 a flat accent. synth_paint() maps the unit
+ * checks; style 2's gradient, plaid, chevron, rings, spots, colour block) in
+ * two colours, part 1 an accent (flat, or with a sheen in style 2). synth_paint() maps the unit
  * square onto any pixel rectangle and renders with 2x2 supersampling, so the
  * same product looks the same at every scale. Everything is plain arithmetic:
  * the same inputs give the same bytes. Callers own the image buffers
@@ -61,6 +62,13 @@ enum synth_pattern {
     SYNTH_PATTERN_STRIPES,
     SYNTH_PATTERN_DOTS,
     SYNTH_PATTERN_CHECKS,
+    /* Style 2's looks (synth_style2.h); style 1 never draws these. */
+    SYNTH_PATTERN_GRADIENT, /* base to second along angle, across the square */
+    SYNTH_PATTERN_PLAID,    /* two crossing sets of bands (width dot_radius), mixed where one */
+    SYNTH_PATTERN_CHEVRON,  /* zigzag stripes */
+    SYNTH_PATTERN_RINGS,    /* concentric rings about the centre */
+    SYNTH_PATTERN_SPOTS,    /* irregular spots, one per cell, placed by seed */
+    SYNTH_PATTERN_SPLIT,    /* colour block: second beyond a line across the square */
     SYNTH_PATTERN_COUNT
 };
 
@@ -71,6 +79,10 @@ typedef struct {
     float angle;      /* radians */
     float dot_radius; /* fraction of a cell, dots only */
     float shade;      /* top-to-bottom darkening, 0..0.3 */
+    /* Style 2 only; zero (a zero-initialised material) leaves style 1's colours. */
+    float shade_u;    /* left-to-right darkening (light from the left) */
+    float sheen;      /* accent part: lighter at the top, darker at the bottom, +-sheen */
+    uint32_t seed;    /* where SYNTH_PATTERN_SPOTS puts its spots */
 } synth_material;
 
 int synth_image_init(synth_image *im, int w, int h, stl_error *err);

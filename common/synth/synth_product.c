@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "synth/synth_style2.h"
+
 static const struct {
     const char *name;
     float weight; /* ~ sqrt(count in the real fashion catalog) */
@@ -20,26 +22,26 @@ static const struct {
     {"Apparel & Accessories|Jewelry|Earrings", 30},
     {"Apparel & Accessories|Jewelry|Necklaces", 30},
 };
-enum {
-    CAT_SHOES, CAT_TOPS, CAT_PANTS, CAT_BAGS, CAT_COATS,
-    CAT_SUNGLASSES, CAT_SHORTS, CAT_SKIRTS, CAT_EARRINGS, CAT_NECKLACES,
-    N_CATEGORIES
-};
-_Static_assert(sizeof categories / sizeof categories[0] == N_CATEGORIES, "category table");
+_Static_assert(sizeof categories / sizeof categories[0] == SYNTH_CAT_COUNT, "category table");
 
-int synth_category_count(void) { return N_CATEGORIES; }
+int synth_category_count(void) { return SYNTH_CAT_COUNT; }
 const char *synth_category_name(int i) { return categories[i].name; }
 
 static float uniform(rng_state *r, float lo, float hi) { return lo + (hi - lo) * rng_float(r); }
 
-void synth_product_draw(synth_product *p, rng_state *r) {
+void synth_product_draw(synth_product *p, int style, rng_state *r) {
+    p->style = style;
     float total = 0;
-    for (int i = 0; i < N_CATEGORIES; i++) total += categories[i].weight;
+    for (int i = 0; i < SYNTH_CAT_COUNT; i++) total += categories[i].weight;
     float x = rng_float(r) * total;
-    p->category = N_CATEGORIES - 1;
-    for (int i = 0; i < N_CATEGORIES; i++) {
+    p->category = SYNTH_CAT_COUNT - 1;
+    for (int i = 0; i < SYNTH_CAT_COUNT; i++) {
         if (x < categories[i].weight) { p->category = i; break; }
         x -= categories[i].weight;
+    }
+    if (style == 2) {
+        synth2_product_look(p, r);
+        return;
     }
     synth_material *m = &p->mat;
     float h1 = rng_float(r);
@@ -50,7 +52,7 @@ void synth_product_draw(synth_product *p, rng_state *r) {
     else m->second = synth_hsv(h1 + uniform(r, 0.3f, 0.7f), uniform(r, 0.5f, 1.0f),
                                uniform(r, 0.35f, 1.0f));
     m->accent = synth_hsv(rng_float(r), uniform(r, 0.3f, 0.9f), uniform(r, 0.15f, 0.8f));
-    if (p->category == CAT_SUNGLASSES) /* dark tinted lenses */
+    if (p->category == SYNTH_CAT_SUNGLASSES) /* dark tinted lenses */
         m->accent = synth_hsv(rng_float(r), uniform(r, 0.2f, 0.7f), uniform(r, 0.08f, 0.3f));
     float pat = rng_float(r);
     m->pattern = pat < 0.25f ? SYNTH_PATTERN_SOLID
@@ -203,22 +205,30 @@ static void shape_necklace(const float *a, synth_shape *s) {
 
 void synth_product_shape(const synth_product *p, synth_shape *out) {
     out->n = 0;
+    if (p->style == 2) {
+        synth2_product_shape(p, out);
+        return;
+    }
     const float *a = p->param;
     switch (p->category) {
-    case CAT_SHOES: shape_shoes(a, out); break;
-    case CAT_TOPS: shape_top(a, out, 0); break;
-    case CAT_COATS: shape_top(a, out, 1); break;
-    case CAT_PANTS: shape_pants(a, out, 0); break;
-    case CAT_SHORTS: shape_pants(a, out, 1); break;
-    case CAT_SKIRTS: shape_skirt(a, out); break;
-    case CAT_BAGS: shape_bag(a, out); break;
-    case CAT_SUNGLASSES: shape_sunglasses(a, out); break;
-    case CAT_EARRINGS: shape_earrings(a, out); break;
+    case SYNTH_CAT_SHOES: shape_shoes(a, out); break;
+    case SYNTH_CAT_TOPS: shape_top(a, out, 0); break;
+    case SYNTH_CAT_COATS: shape_top(a, out, 1); break;
+    case SYNTH_CAT_PANTS: shape_pants(a, out, 0); break;
+    case SYNTH_CAT_SHORTS: shape_pants(a, out, 1); break;
+    case SYNTH_CAT_SKIRTS: shape_skirt(a, out); break;
+    case SYNTH_CAT_BAGS: shape_bag(a, out); break;
+    case SYNTH_CAT_SUNGLASSES: shape_sunglasses(a, out); break;
+    case SYNTH_CAT_EARRINGS: shape_earrings(a, out); break;
     default: shape_necklace(a, out); break;
     }
 }
 
 void synth_product_photo(const synth_product *p, synth_image *im) {
+    if (p->style == 2) {
+        synth2_product_photo(p, im);
+        return;
+    }
     synth_rgb bg = p->background;
     synth_rgb low = {bg.r * 0.94f, bg.g * 0.94f, bg.b * 0.94f};
     synth_fill_gradient(im, bg, low, 1.5707963f);

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "synth/synth_style2.h"
+
 static float uniform(rng_state *r, float lo, float hi) { return lo + (hi - lo) * rng_float(r); }
 
 static float quantise(float x) {
@@ -28,8 +30,8 @@ static float overlap(const float *a, const float *b) {
     return w * h / fminf(aa, ab); /* fraction of the smaller box covered */
 }
 
-void synth_scene_plan(synth_scene *s, rng_state *r, const double *cdf, size_t n_products,
-                      size_t n_drawable) {
+void synth_scene_plan(synth_scene *s, int style, rng_state *r, const double *cdf,
+                      size_t n_products, size_t n_drawable) {
     static const float count_cdf[SYNTH_SCENE_MAX] = {0.35f, 0.65f, 0.85f, 1.0f};
     static const float side_lo[SYNTH_SCENE_MAX] = {0.45f, 0.38f, 0.33f, 0.30f};
     static const float side_hi[SYNTH_SCENE_MAX] = {0.75f, 0.55f, 0.46f, 0.40f};
@@ -65,6 +67,7 @@ void synth_scene_plan(synth_scene *s, rng_state *r, const double *cdf, size_t n_
         for (int i = 0; i < 4; i++) s->bbox[k][i] = best[i];
     }
     s->rng = *r;
+    s->style = style;
 }
 
 /* A random solid (sometimes striped) shape of about `size` of the side. */
@@ -96,6 +99,10 @@ static void distractor(synth_image *im, rng_state *r, float size_lo, float size_
 }
 
 void synth_scene_render(const synth_scene *s, const synth_product *products, synth_image *im) {
+    if (s->style == 2) {
+        synth2_scene_render(s, products, im);
+        return;
+    }
     rng_state r = s->rng;
     synth_rgb a = synth_hsv(rng_float(&r), uniform(&r, 0.05f, 0.6f), uniform(&r, 0.3f, 0.9f));
     synth_rgb b = synth_hsv(rng_float(&r), uniform(&r, 0.05f, 0.6f), uniform(&r, 0.3f, 0.9f));

@@ -28,19 +28,23 @@ extern "C" {
 #define SYNTH_SCENE_MAX 4
 
 typedef struct {
+    int style;                          /* drawing style, 1..SYNTH_STYLE_COUNT */
     int n;                              /* products in the scene, 1..4 */
     uint32_t product[SYNTH_SCENE_MAX];  /* indices into the catalog, distinct */
     float bbox[SYNTH_SCENE_MAX][4];     /* left, top, right, bottom in [0,1], multiples of 1e-4 */
     rng_state rng;                      /* where rendering continues */
 } synth_scene;
 
-/* Plans a scene from r (its own stream). cdf: cumulative popularity over the
- * n_products catalog products (cdf[n_products-1] > 0; products whose weight
- * is zero are never drawn); n_drawable: how many have non-zero weight. */
-void synth_scene_plan(synth_scene *s, rng_state *r, const double *cdf, size_t n_products,
-                      size_t n_drawable);
+/* Plans a scene from r (its own stream), to be drawn in `style`. cdf:
+ * cumulative popularity over the n_products catalog products
+ * (cdf[n_products-1] > 0; products whose weight is zero are never drawn);
+ * n_drawable: how many have non-zero weight. The plan (products, boxes) does
+ * not depend on the style. */
+void synth_scene_plan(synth_scene *s, int style, rng_state *r, const double *cdf,
+                      size_t n_products, size_t n_drawable);
 
-/* Renders the planned scene into im (initialised, any size). */
+/* Renders the planned scene into im (initialised, any size); style 2's
+ * background and clutter are synth_style2.h's. */
 void synth_scene_render(const synth_scene *s, const synth_product *products, synth_image *im);
 
 #ifdef __cplusplus
