@@ -26,6 +26,13 @@ static void put(synth_image *im, int x, int y, synth_rgb c, float k) {
     p[0] = to_byte(c.r * k), p[1] = to_byte(c.g * k), p[2] = to_byte(c.b * k);
 }
 
+/* hsv(h, s, v) with s then v drawn from r (in this order: C leaves the order
+ * of a call's arguments open, so no call here draws twice). */
+static synth_rgb draw_hsv(rng_state *r, float h, float s_lo, float s_hi, float v_lo, float v_hi) {
+    float s = uniform(r, s_lo, s_hi);
+    return synth_hsv(h, s, uniform(r, v_lo, v_hi));
+}
+
 static synth_rgb scale(synth_rgb c, float k) { return (synth_rgb){c.r * k, c.g * k, c.b * k}; }
 
 void synth2_product_photo(const synth_product *p, synth_image *im) {
@@ -51,10 +58,13 @@ void synth2_product_photo(const synth_product *p, synth_image *im) {
 /* Boards across or down the picture, each its own tone, with dark seams
  * and a streaky grain along the board. */
 static void planks(synth_image *im, rng_state *r, float hue) {
-    synth_rgb wood = rng_float(r) < 0.6f
-                         ? synth_hsv(uniform(r, 0.05f, 0.11f), uniform(r, 0.35f, 0.7f),
-                                     uniform(r, 0.35f, 0.75f))
-                         : synth_hsv(hue, uniform(r, 0.1f, 0.4f), uniform(r, 0.5f, 0.9f));
+    synth_rgb wood;
+    if (rng_float(r) < 0.6f) {
+        float h = uniform(r, 0.05f, 0.11f);
+        wood = draw_hsv(r, h, 0.35f, 0.7f, 0.35f, 0.75f);
+    } else {
+        wood = draw_hsv(r, hue, 0.1f, 0.4f, 0.5f, 0.9f);
+    }
     int n = 4 + (int)rng_uniform(r, 7), down = rng_float(r) < 0.5f;
     float tone[10], phase[10], freq = uniform(r, 20, 60);
     for (int i = 0; i < n; i++) tone[i] = uniform(r, 0.85f, 1.12f), phase[i] = uniform(r, 0, 6.3f);
@@ -73,10 +83,11 @@ static void planks(synth_image *im, rng_state *r, float hue) {
 
 /* Square tiles with grout, in one or two alternating colours. */
 static void tiles(synth_image *im, rng_state *r, float hue) {
-    synth_rgb a = synth_hsv(hue, uniform(r, 0.05f, 0.5f), uniform(r, 0.55f, 0.95f));
-    synth_rgb b = rng_float(r) < 0.5f ? a : synth_hsv(hue + uniform(r, 0.3f, 0.7f),
-                                                      uniform(r, 0.05f, 0.5f),
-                                                      uniform(r, 0.3f, 0.9f));
+    synth_rgb a = draw_hsv(r, hue, 0.05f, 0.5f, 0.55f, 0.95f), b = a;
+    if (rng_float(r) >= 0.5f) {
+        float h = hue + uniform(r, 0.3f, 0.7f);
+        b = draw_hsv(r, h, 0.05f, 0.5f, 0.3f, 0.9f);
+    }
     synth_rgb grout = synth_hsv(0, 0, rng_float(r) < 0.5f ? 0.92f : 0.25f);
     int n = 3 + (int)rng_uniform(r, 6);
     float gw = uniform(r, 0.04f, 0.09f);
@@ -92,9 +103,9 @@ static void tiles(synth_image *im, rng_state *r, float hue) {
 
 /* A light glow about a point fading to a darker surround. */
 static void glow(synth_image *im, rng_state *r, float hue) {
-    synth_rgb in = synth_hsv(hue, uniform(r, 0.05f, 0.35f), uniform(r, 0.8f, 1.0f));
-    synth_rgb out = synth_hsv(hue + uniform(r, -0.15f, 0.15f), uniform(r, 0.3f, 0.9f),
-                              uniform(r, 0.15f, 0.5f));
+    synth_rgb in = draw_hsv(r, hue, 0.05f, 0.35f, 0.8f, 1.0f);
+    float h = hue + uniform(r, -0.15f, 0.15f);
+    synth_rgb out = draw_hsv(r, h, 0.3f, 0.9f, 0.15f, 0.5f);
     float cx = uniform(r, 0.2f, 0.8f), cy = uniform(r, 0.1f, 0.6f), reach = uniform(r, 0.6f, 1.1f);
     for (int y = 0; y < im->h; y++)
         for (int x = 0; x < im->w; x++) {
@@ -126,8 +137,8 @@ static void thing(synth_image *im, rng_state *r, float hue, float size_lo, float
     synth_shape sh = {.n = 0};
     synth_material m = {0};
     float h = rng_float(r) < 0.7f ? hue + uniform(r, -0.15f, 0.15f) : hue + 0.5f;
-    m.base = synth_hsv(h, uniform(r, 0.2f, 0.9f), uniform(r, 0.25f, 0.95f));
-    m.second = synth_hsv(h + 0.1f, uniform(r, 0.2f, 0.9f), uniform(r, 0.25f, 0.95f));
+    m.base = draw_hsv(r, h, 0.2f, 0.9f, 0.25f, 0.95f);
+    m.second = draw_hsv(r, h + 0.1f, 0.2f, 0.9f, 0.25f, 0.95f);
     float pat = rng_float(r);
     m.pattern = pat < 0.15f ? SYNTH_PATTERN_RINGS
                 : pat < 0.35f ? SYNTH_PATTERN_GRADIENT : SYNTH_PATTERN_SOLID;
@@ -163,14 +174,15 @@ static void thing(synth_image *im, rng_state *r, float hue, float size_lo, float
         break;
     }
     case 4: {
+        float cx = uniform(r, 0.6f, 0.8f), cy = uniform(r, 0.3f, 0.5f);
         synth_shape_ellipse(&sh, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f);
-        synth_shape_ellipse(&sh, 0, 1, uniform(r, 0.6f, 0.8f), uniform(r, 0.3f, 0.5f), 0.45f,
-                            0.45f);
+        synth_shape_ellipse(&sh, 0, 1, cx, cy, 0.45f, 0.45f);
         break;
     }
-    default:
-        synth_shape_capsule(&sh, 0, 0, uniform(r, 0, 1), 0.05f, uniform(r, 0, 1), 0.95f,
-                            uniform(r, 0.03f, 0.07f));
+    default: {
+        float x0 = rng_float(r), x1 = rng_float(r), rad = uniform(r, 0.03f, 0.07f);
+        synth_shape_capsule(&sh, 0, 0, x0, 0.05f, x1, 0.95f, rad);
+    }
     }
     float side = uniform(r, size_lo, size_hi), aspect = uniform(r, 0.75f, 1.33f);
     float w = side * aspect * (float)im->w, hgt = side / aspect * (float)im->h;
@@ -183,12 +195,13 @@ static void thing(synth_image *im, rng_state *r, float hue, float size_lo, float
 static void strand(synth_image *im, rng_state *r) {
     synth_shape sh = {.n = 0};
     synth_material m = {0};
-    m.base = synth_hsv(rng_float(r), uniform(r, 0.0f, 0.5f),
-                       rng_float(r) < 0.5f ? uniform(r, 0.05f, 0.25f) : uniform(r, 0.8f, 1.0f));
-    if (rng_float(r) < 0.5f)
-        synth_shape_capsule(&sh, 0, 0, 0, rng_float(r), 1, rng_float(r), uniform(r, 0.005f, 0.012f));
-    else
-        synth_shape_capsule(&sh, 0, 0, rng_float(r), 0, rng_float(r), 1, uniform(r, 0.005f, 0.012f));
+    float h = rng_float(r), s = uniform(r, 0.0f, 0.5f);
+    float v = rng_float(r) < 0.5f ? uniform(r, 0.05f, 0.25f) : uniform(r, 0.8f, 1.0f);
+    m.base = synth_hsv(h, s, v);
+    int across = rng_float(r) < 0.5f;
+    float a = rng_float(r), b = rng_float(r), rad = uniform(r, 0.005f, 0.012f);
+    if (across) synth_shape_capsule(&sh, 0, 0, 0, a, 1, b, rad);
+    else synth_shape_capsule(&sh, 0, 0, a, 0, b, 1, rad);
     synth_paint(im, &sh, &m, 0, 0, (float)im->w, (float)im->h, NULL);
 }
 

@@ -13,6 +13,13 @@
 static float uniform(rng_state *r, float lo, float hi) { return lo + (hi - lo) * rng_float(r); }
 static float clamp01(float x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
 
+/* hsv(h, s, v) with s then v drawn from r (in this order: C leaves the order
+ * of a call's arguments open, so no call here draws twice). */
+static synth_rgb draw_hsv(rng_state *r, float h, float s_lo, float s_hi, float v_lo, float v_hi) {
+    float s = uniform(r, s_lo, s_hi);
+    return synth_hsv(h, s, uniform(r, v_lo, v_hi));
+}
+
 void synth2_product_look(synth_product *p, rng_state *r) {
     synth_material *m = &p->mat;
     float h = rng_float(r), s, v;
@@ -27,16 +34,20 @@ void synth2_product_look(synth_product *p, rng_state *r) {
     float second = rng_float(r), dv = uniform(r, 0.25f, 0.45f);
     if (second < 0.15f) m->second = synth_hsv(0.11f, 0.12f, 0.95f);      /* ivory */
     else if (second < 0.25f) m->second = synth_hsv(0.62f, 0.6f, 0.22f);  /* navy */
-    else m->second = synth_hsv(h + uniform(r, -0.1f, 0.1f), clamp01(s * uniform(r, 0.5f, 1.3f)),
-                               v > 0.6f ? v - dv : v + dv);               /* tonal */
+    else { /* tonal */
+        float h2 = h + uniform(r, -0.1f, 0.1f);
+        m->second = synth_hsv(h2, clamp01(s * uniform(r, 0.5f, 1.3f)), v > 0.6f ? v - dv : v + dv);
+    }
     switch (rng_uniform(r, 4)) {
     case 0: m->accent = synth_hsv(0.12f, 0.65f, 0.85f); break;  /* gold */
     case 1: m->accent = synth_hsv(0.0f, 0.0f, 0.78f); break;    /* silver */
     case 2: m->accent = synth_hsv(rng_float(r), 0.2f, 0.12f); break;
-    default: m->accent = synth_hsv(h + 0.5f, uniform(r, 0.4f, 0.9f), uniform(r, 0.4f, 0.9f));
+    default: m->accent = draw_hsv(r, h + 0.5f, 0.4f, 0.9f, 0.4f, 0.9f);
     }
-    if (p->category == SYNTH_CAT_SUNGLASSES) /* tinted lenses */
-        m->accent = synth_hsv(rng_float(r), uniform(r, 0.3f, 0.8f), uniform(r, 0.15f, 0.45f));
+    if (p->category == SYNTH_CAT_SUNGLASSES) { /* tinted lenses */
+        float lens = rng_float(r);
+        m->accent = draw_hsv(r, lens, 0.3f, 0.8f, 0.15f, 0.45f);
+    }
     m->sheen = uniform(r, 0.15f, 0.35f);
     float pat = rng_float(r);
     m->pattern = pat < 0.2f ? SYNTH_PATTERN_GRADIENT
@@ -52,7 +63,8 @@ void synth2_product_look(synth_product *p, rng_state *r) {
     m->seed = (uint32_t)rng_next(r);
     for (int i = 0; i < 4; i++) p->param[i] = rng_float(r);
     p->margin = uniform(r, 0.04f, 0.12f);
-    p->background = synth_hsv(rng_float(r), uniform(r, 0.03f, 0.12f), uniform(r, 0.88f, 0.97f));
+    float bg = rng_float(r);
+    p->background = draw_hsv(r, bg, 0.03f, 0.12f, 0.88f, 0.97f);
 }
 
 /* Adds the polygon xy and its mirror image about u = 0.5. */
