@@ -262,7 +262,7 @@ dec=$(awk '$1 == "decode" {print $2}' "$T/fail/slurm-jobs")
 # Wait for the decode array to end (no time bound: that is decode's speed).
 for ((i = 0; i < 1200; i++)); do
     s=$(st "$dec")
-    [[ $s == *PENDING* || $s == *RUNNING* || -z $s ]] || break
+    [[ $s == *PENDING* || $s == *RUNNING* || $s == *COMPLETING* || -z $s ]] || break
     sleep 0.1
 done
 check "decode: element 0 COMPLETED, element 1 FAILED ($s)" [ "$s" = "COMPLETED FAILED " ]
