@@ -33,7 +33,17 @@
 #   $(WORK)/report/index.html  stl-report: the static site
 
 WORK ?= out/run
+# CUDA=1: the programs of the CUDA build (make CUDA=1 builds them in
+# build/cuda/bin). DEVICE=auto|cpu|cuda: stl-train's, stl-embed's and
+# stl-topk's --device (empty: their default, auto: a GPU when the build has
+# GPU kernels and one is there, else the CPU).
+CUDA ?= 0
+ifeq ($(CUDA),1)
+BIN ?= build/cuda/bin
+endif
 BIN ?= bin
+DEVICE ?=
+DEVICE_FLAG = $(if $(DEVICE),--device $(DEVICE))
 SEED ?= 1
 SCENES ?= 1000
 PRODUCTS ?= 600
@@ -128,9 +138,9 @@ $(eval $(call stamp_rule,synth,--scenes $(SCENES) --products $(PRODUCTS) --seed 
 $(eval $(call stamp_rule,fetch,$(IMAGES_URL) $(IMAGES_URL_LAYOUT) $(FETCH_FLAGS)))
 $(eval $(call stamp_rule,decode,--size $(SIZE) $(DECODE_FLAGS)))
 $(eval $(call stamp_rule,triplets,--seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)))
-$(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS) [$(MPIRUN)]))
-$(eval $(call stamp_rule,embed,$(EMBED_FLAGS)))
-$(eval $(call stamp_rule,topk,--k $(K) $(TOPK_FLAGS)))
+$(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(DEVICE_FLAG) $(TRAIN_FLAGS) [$(MPIRUN)]))
+$(eval $(call stamp_rule,embed,$(DEVICE_FLAG) $(EMBED_FLAGS)))
+$(eval $(call stamp_rule,topk,--k $(K) $(DEVICE_FLAG) $(TOPK_FLAGS)))
 $(eval $(call stamp_rule,eval,--seed $(SEED) $(EVAL_FLAGS)))
 $(eval $(call stamp_rule,random,--n $(RANDOM_N) --seed $(SEED)))
 $(eval $(call stamp_rule,report,--max-scenes $(MAX_SCENES) $(REPORT_FLAGS)))
@@ -188,13 +198,13 @@ $(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEXES) $(STAMPS)/train $(BIN)/
 	  echo "pipeline.mk: new parameters or inputs: $@.work starts over"; rm -rf $@.work; fi
 	@mkdir -p $@.work && mv $@.key $@.work/pipeline.key
 	$(SRUN) $(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
-	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(TRAIN_FLAGS)
+	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(DEVICE_FLAG) $(TRAIN_FLAGS)
 
 # $(call embed_rule,KIND,FILE,SHARD)
 define embed_rule
 $(2): $(WORK)/model.mpk $(CROPS_INDEXES) $(STAMPS)/embed $(BIN)/stl-embed
 	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind $(1) --keys $(PAIRS) \
-	  --out $$@ --threads $(THREADS) --skip-missing --shard $(3)/$(SHARDS) $(EMBED_FLAGS)
+	  --out $$@ --threads $(THREADS) --skip-missing --shard $(3)/$(SHARDS) $(DEVICE_FLAG) $(EMBED_FLAGS)
 endef
 $(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,scene,$(word $(shell echo $$(($(i) + 1))),$(SCENES_EMB)),$(i))))
 $(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,product,$(word $(shell echo $$(($(i) + 1))),$(PRODUCTS_EMB)),$(i))))
@@ -202,7 +212,7 @@ $(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,product,$(word $(shell echo $$
 define topk_rule
 $(word $(shell echo $$(($(1) + 1))),$(TOPK_PARTS)): $(SCENES_EMB) $(PRODUCTS_EMB) $(STAMPS)/topk $(BIN)/stl-topk
 	$(SRUN) $(BIN)/stl-topk --scenes $(call commas,$(SCENES_EMB)) --products $(call commas,$(PRODUCTS_EMB)) \
-	  --out $$@ --k $(K) --threads $(THREADS) --shard $(1)/$(SHARDS) $(TOPK_FLAGS)
+	  --out $$@ --k $(K) --threads $(THREADS) --shard $(1)/$(SHARDS) $(DEVICE_FLAG) $(TOPK_FLAGS)
 endef
 $(foreach i,$(SHARD_IDS),$(eval $(call topk_rule,$(i))))
 
