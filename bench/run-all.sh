@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 rc=0
 # bench_recommend uses make pipeline's model and products (out/run)
 [ -e out/run/products.emb ] || make --no-print-directory -f pipeline.mk pipeline >/dev/null
-for b in bench_model bench_train_mpi bench_decode bench_triplets bench_topk bench_recommend bench_fetch; do
+for b in bench_model bench_train_mpi bench_learning_jax bench_decode bench_triplets bench_topk bench_recommend bench_fetch; do
     echo "== bench/$b.sh ($(date -u +%H:%M:%S))"
     bash "bench/$b.sh" || { echo "bench/$b.sh failed"; rc=1; }
 done
