@@ -337,7 +337,7 @@ def read_position(state_path):
     return st["step"], st["epoch"], st["offset"], list(st["rng"])
 
 
-PLATEAU_FROM = 500  # the plateau: evaluations from this step on
+PLATEAU_FROM = 500  # the plateau: evaluations from this step on (or the last half)
 
 
 def compare_main(argv):
@@ -410,7 +410,7 @@ def compare_main(argv):
         se = sigma * np.sqrt(2.0 / k)
         noise = (f"sigma_seed = {sigma:.4f}: the standard deviation of one run's test accuracy "
                  f"over the {k} seeds (initialisation and data order), pooled over steps "
-                 f"100-{later[-1]} and both sides; the difference of two {k}-seed means has "
+                 f"{later[0]}-{later[-1]} and both sides; the difference of two {k}-seed means has "
                  f"standard error SE = sigma_seed * sqrt(2/{k}) = {se:.4f}")
     else:
         se = se_bin * np.sqrt(2.0)
@@ -426,7 +426,7 @@ def compare_main(argv):
         sd = lambda x: f"{x[:, i].std(ddof=1):.4f}" if k > 1 else "  -   "  # noqa: E731
         print(f"   {s:4d} | {ca[:, i].mean():.4f} ({sd(ca)}) | {ja[:, i].mean():.4f} ({sd(ja)}) | "
               f"{d[i]:+.4f} | {'yes' if ok else 'NO':8s} | {cl[:, i].mean():.4f} | {jl[:, i].mean():.4f}")
-    pl = [i for i, s in enumerate(later) if s >= PLATEAU_FROM]
+    pl = [i for i, s in enumerate(later) if s >= min(PLATEAU_FROM, later[-1] / 2)]
     pc, pj = float(ca[:, pl].mean()), float(ja[:, pl].mean())
     plc, plj = float(cl[:, pl].mean()), float(jl[:, pl].mean())
     print(f"\n   noise: {noise}.")
@@ -435,21 +435,23 @@ def compare_main(argv):
           + (f"; stl-train against its own float-order twin differs by up to "
              f"{max(abs(acc(F, s) - acc(C[0], s)) for s in later if s in F[0]):.4f}" if F else "")
           + ".")
-    print(f"   plateau (steps {PLATEAU_FROM}-{later[-1]}, all seeds): stl-train accuracy {pc:.4f} "
+    print(f"   plateau (steps {later[pl[0]]}-{later[-1]}, all seeds): stl-train accuracy {pc:.4f} "
           f"loss {plc:.4f}; JAX accuracy {pj:.4f} loss {plj:.4f}; difference {pj - pc:+.4f}")
     # Paired: each JAX run against the stl-train run of its own seed (same
     # start, same batches). Two correct runs then differ only by float
     # rounding amplified over the steps, which the float-order twin measures.
     rms = float(np.sqrt(np.mean((ja - ca) ** 2)))
     line = (f"   paired (each seed's JAX run against its stl-train run): RMS of d acc over "
-            f"seeds and steps 100-{later[-1]} = {rms:.4f}, largest |d| = {np.abs(ja - ca).max():.4f}")
+            f"seeds and steps {later[0]}-{later[-1]} = {rms:.4f}, largest |d| = {np.abs(ja - ca).max():.4f}")
     if F:
         fd = np.array([acc(F, s) - acc(C[0], s) for s in later if s in F[0]])
         line += (f"; stl-train against its float-order twin: RMS {np.sqrt(np.mean(fd ** 2)):.4f}, "
                  f"largest {np.abs(fd).max():.4f}")
     print(line)
     same_start = rel and rel[0] < 1e-4
-    allowed = max(1, len(later) // 10)  # 2 SE: about 1 in 20 falls outside by chance
+    # 2 SE: about 1 in 20 falls outside by chance; allow 1 in 10 (none of
+    # a handful).
+    allowed = max(1, len(later) // 10) if len(later) >= 5 else 0
     agree_steps = ok_steps >= len(later) - allowed
     agree_plateau = abs(pj - pc) <= 2 * se
     loss_check = "test loss not checked (needs 2 seeds or more)"

@@ -70,7 +70,8 @@ crops=$tmp/work/crops
 ctrain() { # ctrain NAME SEED [ENV=VALUE...]: stl-train from init-SEED
     local name=$1 seed=$2
     shift 2
-    local t0=$(date +%s)
+    local t0
+    t0=$(date +%s)
     env "$@" "$bin/stl-train" --triplets "$tri" --crops "$crops" --init "$tmp/init-$seed.msgpack" \
         --seed "$seed" --lr "$lr" ${sched[@]+"${sched[@]}"} \
         --model "$tmp/$name/model.msgpack" --workdir "$tmp/$name" \
@@ -91,7 +92,7 @@ for seed in $seeds; do
     echo "  jax seed $seed: $(( $(date +%s) - t0 )) s"
     c_files+=("$tmp/c$seed/metrics.jsonl")
     j_files+=("$tmp/j$seed.jsonl")
-    c_states+=("$(ls "$tmp/c$seed"/checkpoints/ckpt-*.state | tail -1)")
+    c_states+=("$tmp/c$seed/checkpoints/ckpt-$(printf %010d "$steps").state") # the final one
 done
 first=${seeds%% *}
 ctrain "cb$first" "$first" STL_ISA=baseline
