@@ -20,9 +20,10 @@
 # twin that shows how far two correct runs of one configuration drift apart.
 # Then `bench_learning_jax.py compare` prints the training-loss check of the
 # first 100 steps, the data position after the last step (stl-train's final
-# checkpoint against the JAX stream), the side-by-side table of the first seed, the table over
-# the seeds and the verdict (the noise it uses is defined in its output and
-# in docs/benchmarks.md, "Learning: stl-train against JAX").
+# checkpoint against the JAX stream), the side-by-side table of the first
+# seed, the table over the seeds and the verdict (the noise it uses is
+# defined in its output and in docs/benchmarks.md, "Learning: stl-train
+# against JAX"); the exit status is 0 when the curves agree, 1 when not.
 #   usage: bench/bench_learning_jax.sh     (SEEDS="1 2 3" STEPS=1000 SCENES=1000
 #          to override; LR=1e-3 SCHEDULE=warmup-cosine WARMUP=100 for the
 #          best configuration of docs/training.md; KEEP=DIR keeps the
