@@ -45,11 +45,29 @@ BIN ?= bin
 DEVICE ?=
 DEVICE_FLAG = $(if $(DEVICE),--device $(DEVICE))
 SEED ?= 1
+# BOOK=1: the book's training configuration (its learning rate, held
+# constant) on stlrec's first, small demo set: 1,000 scenes, 2,000 steps,
+# about a minute. The defaults below are what docs/training.md measured to
+# learn best within 15 minutes on 2 cores.
+BOOK ?= 0
+ifeq ($(BOOK),1)
 SCENES ?= 1000
 PRODUCTS ?= 600
-SIZE ?= 64
 STEPS ?= 2000
+LR ?= 1.6e-4
+LR_SCHEDULE ?= constant
+endif
+SCENES ?= 20000
+PRODUCTS ?= 1000
+SIZE ?= 64
+STEPS ?= 24000
 BATCH ?= 16
+# stl-train's learning rate: --lr LR --lr-schedule LR_SCHEDULE, and for
+# warmup-cosine --warmup-steps WARMUP_STEPS (100, or a tenth of a shorter
+# run). A --lr, --lr-schedule or --warmup-steps in TRAIN_FLAGS wins.
+LR ?= 1e-3
+LR_SCHEDULE ?= warmup-cosine
+WARMUP_STEPS ?= $(shell w=$$(( $(STEPS) / 10 )); [ $$w -gt 100 ] && w=100; echo $$w)
 K ?= 10
 RANDOM_N ?= 10
 MAX_SCENES ?= 24
@@ -107,6 +125,10 @@ REPORT_IMAGES := $(if $(IMAGES),$(IMAGES),$(WORK)/images-flat)
 SHARDS ?= 1
 HARD_NEGATIVES_FLAGS = $(if $(filter-out 0 0.0,$(HARD_NEGATIVES)),--hard-negatives $(HARD_NEGATIVES) --catalog $(CATALOG))
 HARD_NEGATIVES_CATALOG = $(if $(HARD_NEGATIVES_FLAGS),$(CATALOG))
+given = $(filter $(1) $(1)=%,$(TRAIN_FLAGS))
+TRAIN_LR_FLAGS = $(if $(call given,--lr),,--lr $(LR)) \
+  $(if $(call given,--lr-schedule),,--lr-schedule $(LR_SCHEDULE) \
+    $(if $(filter warmup-cosine,$(LR_SCHEDULE)),$(if $(call given,--warmup-steps),,--warmup-steps $(WARMUP_STEPS))))
 SHARD_IDS := $(shell seq 0 $$(($(SHARDS) - 1)))
 part = part-$(shell printf %05d $(1))-of-$(shell printf %05d $(SHARDS))
 comma := ,
@@ -138,7 +160,7 @@ $(eval $(call stamp_rule,synth,--scenes $(SCENES) --products $(PRODUCTS) --seed 
 $(eval $(call stamp_rule,fetch,$(IMAGES_URL) $(IMAGES_URL_LAYOUT) $(FETCH_FLAGS)))
 $(eval $(call stamp_rule,decode,--size $(SIZE) $(DECODE_FLAGS)))
 $(eval $(call stamp_rule,triplets,--seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)))
-$(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(DEVICE_FLAG) $(TRAIN_FLAGS) [$(MPIRUN)]))
+$(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(strip $(TRAIN_LR_FLAGS)) $(DEVICE_FLAG) $(TRAIN_FLAGS) [$(MPIRUN)]))
 $(eval $(call stamp_rule,embed,$(DEVICE_FLAG) $(EMBED_FLAGS)))
 $(eval $(call stamp_rule,topk,--k $(K) $(DEVICE_FLAG) $(TOPK_FLAGS)))
 $(eval $(call stamp_rule,eval,--seed $(SEED) $(EVAL_FLAGS)))
@@ -198,7 +220,7 @@ $(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEXES) $(STAMPS)/train $(BIN)/
 	  echo "pipeline.mk: new parameters or inputs: $@.work starts over"; rm -rf $@.work; fi
 	@mkdir -p $@.work && mv $@.key $@.work/pipeline.key
 	$(SRUN) $(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
-	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(DEVICE_FLAG) $(TRAIN_FLAGS)
+	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(strip $(TRAIN_LR_FLAGS)) $(DEVICE_FLAG) $(TRAIN_FLAGS)
 
 # $(call embed_rule,KIND,FILE,SHARD)
 define embed_rule
