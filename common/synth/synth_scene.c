@@ -98,6 +98,21 @@ static void distractor(synth_image *im, rng_state *r, float size_lo, float size_
     synth_paint(im, &sh, &m, x, y, x + w, y + h, NULL);
 }
 
+/* Each product at its box, with a brightness and a colour jitter from r. */
+void synth_scene_paste_products(const synth_scene *s, const synth_product *products, rng_state *r,
+                                synth_image *im) {
+    for (int k = 0; k < s->n; k++) {
+        synth_shape shape;
+        const synth_product *p = &products[s->product[k]];
+        synth_product_shape(p, &shape);
+        float light = uniform(r, 0.8f, 1.15f), gain[3];
+        for (int c = 0; c < 3; c++) gain[c] = light * uniform(r, 0.92f, 1.08f);
+        synth_paint(im, &shape, &p->mat, s->bbox[k][0] * (float)im->w,
+                    s->bbox[k][1] * (float)im->h, s->bbox[k][2] * (float)im->w,
+                    s->bbox[k][3] * (float)im->h, gain);
+    }
+}
+
 void synth_scene_render(const synth_scene *s, const synth_product *products, synth_image *im) {
     if (s->style == 2) {
         synth2_scene_render(s, products, im);
@@ -119,16 +134,7 @@ void synth_scene_render(const synth_scene *s, const synth_product *products, syn
     }
     int n_back = 4 + (int)rng_uniform(&r, 7);
     for (int i = 0; i < n_back; i++) distractor(im, &r, 0.08f, 0.45f);
-    for (int k = 0; k < s->n; k++) {
-        synth_shape shape;
-        const synth_product *p = &products[s->product[k]];
-        synth_product_shape(p, &shape);
-        float light = uniform(&r, 0.8f, 1.15f), gain[3];
-        for (int c = 0; c < 3; c++) gain[c] = light * uniform(&r, 0.92f, 1.08f);
-        synth_paint(im, &shape, &p->mat, s->bbox[k][0] * (float)im->w,
-                    s->bbox[k][1] * (float)im->h, s->bbox[k][2] * (float)im->w,
-                    s->bbox[k][3] * (float)im->h, gain);
-    }
+    synth_scene_paste_products(s, products, &r, im);
     int n_front = (int)rng_uniform(&r, 3);
     for (int i = 0; i < n_front; i++) distractor(im, &r, 0.04f, 0.1f);
     synth_add_pixel_noise(im, &r, 6);

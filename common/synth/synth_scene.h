@@ -43,6 +43,11 @@ typedef struct {
 void synth_scene_plan(synth_scene *s, int style, rng_state *r, const double *cdf,
                       size_t n_products, size_t n_drawable);
 
+/* Pastes the planned scene's products into im at their boxes, each with a
+ * brightness and colour jitter drawn from r (both styles do it this way). */
+void synth_scene_paste_products(const synth_scene *s, const synth_product *products, rng_state *r,
+                                synth_image *im);
+
 /* Renders the planned scene into im (initialised, any size); style 2's
  * background and clutter are synth_style2.h's. */
 void synth_scene_render(const synth_scene *s, const synth_product *products, synth_image *im);

@@ -216,16 +216,7 @@ void synth2_scene_render(const synth_scene *s, const synth_product *products, sy
     vignette(im, uniform(&r, 0.15f, 0.45f));
     int n_back = 6 + (int)rng_uniform(&r, 9);
     for (int i = 0; i < n_back; i++) thing(im, &r, hue, 0.05f, 0.25f);
-    for (int k = 0; k < s->n; k++) {
-        synth_shape shape;
-        const synth_product *p = &products[s->product[k]];
-        synth_product_shape(p, &shape);
-        float light = uniform(&r, 0.8f, 1.15f), gain[3];
-        for (int c = 0; c < 3; c++) gain[c] = light * uniform(&r, 0.92f, 1.08f);
-        synth_paint(im, &shape, &p->mat, s->bbox[k][0] * (float)im->w,
-                    s->bbox[k][1] * (float)im->h, s->bbox[k][2] * (float)im->w,
-                    s->bbox[k][3] * (float)im->h, gain);
-    }
+    synth_scene_paste_products(s, products, &r, im);
     int n_front = (int)rng_uniform(&r, 3);
     for (int i = 0; i < n_front; i++) strand(im, &r);
     synth_add_value_noise(im, &r, 16, uniform(&r, 4, 9));
