@@ -2,9 +2,10 @@
 # test_gpu_bundle.sh — scripts/gpu-bundle makes a tarball that runs where
 # none of Debian's libraries are: the build under test ($STL_BUILD) is
 # bundled, unpacked into a chroot that holds nothing else but what any Linux
-# host has (/bin/sh, the loader, libc for the shell, /proc, /sys, /dev), and
-# a small pipeline (decode, triplets, train with a checkpoint, embed, top-k)
-# runs there through the bundle's wrappers. Its files must be byte-identical
+# host has (/bin/sh, the loader, libc for the shell, /etc/passwd, /proc,
+# /sys, /dev), and a small pipeline (decode, triplets, train with a
+# checkpoint: alone, under mpirun -np 2 and as an MPI singleton; embed,
+# top-k) runs there through the bundle's wrappers. Its files must be byte-identical
 # to the same stages run by $STL_BIN on this machine. Also: the bundle's
 # layout, the libraries left to the host, env.sh finding pip's CUDA library
 # folders, and the script's errors. The chroot needs root and a mount
@@ -22,7 +23,7 @@ check "a refused run leaves no output" [ ! -e "$T/x.tar.xz" ]
 ok "bundle the build under test" "$BUNDLE" --bin "$STL_BIN" --tests "$STL_BUILD/tests" "$T/b.tar.xz"
 cat "$T/.out"
 R=$T/root
-mkdir -p "$R/opt" "$R/bin" "$R/lib64" "$R/lib/x86_64-linux-gnu" "$R/proc" "$R/sys" "$R/dev" "$R/tmp" "$R/w"
+mkdir -p "$R/opt" "$R/bin" "$R/lib64" "$R/lib/x86_64-linux-gnu" "$R/proc" "$R/sys" "$R/dev" "$R/tmp" "$R/w" "$R/etc"
 ok "the tarball unpacks" tar -C "$R/opt" -xJf "$T/b.tar.xz"
 G=$R/opt/stlrec-gpu
 for n in stl-synth stl-decode stl-triplets stl-train stl-embed stl-topk stl-inspect; do
@@ -71,7 +72,10 @@ check "env.sh finds pip's nvidia/cudnn/lib" sh -c "echo '$dirs' | tr : '\n' | gr
 check "env.sh finds pip's nvidia/cu13/lib" sh -c "echo '$dirs' | tr : '\n' | grep -qx '$T/site/nvidia/cu13/lib'"
 check "env.sh takes no folder without lib/" sh -c "[ -n '$dirs' ] && ! echo '$dirs' | grep -q nccl"
 
-# The chroot: only what a bare host has outside the bundle.
+# The chroot: only what a bare host has outside the bundle (PMIx looks up
+# the user's home directory in /etc/passwd).
+echo "root:x:0:0:root:/root:/bin/sh" >"$R/etc/passwd"
+echo "root:x:0:" >"$R/etc/group"
 cp /bin/dash "$R/bin/sh" 2>/dev/null || cp /bin/sh "$R/bin/sh"
 cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
 cp -L /lib/x86_64-linux-gnu/libc.so.6 "$R/lib/x86_64-linux-gnu/"
@@ -97,22 +101,29 @@ $B/stl-train --triplets tri.mpk --crops crops --model model.mpk --workdir work -
 $B/stl-embed --model model.mpk --crops crops --kind scene --keys syn/pairs.jsonl --out scenes.mpk --threads 2
 $B/stl-embed --model model.mpk --crops crops --kind product --keys syn/pairs.jsonl --out products.mpk --threads 2
 $B/stl-topk --scenes scenes.mpk --products products.mpk --k 5 --out topk.mpk --threads 2
+# Open MPI: two ranks under mpirun, and one started alone (a singleton,
+# which starts an orted).
+$3 -np 2 $B/stl-train --triplets tri.mpk --crops crops --model model-np2.mpk --workdir work-np2 \
+    --threads 1 --batch-size 4 --max-steps 6 --eval-every 3 --checkpoint-every 3
+STL_COLL=mpi $B/stl-train --triplets tri.mpk --crops crops --model model-mpi1.mpk --workdir work-mpi1 \
+    --threads 2 --batch-size 4 --max-steps 6 --eval-every 3 --checkpoint-every 3
 echo STEPS-DONE
 EOF
 cp "$T/steps.sh" "$R/w/steps.sh"
-ok "the stages from this machine's build" bash "$T/steps.sh" "$T/here" "$STL_BIN"
+ok "the stages from this machine's build" bash "$T/steps.sh" "$T/here" "$STL_BIN" mpirun
 # The chroot's environment is empty but for OpenBLAS's settings: its
 # OPENBLAS_CORETYPE picks the kernels, and so the model's rounding.
 blas_env=$(env | grep '^OPENBLAS_' | paste -sd' ')
 unshare -m sh -c "mount --bind /proc '$R/proc' && mount --bind /sys '$R/sys' && mount --bind /dev '$R/dev' &&
-    exec env -i PATH=/bin HOME=/ TMPDIR=/tmp $blas_env '$chroot_bin' '$R' /bin/sh /w/steps.sh /w /opt/stlrec-gpu/bin" \
+    exec env -i PATH=/bin HOME=/ TMPDIR=/tmp $blas_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    '$chroot_bin' '$R' /bin/sh /w/steps.sh /w /opt/stlrec-gpu/bin /opt/stlrec-gpu/bin/mpirun" \
     >"$T/chroot.log" 2>&1
 rc=$?
 check "the stages through the bundle in the chroot (exit $rc: $(tail -n 3 "$T/chroot.log" | tr '\n' ' '))" \
     sh -c "[ $rc -eq 0 ] && grep -q '^STEPS-DONE' '$T/chroot.log'"
-check "the chroot holds nothing outside the bundle but sh, the loader and libc" \
-    sh -c "[ -d '$G/lib' ] && [ \"\$(cd '$R' && find bin lib lib64 -type f | sort | paste -sd' ')\" = 'bin/sh lib/x86_64-linux-gnu/libc.so.6 lib64/ld-linux-x86-64.so.2' ]"
-for f in tri.mpk model.mpk model.mpk.json scenes.mpk products.mpk topk.mpk; do
+check "the chroot holds nothing outside the bundle but sh, the loader, libc and passwd" \
+    sh -c "[ -d '$G/lib' ] && [ \"\$(cd '$R' && find bin etc lib lib64 -type f | sort | paste -sd' ')\" = 'bin/sh etc/group etc/passwd lib/x86_64-linux-gnu/libc.so.6 lib64/ld-linux-x86-64.so.2' ]"
+for f in tri.mpk model.mpk model.mpk.json scenes.mpk products.mpk topk.mpk model-np2.mpk model-mpi1.mpk; do
     check "$f byte-identical to this machine's" cmp -s "$T/here/$f" "$R/w/$f"
 done
 finish
