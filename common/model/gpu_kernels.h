@@ -35,8 +35,13 @@
  * Indices are flat NHWC element indices (long); shapes come as arguments.
  * Bits on a GPU: nvcc contracts a * b + c into an FMA by default, so a
  * body with such a pair may differ from the host in the last bits unless
- * built with --fmad=false (gpu_math.h); the bodies without one (the pools,
- * bn_forward, the loss's double sums of exact products) do not.
+ * built with --fmad=false (gpu_math.h). Free of such pairs, or with only
+ * products exact in double (a float times a float), so the same bits on a
+ * GPU: the average pool (not the fused one) and the mean pool both ways,
+ * bn_forward, the partial sums, the triplet's dots and gradient rows.
+ * Not: the fused pool, anything through gm_expf (swish, its derivative),
+ * da, Adam, the direct convolution, gm_bn_finalize (m * m in double) and
+ * the loss's total (reg * penalty added in double).
  */
 #ifndef STL_GPU_KERNELS_H
 #define STL_GPU_KERNELS_H
