@@ -7,20 +7,26 @@
  * Bitwise, in every kernel variant (tests/run.sh runs this once per
  * STL_ISA variant, as test_gpu_math): the average pool forward and
  * backward, the global mean pool both ways, swish both ways, BatchNorm
- * applied, Adam, the triplet loss and its gradient rows; the CPU computes
- * the same float expressions in the same order and, in these ops, the
- * variants' vector code contracts nothing (only additions, or a product
- * with no addition after it, or fp-contract off: swish.c, adam.c, loss.c).
+ * applied, Adam, the triplet loss (whole and per triplet) and its gradient
+ * rows, block 0's convolution against the CPU's im2col rows summed in the
+ * body's order; the CPU computes the same float expressions in the same
+ * order and, in these ops, the variants' vector code contracts nothing
+ * (only additions, or a product with no addition after it, or fp-contract
+ * off: swish.c, adam.c, loss.c).
  *
  * Bitwise in the baseline variant, within a budget in the AVX2 / AVX-512
- * ones: BatchNorm + swish (bn_swish.c and pool.c are built with
- * fp-contract=fast, so those variants fuse gm_expf's a * b + c pairs, and
- * pool_avg_forward_bn_add's (a - sub) * mul + add, into FMAs).
+ * ones: BatchNorm + swish forward and backward, bn_backward's da and the
+ * pool fused with BatchNorm and the residual add (batchnorm.c, bn_swish.c
+ * and pool.c are built with fp-contract=fast, so those variants fuse
+ * gm_expf's a * b + c pairs, dz - m1 - xhat m2 and (a - sub) * mul + add
+ * into FMAs).
  *
- * Within a budget in all variants: BatchNorm's statistics (the partial sums
- * are double, the CPU's float runs of 32 rows) and block 0's direct
- * convolution (the CPU sums the same taps in a GEMM's order). The budgets
- * are written beside each check; u = 2^-24, half an ulp.
+ * Within a budget in all variants: BatchNorm's statistics and the backward
+ * pass's sums (the partial sums are double, the CPU's float runs of 32
+ * rows) and block 0's convolution against im2col + GEMM (the CPU sums the
+ * same taps in the GEMM's order). The partial sums must also give the same
+ * bits whatever order their blocks run in. The budgets are written beside
+ * each check; u = 2^-24, half an ulp.
  */
 #include <math.h>
 #include <stdint.h>
