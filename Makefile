@@ -61,7 +61,10 @@ MPI_LIBS = $(shell pkg-config --libs ompi-c)
 
 CPPFLAGS := -D_GNU_SOURCE -Icommon -Impi
 CFLAGS := -std=c11 -O2 -g -Wall -Wextra -MMD -MP -march=x86-64-v2 $(SANFLAGS)
-LDFLAGS := $(SANFLAGS)
+# --as-needed: a program records only the shared libraries it calls, so the
+# ones without matrix work do not load OpenBLAS, whose thread pool, started at
+# load time, took CPU from stl-fetch's transfers (docs/benchmarks.md, Fetch).
+LDFLAGS := $(SANFLAGS) -Wl,--as-needed
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 
 # The CUDA build: STL_CUDA=1 in every C file, the runtime's headers, cudart
