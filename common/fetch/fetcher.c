@@ -28,15 +28,21 @@ typedef struct {
     CURL *easy;
     long rec; /* record being fetched; -1 when free */
     FILE *f;  /* the temporary, opened at the first body byte */
+    char *wbuf; /* its stdio buffer (WRITE_BUFFER bytes): a typical image in one write */
     validate_probe probe;
     int too_large;
     int write_errno;
     char retry_after[64];
     char *url, *final, *tmp;
     uint64_t max_bytes;
+    size_t out_len; /* strlen of the output directory, which exists */
     int is_http;
     double t_start; /* when the request started (timer_now) */
 } slot;
+
+/* glibc ignores setvbuf's size without a buffer and takes st_blksize
+ * (4 KiB: ten writes for a 40 KB image, and an fstat), so each slot owns one. */
+enum { WRITE_BUFFER = 1 << 16 };
 
 typedef struct {
     size_t rec;
@@ -74,15 +80,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
     }
     if (!s->f) {
         s->f = fopen(s->tmp, "wb");
-        if (s->f) setvbuf(s->f, NULL, _IOFBF, 1 << 16); /* a typical image in one write */
+        if (s->f) setvbuf(s->f, s->wbuf, _IOFBF, WRITE_BUFFER);
         if (!s->f && errno == ENOENT) { /* first file in this directory */
             char *slash = strrchr(s->tmp, '/');
             if (slash) {
                 *slash = '\0';
-                int rc = dirs_create(s->tmp, NULL);
+                int rc = dirs_create_below(s->tmp, s->out_len, NULL);
                 *slash = '/';
                 if (rc == 0) s->f = fopen(s->tmp, "wb");
-                if (s->f) setvbuf(s->f, NULL, _IOFBF, 1 << 16);
+                if (s->f) setvbuf(s->f, s->wbuf, _IOFBF, WRITE_BUFFER);
             }
         }
         if (!s->f) {
@@ -120,10 +126,12 @@ static int slot_init(fetch_ctx *c, slot *s, stl_error *err) {
     s->url = malloc(ucap);
     s->final = malloc(pcap);
     s->tmp = malloc(pcap);
+    s->wbuf = malloc(WRITE_BUFFER);
     s->easy = curl_easy_init();
     s->max_bytes = o->max_bytes;
+    s->out_len = strlen(o->out);
     s->is_http = c->is_http;
-    if (!s->url || !s->final || !s->tmp || !s->easy)
+    if (!s->url || !s->final || !s->tmp || !s->wbuf || !s->easy)
         return stl_fail(err, "cannot set up a transfer: out of memory");
     long t_ms = (long)(o->timeout * 1000);
     long stall = (long)(o->timeout + 0.999);
@@ -406,6 +414,7 @@ int fetcher_run(const fetcher_opts *o, fetch_record *recs, size_t n, size_t done
         free(s->url);
         free(s->final);
         free(s->tmp);
+        free(s->wbuf);
     }
     if (c.multi) curl_multi_cleanup(c.multi);
     free(c.slots);
