@@ -28,7 +28,7 @@ int store_prepare(const char *final, const char *tmp, uint64_t max_bytes, store_
     }
     *state = STORE_FETCH;
     *bytes = 0;
-    if (unlink(final) != 0 && errno != ENOENT)
+    if (v != VALIDATE_MISSING && unlink(final) != 0 && errno != ENOENT)
         return stl_fail(err, "%s: invalid (%s) and cannot be removed: %s", final,
                         validate_status_name(v), strerror(errno));
     return 0;

@@ -1,6 +1,7 @@
 /* validate.c — JPEG body checks (see validate.h). */
 #include "fetch/validate.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -44,7 +45,7 @@ validate_status validate_body(const validate_probe *p, const char *content_type,
 validate_status validate_file(const char *path, uint64_t max_bytes, uint64_t *size) {
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return VALIDATE_EMPTY;
+    if (fd < 0) return errno == ENOENT ? VALIDATE_MISSING : VALIDATE_UNREADABLE;
     struct stat st;
     validate_probe p;
     validate_probe_init(&p);
@@ -76,6 +77,7 @@ const char *validate_status_name(validate_status s) {
     case VALIDATE_NOT_JPEG: return "not a JPEG (no FF D8 FF)";
     case VALIDATE_NO_EOI: return "JPEG cut short (no FF D9 at the end)";
     case VALIDATE_UNREADABLE: return "unreadable";
+    case VALIDATE_MISSING: return "no such file";
     }
     return "?";
 }

@@ -34,7 +34,8 @@ typedef enum {
     VALIDATE_EMPTY,     /* no bytes */
     VALIDATE_NOT_JPEG,  /* does not start FF D8 FF */
     VALIDATE_NO_EOI,    /* does not end FF D9: cut short */
-    VALIDATE_UNREADABLE /* a file on disk could not be read */
+    VALIDATE_UNREADABLE, /* a file on disk could not be read */
+    VALIDATE_MISSING     /* validate_file: there is no such file */
 } validate_status;
 
 void validate_probe_init(validate_probe *p);
@@ -46,7 +47,7 @@ validate_status validate_body(const validate_probe *p, const char *content_type,
                               int64_t content_length, uint64_t max_bytes);
 
 /* A file already on disk: markers and size bound. *size gets its size (0
- * when it does not exist: then the status is VALIDATE_EMPTY). */
+ * when it does not exist: then the status is VALIDATE_MISSING). */
 validate_status validate_file(const char *path, uint64_t max_bytes, uint64_t *size);
 
 /* "ok", "not an image", "length mismatch", ... for logs and messages. */

@@ -133,6 +133,34 @@ static void test_errors_reported(void) {
     rmdir(p);
     snprintf(p, sizeof p, "%s/sub", dir);
     rmdir(p);
+    /* A file where a directory should be is an error, named. */
+    snprintf(p, sizeof p, "%s/plain", dir);
+    FILE *f = fopen(p, "w");
+    if (f) fclose(f);
+    CHECK_EQ_INT(dirs_create(p, &e), -1);
+    CHECK(strstr(e.msg, "not a directory") != NULL);
+    unlink(p);
+}
+
+/* dirs_create_below creates only what follows the known prefix: given a
+ * prefix that does not exist, it fails instead of creating it. */
+static void test_dirs_below_known_prefix(void) {
+    stl_error e;
+    char p[400], top[300];
+    snprintf(top, sizeof top, "%s/below", dir);
+    snprintf(p, sizeof p, "%s/ab/cd/ef", top);
+    CHECK_EQ_INT(dirs_create_below(p, strlen(top), &e), -1);
+    CHECK(!exists(top));
+    CHECK_EQ_INT(mkdir(top, 0755), 0);
+    CHECK_EQ_INT(dirs_create_below(p, strlen(top), &e), 0);
+    CHECK(exists(p));
+    CHECK_EQ_INT(dirs_create_below(p, strlen(top), &e), 0); /* idempotent */
+    CHECK_EQ_INT(dirs_create_below(p, strlen(p), &e), 0);   /* all known */
+    for (int i = 0; i < 4; i++) { /* ef, cd, ab, below */
+        CHECK_EQ_INT(rmdir(p), 0);
+        char *slash = strrchr(p, '/');
+        if (slash) *slash = '\0';
+    }
 }
 
 int main(void) {
@@ -143,6 +171,7 @@ int main(void) {
     RUN(test_replaces_existing_atomically);
     RUN(test_killed_writer);
     RUN(test_errors_reported);
+    RUN(test_dirs_below_known_prefix);
     rmdir(dir);
     return check_summary();
 }

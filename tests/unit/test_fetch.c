@@ -199,7 +199,7 @@ static void test_validate(void) {
     CHECK(validate_file(tmp("c.jpg"), 1000, &size) != VALIDATE_OK);
     check_spill(tmp("d.jpg"), jpg, 0);
     CHECK_EQ_INT(validate_file(tmp("d.jpg"), 1000, &size), VALIDATE_EMPTY);
-    CHECK_EQ_INT(validate_file(tmp("none.jpg"), 1000, &size), VALIDATE_EMPTY);
+    CHECK_EQ_INT(validate_file(tmp("none.jpg"), 1000, &size), VALIDATE_MISSING);
 }
 
 static void test_store(void) {
