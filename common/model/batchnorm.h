@@ -27,10 +27,10 @@ void bn_stats(const double *sums, double count, int C, float eps, float *mean, f
 void bn_invstd(const float *var, int C, float eps, float *invstd);
 void bn_running_update(float *run_mean, float *run_var, const float *mean, const float *var,
                        int C, float momentum);
-/* z = (a - mean) * invstd * scale. */
+/* z = (a - mean) * (invstd * scale): the per-channel factor first, once. */
 void bn_forward(const float *a, long rows, int C, const float *mean, const float *invstd,
                 const float *scale, float *z);
-/* y += (a - mean) * invstd * scale + bias (the block's BN and residual add;
+/* y += (a - mean) * (invstd * scale) + bias (the block's BN and residual add;
  * bias may be NULL). */
 void bn_forward_add(const float *a, long rows, int C, const float *mean, const float *invstd,
                     const float *scale, const float *bias, float *y);
