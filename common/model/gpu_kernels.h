@@ -55,6 +55,23 @@
 extern "C" {
 #endif
 
+/* Element i of an NHWC tensor (., h, w, c): its image b, row y, column x
+ * and channel ch. */
+typedef struct {
+    long b;
+    int y, x, ch;
+} gm_nhwc;
+GM_FN gm_nhwc gm_nhwc_at(long i, int h, int w, int c) {
+    gm_nhwc e;
+    e.ch = (int)(i % c);
+    long px = i / c;
+    e.x = (int)(px % w);
+    long t = px / w;
+    e.y = (int)(t % h);
+    e.b = t / h;
+    return e;
+}
+
 /* ---- the average pool: 3x3, stride 2, SAME, / 9 (pool.h) ---- */
 
 /* Output element i of the pool of x (B, H, W, C) -> (B, Ho, Wo, C): the
@@ -63,12 +80,9 @@ extern "C" {
 GM_FN float gm_pool_avg_fwd_at(const float *x, int H, int W, int C, long i) {
     int ho = gm_same_out(H, 2), wo = gm_same_out(W, 2);
     int pt = gm_same_pad_before(H, 3, 2), pl = gm_same_pad_before(W, 3, 2);
-    int c = (int)(i % C);
-    long px = i / C;
-    int ow = (int)(px % wo);
-    long t = px / wo;
-    int oh = (int)(t % ho);
-    long b = t / ho;
+    gm_nhwc o = gm_nhwc_at(i, ho, wo, C);
+    int c = o.ch, oh = o.y, ow = o.x;
+    long b = o.b;
     int h0, h1, w0, w1;
     gm_pool_window(oh, pt, H, &h0, &h1);
     gm_pool_window(ow, pl, W, &w0, &w1);
@@ -88,12 +102,9 @@ GM_FN float gm_pool_avg_bn_add_fwd_at(const float *x, const float *a, const floa
                                       long i) {
     int ho = gm_same_out(H, 2), wo = gm_same_out(W, 2);
     int pt = gm_same_pad_before(H, 3, 2), pl = gm_same_pad_before(W, 3, 2);
-    int c = (int)(i % C);
-    long px = i / C;
-    int ow = (int)(px % wo);
-    long t = px / wo;
-    int oh = (int)(t % ho);
-    long b = t / ho;
+    gm_nhwc o = gm_nhwc_at(i, ho, wo, C);
+    int c = o.ch, oh = o.y, ow = o.x;
+    long b = o.b;
     int h0, h1, w0, w1;
     gm_pool_window(oh, pt, H, &h0, &h1);
     gm_pool_window(ow, pl, W, &w0, &w1);
@@ -113,12 +124,9 @@ GM_FN float gm_pool_avg_bn_add_fwd_at(const float *x, const float *a, const floa
 GM_FN float gm_pool_avg_bwd_at(const float *dy, int H, int W, int C, long i) {
     int ho = gm_same_out(H, 2), wo = gm_same_out(W, 2);
     int pt = gm_same_pad_before(H, 3, 2), pl = gm_same_pad_before(W, 3, 2);
-    int c = (int)(i % C);
-    long px = i / C;
-    int iw = (int)(px % W);
-    long t = px / W;
-    int ih = (int)(t % H);
-    long b = t / H;
+    gm_nhwc e = gm_nhwc_at(i, H, W, C);
+    int c = e.ch, ih = e.y, iw = e.x;
+    long b = e.b;
     int h0, h1, w0, w1;
     gm_pool_covering(ih, pt, ho, &h0, &h1);
     gm_pool_covering(iw, pl, wo, &w0, &w1);
@@ -329,12 +337,9 @@ GM_FN float gm_conv0_pixels_at(const uint8_t *x, int H, int W, int cin, const fl
                                long i) {
     int ho = gm_same_out(H, 2), wo = gm_same_out(W, 2);
     int pt = gm_same_pad_before(H, 3, 2), pl = gm_same_pad_before(W, 3, 2);
-    int co = (int)(i % cout);
-    long px = i / cout;
-    int ow = (int)(px % wo);
-    long t = px / wo;
-    int oh = (int)(t % ho);
-    long b = t / ho;
+    gm_nhwc o = gm_nhwc_at(i, ho, wo, cout);
+    int co = o.ch, oh = o.y, ow = o.x;
+    long b = o.b;
     const uint8_t *img = x + b * H * W * cin;
     float acc = 0.0f;
     for (int kh = 0; kh < 3; kh++) {
