@@ -74,22 +74,31 @@ GM_FN gm_nhwc gm_nhwc_at(long i, int h, int w, int c) {
 
 /* ---- the average pool: 3x3, stride 2, SAME, / 9 (pool.h) ---- */
 
+/* The input window of output element i of the pool of (B, H, W, C):
+ * rows [h0, h1) and columns [w0, w1) of image b, channel ch at offset
+ * base + (h W + w) C (base = (b H W) C + ch). */
+typedef struct {
+    long base;
+    int ch, h0, h1, w0, w1;
+} gm_pool_win;
+GM_FN gm_pool_win gm_pool_out_window(long i, int H, int W, int C) {
+    gm_nhwc o = gm_nhwc_at(i, gm_same_out(H, 2), gm_same_out(W, 2), C);
+    gm_pool_win v;
+    v.ch = o.ch;
+    v.base = o.b * H * W * C + o.ch;
+    gm_pool_window(o.y, gm_same_pad_before(H, 3, 2), H, &v.h0, &v.h1);
+    gm_pool_window(o.x, gm_same_pad_before(W, 3, 2), W, &v.w0, &v.w1);
+    return v;
+}
+
 /* Output element i of the pool of x (B, H, W, C) -> (B, Ho, Wo, C): the
  * window's values summed in float from 0, rows then columns, times 1/9, as
  * pool.c's window_sum_div9. */
 GM_FN float gm_pool_avg_fwd_at(const float *x, int H, int W, int C, long i) {
-    int ho = gm_same_out(H, 2), wo = gm_same_out(W, 2);
-    int pt = gm_same_pad_before(H, 3, 2), pl = gm_same_pad_before(W, 3, 2);
-    gm_nhwc o = gm_nhwc_at(i, ho, wo, C);
-    int c = o.ch, oh = o.y, ow = o.x;
-    long b = o.b;
-    int h0, h1, w0, w1;
-    gm_pool_window(oh, pt, H, &h0, &h1);
-    gm_pool_window(ow, pl, W, &w0, &w1);
-    const float *img = x + b * H * W * C + c;
+    gm_pool_win v = gm_pool_out_window(i, H, W, C);
     float acc = 0.0f;
-    for (int h = h0; h < h1; h++)
-        for (int w = w0; w < w1; w++) acc += img[((long)h * W + w) * C];
+    for (int h = v.h0; h < v.h1; h++)
+        for (int w = v.w0; w < v.w1; w++) acc += x[v.base + ((long)h * W + w) * C];
     return acc * (1.0f / 9.0f);
 }
 
@@ -100,19 +109,11 @@ GM_FN float gm_pool_avg_fwd_at(const float *x, int H, int W, int C, long i) {
 GM_FN float gm_pool_avg_bn_add_fwd_at(const float *x, const float *a, const float *mul,
                                       const float *sub, const float *add, int H, int W, int C,
                                       long i) {
-    int ho = gm_same_out(H, 2), wo = gm_same_out(W, 2);
-    int pt = gm_same_pad_before(H, 3, 2), pl = gm_same_pad_before(W, 3, 2);
-    gm_nhwc o = gm_nhwc_at(i, ho, wo, C);
-    int c = o.ch, oh = o.y, ow = o.x;
-    long b = o.b;
-    int h0, h1, w0, w1;
-    gm_pool_window(oh, pt, H, &h0, &h1);
-    gm_pool_window(ow, pl, W, &w0, &w1);
-    long off = b * H * W * C + c;
-    float m = mul[c], s = sub[c], d = add[c], acc = 0.0f;
-    for (int h = h0; h < h1; h++)
-        for (int w = w0; w < w1; w++) {
-            long k = off + ((long)h * W + w) * C;
+    gm_pool_win v = gm_pool_out_window(i, H, W, C);
+    float m = mul[v.ch], s = sub[v.ch], d = add[v.ch], acc = 0.0f;
+    for (int h = v.h0; h < v.h1; h++)
+        for (int w = v.w0; w < v.w1; w++) {
+            long k = v.base + ((long)h * W + w) * C;
             acc += x[k] + ((a[k] - s) * m + d);
         }
     return acc * (1.0f / 9.0f);
