@@ -144,6 +144,12 @@ SCENES_EMB := $(call emb_parts,scenes)
 PRODUCTS_EMB := $(call emb_parts,products)
 
 .PHONY: pipeline synth fetch decode triplets train embed topk eval report random FORCE
+
+# A program that is not there: say which build makes it, not make's "No rule
+# to make target" (a rule without prerequisites never runs for a file that
+# exists).
+$(BIN)/stl-%:
+	@echo "pipeline.mk: $@ is missing: build it with make$(if $(filter 1,$(CUDA)), CUDA=1) all (make pipeline does), or point BIN= at a build" >&2; exit 2
 pipeline: $(WORK)/metrics.json $(WORK)/metrics.txt $(WORK)/report/index.html
 	@cat $(WORK)/metrics.txt
 	@echo "report: $(WORK)/report/index.html"

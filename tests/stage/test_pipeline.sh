@@ -56,6 +56,9 @@ cp "$W/synth/pairs.jsonl" "$U/pairs.jsonl"
 fails_with 2 "catalog.json is missing" "DATA= without a catalog is refused" \
     make --no-print-directory -f pipeline.mk pipeline BIN="$STL_BIN" WORK="$T/wu" DATA="$U"
 check "before anything ran" [ ! -e "$T/wu" ]
+fails_with 2 "^pipeline.mk: $T/nobin/stl-synth is missing: build it with make CUDA=1 all" \
+    "a missing program names the build that makes it (CUDA=1)" \
+    make --no-print-directory -f pipeline.mk pipeline CUDA=1 BIN="$T/nobin" WORK="$T/wn"
 check "and the user's directory is untouched" sh -c "cd '$U' && find . -type f | sort | xargs md5sum | cmp -s - '$T/user.md5'"
 # The real set's names, one image missing and one broken.
 R=$T/real
