@@ -64,6 +64,16 @@ else
         sh -c "[ $rc -eq 2 ] && grep -q '^gpu-check: .* holds no CUDA build' '$T/gc.log'"
 fi
 
+# The speed peers gpu-check runs come along, with the Flax model they
+# import: one JAX step from the bundle's copy (on the CPU here).
+check "the bundle carries the speed peers" \
+    [ -f "$G/peers/bench/bench_model_peers.py" -a -f "$G/peers/tests/parity/flax_model.py" ]
+if [ -x "$STL_ROOT/.venv/bin/python" ]; then
+    ok "the bundle's JAX peer runs from the bundle (S 32, one step)" \
+        env -C "$T" "$STL_ROOT/.venv/bin/python" "$G/peers/bench/bench_model_peers.py" jax 32 2 1 1 4
+    check "  and reports its speed" grep -q '^jax train size=32 batch=2 .*triplets_per_s=' "$T/.out"
+fi
+
 # env.sh: pip's nvidia/*/lib folders (the old per-library layout and CUDA
 # 13's cu13/) from a Python that has them, nothing invented without one.
 mkdir -p "$T/site/nvidia/cudnn/lib" "$T/site/nvidia/cu13/lib" "$T/site/nvidia/nccl/include"
