@@ -8,7 +8,9 @@
  * STL_ISA variant, as test_gpu_math): the average pool forward and
  * backward, the global mean pool both ways, swish both ways, BatchNorm
  * applied, Adam, the triplet loss (whole and per triplet) and its gradient
- * rows, block 0's convolution against the CPU's im2col rows summed in the
+ * rows (loss.c now runs gm_triplet_at itself, so that check holds the two
+ * together; the loss's own oracle is JAX, test_flax_parity), block 0's
+ * convolution against the CPU's im2col rows summed in the
  * body's order; the CPU computes the same float expressions in the same
  * order and, in these ops, the variants' vector code contracts nothing
  * (only additions, or a product with no addition after it, or fp-contract
