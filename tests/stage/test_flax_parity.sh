@@ -31,12 +31,23 @@ fi
 # Builds parity_step with FILE's one occurrence of FIND replaced by REPLACE
 # into $T/mutants/NAME/parity_step; prints that path. The mutated object is
 # linked before the libraries, so the linker takes it instead of the
-# library's copy of that file.
+# library's copy of that file. FILE may be HEADER@SOURCE (a header under
+# common/ and a C file that includes it): the mutated header is put where
+# the copy of SOURCE finds it first ("model/x.h" beside it), and SOURCE is
+# rebuilt unchanged against it.
 build_mutant() {
-    local name=$1 file=$2 find=$3 replace=$4 dir=$T/mutants/$1
+    local name=$1 file=$2 find=$3 replace=$4 dir=$T/mutants/$1 mutated
     mkdir -p "$dir"
-    local src=$dir/$(basename "$file")
-    "$PY" - "$STL_ROOT/$file" "$src" "$find" "$replace" <<'EOF' || return 1
+    local src=$dir/$(basename "${file#*@}")
+    mutated=$src
+    if [[ $file == *@* ]]; then
+        mutated=$dir/${file%@*}
+        mutated=$dir/${mutated#"$dir/common/"}
+        mkdir -p "$(dirname "$mutated")"
+        cp "$STL_ROOT/${file#*@}" "$src"
+        file=${file%@*}
+    fi
+    "$PY" - "$STL_ROOT/$file" "$mutated" "$find" "$replace" <<'EOF' || return 1
 import sys
 src, dst, find, replace = sys.argv[1:]
 text = open(src).read()
