@@ -121,9 +121,11 @@ echo STEPS-DONE
 EOF
 cp "$T/steps.sh" "$R/w/steps.sh"
 ok "the stages from this machine's build" bash "$T/steps.sh" "$T/here" "$STL_BIN" mpirun
-# The chroot's environment is empty but for OpenBLAS's settings: its
-# OPENBLAS_CORETYPE picks the kernels, and so the model's rounding.
-blas_env=$(env | grep '^OPENBLAS_' | paste -sd' ')
+# The chroot's environment is empty but for OpenBLAS's settings (its
+# OPENBLAS_CORETYPE picks the kernels, and so the model's rounding) and the
+# sanitizers' (tests/run.sh turns leak checking off: Open MPI's allocations
+# outlive MPI_Finalize).
+blas_env=$(env | grep -E '^(OPENBLAS_|ASAN_OPTIONS=|UBSAN_OPTIONS=)' | paste -sd' ')
 unshare -m sh -c "mount --bind /proc '$R/proc' && mount --bind /sys '$R/sys' && mount --bind /dev '$R/dev' &&
     exec env -i PATH=/bin HOME=/ TMPDIR=/tmp $blas_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     '$chroot_bin' '$R' /bin/sh /w/steps.sh /w /opt/stlrec-gpu/bin /opt/stlrec-gpu/bin/mpirun" \
