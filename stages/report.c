@@ -31,7 +31,7 @@
 
 #include "io/atomic.h"
 #include "io/dirs.h"
-#include "dataset/catalog.h"
+#include "dataset/catalog_index.h"
 #include "base/cli.h"
 #include "formats/embeddings.h"
 #include "formats/eval_file.h"
@@ -85,12 +85,8 @@ static int load_inputs(report *r, stl_error *err) {
         r->have_pairs = 1;
     }
     if (r->o.catalog) {
-        if (catalog_read(r->o.catalog, &r->cat, err) != 0) return -1;
+        if (catalog_index_read(r->o.catalog, &r->cat, err) != 0) return -1;
         r->have_cat = 1;
-        for (size_t i = 0; i < r->cat.n; i++) {
-            int added;
-            if (key_index_add(&r->cat_index, r->cat.keys[i].s, &added, err) < 0) return -1;
-        }
     }
     if (r->o.scenes || r->o.products) {
         if (embeddings_read(r->o.scenes, &r->se, err) != 0) return -1;
@@ -128,7 +124,7 @@ static int write_site(report *r, stl_error *err) {
     if (r->o.random) {
         html_raw(d, "<p>Baseline: <a href=\"random.html\">the random recommender's page</a> "
                    "(stl-random): products drawn uniformly from the whole catalog");
-        if (r->have_cat) html_raw(d, " (%zu products)", r->cat.n);
+        if (r->have_cat) html_raw(d, " (%zu products)", r->cat.cat.n);
         html_raw(d, ", while the evaluation below ranks only the products that appear in the "
                    "pairs");
         if (r->have_metrics) html_raw(d, " (%" PRIu64 ")", r->metrics.products);
@@ -211,7 +207,7 @@ int main(int argc, char **argv) {
         log_error(&err);
         return STL_EXIT_USAGE;
     }
-    key_index_init(&r.cat_index);
+    catalog_index_init(&r.cat);
     key_index_init(&r.cache.done);
     int have_dec = 0, have_enc = 0;
     r.pix = malloc((size_t)SCENE_THUMB * SCENE_THUMB * 3);
@@ -248,9 +244,8 @@ done:
     if (r.have_metrics) eval_file_free(&r.metrics);
     triplets_free(r.t);
     if (r.have_tk) topk_file_free(&r.tk);
-    if (r.have_cat) catalog_free(&r.cat);
     if (r.have_pairs) pairs_free(&r.pairs);
-    key_index_free(&r.cat_index);
+    catalog_index_free(&r.cat);
     key_index_free(&r.cache.done);
     free(r.cache.e);
     if (r.tj) tjDestroy(r.tj);

@@ -22,7 +22,7 @@
 #include "dataset/keylist.h"
 #include "dataset/keys.h"
 #include "base/log.h"
-#include "dataset/catalog.h"
+#include "dataset/catalog_index.h"
 #include "dataset/pairs.h"
 #include "formats/triplets.h"
 #include "io/output_check.h"
@@ -35,25 +35,8 @@ static int decoded_keys(void *ctx, const char *key) {
     return key_index_find((const key_index *)ctx, key) >= 0;
 }
 
-/* The catalog, indexed by product key (catalog order). */
-typedef struct {
-    catalog cat;
-    key_index index;
-} catalog_lookup;
-
 static const char *catalog_category(void *ctx, const char *key) {
-    const catalog_lookup *cl = ctx;
-    long i = key_index_find(&cl->index, key);
-    return i >= 0 ? cl->cat.categories[i] : NULL;
-}
-
-static int catalog_lookup_read(const char *path, catalog_lookup *cl, stl_error *err) {
-    if (catalog_read(path, &cl->cat, err) != 0) return -1;
-    for (size_t i = 0; i < cl->cat.n; i++) {
-        int added;
-        if (key_index_add(&cl->index, cl->cat.keys[i].s, &added, err) < 0) return -1;
-    }
-    return 0;
+    return catalog_index_category((const catalog_index *)ctx, key);
 }
 
 static void report(const char *out, const triplets_file *t) {
@@ -176,10 +159,10 @@ int main(int argc, char **argv) {
     key_index ok;
     key_index_init(&ok);
     triplets_file *t = NULL;
-    catalog_lookup cl = {0};
-    key_index_init(&cl.index);
+    catalog_index cl;
+    catalog_index_init(&cl);
     if (pairs_read(pairs_path, &pl, &err) != 0) goto done;
-    if (catalog_path && catalog_lookup_read(catalog_path, &cl, &err) != 0) goto done;
+    if (catalog_path && catalog_index_read(catalog_path, &cl, &err) != 0) goto done;
     struct stat st;
     if (stat(crops_path, &st) == 0 && S_ISREG(st.st_mode)) { /* a list of decoded keys */
         keylist_kind kind;
@@ -203,8 +186,7 @@ done:
     if (rc != STL_EXIT_OK) log_error(&err);
     triplets_free(t);
     key_index_free(&ok);
-    key_index_free(&cl.index);
-    catalog_free(&cl.cat);
+    catalog_index_free(&cl);
     if (crops) crops_close(crops);
     pairs_free(&pl);
     return rc;

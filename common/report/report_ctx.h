@@ -19,7 +19,7 @@
 
 #include <turbojpeg.h>
 
-#include "dataset/catalog.h"
+#include "dataset/catalog_index.h"
 #include "dataset/pairs.h"
 #include "formats/embeddings.h"
 #include "formats/eval_file.h"
@@ -69,11 +69,10 @@ typedef struct {
     triplets_file *t;           /* or NULL */
     topk_file tk;
     int have_tk;
-    catalog cat;
+    catalog_index cat;          /* --catalog: entries and product key -> entry */
     int have_cat;
     pair_list pairs;            /* --pairs: the bounding boxes, when have_pairs */
     int have_pairs;
-    key_index cat_index;        /* catalog key -> entry */
     embeddings se, pe;          /* --scenes / --products, when have_emb */
     int have_emb;
     double *scores;             /* (pe.n): one scene's scores */

@@ -31,9 +31,7 @@ static int cmp_pick(const void *a, const void *b) {
 }
 
 static const char *category_of(const report *r, const char *key) {
-    if (!r->have_cat) return NULL;
-    long i = key_index_find(&r->cat_index, key);
-    return i < 0 ? NULL : r->cat.categories[i];
+    return r->have_cat ? catalog_index_category(&r->cat, key) : NULL;
 }
 
 /* A category with a line-break opportunity after every '|' (the browser
