@@ -48,13 +48,29 @@ static int describe(const tower_block *b, cudnnTensorDescriptor_t x, cudnnFilter
            CUDNN_OK(cudnnSetConvolutionMathType(cv, CUDNN_FMA_MATH));
 }
 
-static void test_output_dims_every_size(void) {
+/* One convolution's three descriptors, made and destroyed together. */
+typedef struct {
     cudnnTensorDescriptor_t x;
     cudnnFilterDescriptor_t w;
     cudnnConvolutionDescriptor_t cv;
-    CHECK(CUDNN_OK(cudnnCreateTensorDescriptor(&x)));
-    CHECK(CUDNN_OK(cudnnCreateFilterDescriptor(&w)));
-    CHECK(CUDNN_OK(cudnnCreateConvolutionDescriptor(&cv)));
+} conv_descs;
+static void descs_create(conv_descs *d) {
+    CHECK(CUDNN_OK(cudnnCreateTensorDescriptor(&d->x)));
+    CHECK(CUDNN_OK(cudnnCreateFilterDescriptor(&d->w)));
+    CHECK(CUDNN_OK(cudnnCreateConvolutionDescriptor(&d->cv)));
+}
+static void descs_destroy(conv_descs *d) {
+    cudnnDestroyConvolutionDescriptor(d->cv);
+    cudnnDestroyFilterDescriptor(d->w);
+    cudnnDestroyTensorDescriptor(d->x);
+}
+
+static void test_output_dims_every_size(void) {
+    conv_descs d;
+    descs_create(&d);
+    cudnnTensorDescriptor_t x = d.x;
+    cudnnFilterDescriptor_t w = d.w;
+    cudnnConvolutionDescriptor_t cv = d.cv;
     int checked = 0, sizes = 0;
     for (int S = 32; S <= 512; S += 32) {
         tower_shape s;
@@ -97,9 +113,7 @@ static void test_output_dims_every_size(void) {
     CHECK_EQ_INT(checked, 16 * MODEL_N_BLOCKS);
     printf("cuDNN %zu: output sizes of %d convolutions (S = 32..512) equal the CPU model's\n",
            cudnnGetVersion(), checked);
-    cudnnDestroyConvolutionDescriptor(cv);
-    cudnnDestroyFilterDescriptor(w);
-    cudnnDestroyTensorDescriptor(x);
+    descs_destroy(&d);
 }
 
 /* A symmetric pad of 1 without the explicit extra also gives SAME's output
@@ -107,12 +121,11 @@ static void test_output_dims_every_size(void) {
  * cannot tell, which is why the plan above pads explicitly. This pins the
  * descriptor arithmetic the check above relies on. */
 static void test_size_alone_is_not_alignment(void) {
-    cudnnTensorDescriptor_t x;
-    cudnnFilterDescriptor_t w;
-    cudnnConvolutionDescriptor_t cv;
-    CHECK(CUDNN_OK(cudnnCreateTensorDescriptor(&x)));
-    CHECK(CUDNN_OK(cudnnCreateFilterDescriptor(&w)));
-    CHECK(CUDNN_OK(cudnnCreateConvolutionDescriptor(&cv)));
+    conv_descs d;
+    descs_create(&d);
+    cudnnTensorDescriptor_t x = d.x;
+    cudnnFilterDescriptor_t w = d.w;
+    cudnnConvolutionDescriptor_t cv = d.cv;
     int n, c, h, wd;
     CHECK(CUDNN_OK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, 16, 64, 64)));
     CHECK(CUDNN_OK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, 32, 16, 3, 3)));
@@ -125,9 +138,7 @@ static void test_size_alone_is_not_alignment(void) {
                                                    CUDNN_DATA_FLOAT)));
     CHECK(CUDNN_OK(cudnnGetConvolution2dForwardOutputDim(cv, x, w, &n, &c, &h, &wd)));
     CHECK(h == 31 && wd == 31);
-    cudnnDestroyConvolutionDescriptor(cv);
-    cudnnDestroyFilterDescriptor(w);
-    cudnnDestroyTensorDescriptor(x);
+    descs_destroy(&d);
 }
 
 /* With a GPU: the heuristics offer a forward algorithm for every block at
@@ -137,12 +148,12 @@ static void test_heuristics_gpu(void) {
     tower_shape s;
     stl_error err;
     CHECK(tower_shape_init(&s, &table, 512, &err) == 0);
-    cudnnTensorDescriptor_t x, y;
-    cudnnFilterDescriptor_t w;
-    cudnnConvolutionDescriptor_t cv;
-    CHECK(CUDNN_OK(cudnnCreateTensorDescriptor(&x)) && CUDNN_OK(cudnnCreateTensorDescriptor(&y)));
-    CHECK(CUDNN_OK(cudnnCreateFilterDescriptor(&w)));
-    CHECK(CUDNN_OK(cudnnCreateConvolutionDescriptor(&cv)));
+    conv_descs d;
+    descs_create(&d);
+    cudnnTensorDescriptor_t x = d.x, y;
+    cudnnFilterDescriptor_t w = d.w;
+    cudnnConvolutionDescriptor_t cv = d.cv;
+    CHECK(CUDNN_OK(cudnnCreateTensorDescriptor(&y)));
     for (int k = 0; k < MODEL_N_BLOCKS; k++) {
         int n, c, h, wd, got = 0;
         cudnnConvolutionFwdAlgoPerf_t perf[8];
@@ -152,10 +163,8 @@ static void test_heuristics_gpu(void) {
         CHECK(CUDNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(hd, x, w, cv, y, 8, &got, perf)));
         CHECK(got >= 1);
     }
-    cudnnDestroyConvolutionDescriptor(cv);
-    cudnnDestroyFilterDescriptor(w);
     cudnnDestroyTensorDescriptor(y);
-    cudnnDestroyTensorDescriptor(x);
+    descs_destroy(&d);
 }
 
 int main(void) {
