@@ -154,6 +154,14 @@ pipeline: $(WORK)/metrics.json $(WORK)/metrics.txt $(WORK)/report/index.html
 	@cat $(WORK)/metrics.txt
 	@echo "report: $(WORK)/report/index.html"
 
+# The parameters a stage's command line and its stamp share, written once.
+SYNTH_ARGS = --scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED) $(SYNTH_FLAGS)
+TRIPLETS_ARGS = --seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)
+TRAIN_ARGS = --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(strip $(TRAIN_LR_FLAGS)) $(DEVICE_FLAG) $(TRAIN_FLAGS)
+EMBED_ARGS = $(DEVICE_FLAG) $(EMBED_FLAGS)
+EVAL_ARGS = --seed $(SEED) $(EVAL_FLAGS)
+RANDOM_ARGS = --n $(RANDOM_N) --seed $(SEED)
+
 # ---- stamps: a stage's parameters, rewritten only when they change ----
 # $(call stamp_rule,STAGE,PARAMETERS)
 define stamp_rule
@@ -162,21 +170,21 @@ $(STAMPS)/$(1): FORCE
 	@printf '%s\n' '$(strip $(2))' > $$@.new
 	@if cmp -s $$@.new $$@; then rm -f $$@.new; else mv $$@.new $$@; fi
 endef
-$(eval $(call stamp_rule,synth,--scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED) $(SYNTH_FLAGS)))
+$(eval $(call stamp_rule,synth,$(SYNTH_ARGS)))
 $(eval $(call stamp_rule,fetch,$(IMAGES_URL) $(IMAGES_URL_LAYOUT) $(FETCH_FLAGS)))
 $(eval $(call stamp_rule,decode,--size $(SIZE) $(DECODE_FLAGS)))
-$(eval $(call stamp_rule,triplets,--seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)))
-$(eval $(call stamp_rule,train,--max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(strip $(TRAIN_LR_FLAGS)) $(DEVICE_FLAG) $(TRAIN_FLAGS) [$(MPIRUN)]))
-$(eval $(call stamp_rule,embed,$(DEVICE_FLAG) $(EMBED_FLAGS)))
+$(eval $(call stamp_rule,triplets,$(TRIPLETS_ARGS)))
+$(eval $(call stamp_rule,train,$(TRAIN_ARGS) [$(MPIRUN)]))
+$(eval $(call stamp_rule,embed,$(EMBED_ARGS)))
 $(eval $(call stamp_rule,topk,--k $(K) $(DEVICE_FLAG) $(TOPK_FLAGS)))
-$(eval $(call stamp_rule,eval,--seed $(SEED) $(EVAL_FLAGS)))
-$(eval $(call stamp_rule,random,--n $(RANDOM_N) --seed $(SEED)))
+$(eval $(call stamp_rule,eval,$(EVAL_ARGS)))
+$(eval $(call stamp_rule,random,$(RANDOM_ARGS)))
 $(eval $(call stamp_rule,report,--max-scenes $(MAX_SCENES) $(REPORT_FLAGS)))
 
 # ---- the stages ----
 ifeq ($(SYNTH),1)
 $(PAIRS) $(CATALOG) &: $(STAMPS)/synth $(BIN)/stl-synth
-	$(SRUN) $(BIN)/stl-synth --out $(DATA) --scenes $(SCENES) --products $(PRODUCTS) --seed $(SEED) $(SYNTH_FLAGS)
+	$(SRUN) $(BIN)/stl-synth --out $(DATA) $(SYNTH_ARGS)
 else ifeq ($(filter clean-%,$(MAKECMDGOALS)),)
 # User data: checked before anything runs, never written.
 $(foreach f,$(PAIRS) $(CATALOG),$(if $(wildcard $(f)),,$(error pipeline.mk: $(f) is missing \
@@ -186,7 +194,7 @@ endif
 
 $(WORK)/random.html: $(CATALOG) $(WORK)/images-flat.stamp $(STAMPS)/random $(BIN)/stl-random
 	@mkdir -p $(WORK)
-	$(SRUN) $(BIN)/stl-random --catalog $(CATALOG) --out $@ --n $(RANDOM_N) --seed $(SEED) --images $(REPORT_IMAGES)
+	$(SRUN) $(BIN)/stl-random --catalog $(CATALOG) --out $@ $(RANDOM_ARGS) --images $(REPORT_IMAGES)
 
 # The images of the scenes and of the products that appear in pairs, as they
 # would come from the CDN: stl-fetch validates each and writes the fetch log.
@@ -214,7 +222,7 @@ endef
 $(foreach i,$(SHARD_IDS),$(eval $(call decode_rule,$(i))))
 
 $(WORK)/triplets.mpk: $(PAIRS) $(CROPS_INDEXES) $(STAMPS)/triplets $(BIN)/stl-triplets $(HARD_NEGATIVES_CATALOG)
-	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ --seed $(SEED) $(HARD_NEGATIVES_FLAGS) $(TRIPLETS_FLAGS)
+	$(SRUN) $(BIN)/stl-triplets --pairs $(PAIRS) --crops $(WORK)/crops --out $@ $(TRIPLETS_ARGS)
 
 # A model's checkpoints belong to one configuration: when the parameters or
 # the inputs changed since the work directory was started, it starts over
@@ -226,13 +234,13 @@ $(WORK)/model.mpk: $(WORK)/triplets.mpk $(CROPS_INDEXES) $(STAMPS)/train $(BIN)/
 	  echo "pipeline.mk: new parameters or inputs: $@.work starts over"; rm -rf $@.work; fi
 	@mkdir -p $@.work && mv $@.key $@.work/pipeline.key
 	$(SRUN) $(MPIRUN) $(BIN)/stl-train --triplets $(WORK)/triplets.mpk --crops $(WORK)/crops --model $@ \
-	  --max-steps $(STEPS) --batch-size $(BATCH) --seed $(SEED) $(strip $(TRAIN_LR_FLAGS)) $(DEVICE_FLAG) $(TRAIN_FLAGS)
+	  $(TRAIN_ARGS)
 
 # $(call embed_rule,KIND,FILE,SHARD)
 define embed_rule
 $(2): $(WORK)/model.mpk $(CROPS_INDEXES) $(STAMPS)/embed $(BIN)/stl-embed
 	$(SRUN) $(BIN)/stl-embed --model $(WORK)/model.mpk --crops $(WORK)/crops --kind $(1) --keys $(PAIRS) \
-	  --out $$@ --threads $(THREADS) --skip-missing --shard $(3)/$(SHARDS) $(DEVICE_FLAG) $(EMBED_FLAGS)
+	  --out $$@ --threads $(THREADS) --skip-missing --shard $(3)/$(SHARDS) $(EMBED_ARGS)
 endef
 $(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,scene,$(word $(shell echo $$(($(i) + 1))),$(SCENES_EMB)),$(i))))
 $(foreach i,$(SHARD_IDS),$(eval $(call embed_rule,product,$(word $(shell echo $$(($(i) + 1))),$(PRODUCTS_EMB)),$(i))))
@@ -247,7 +255,7 @@ $(foreach i,$(SHARD_IDS),$(eval $(call topk_rule,$(i))))
 $(WORK)/metrics.json $(WORK)/metrics.txt &: $(TOPK_PARTS) $(WORK)/triplets.mpk $(STAMPS)/eval $(BIN)/stl-eval
 	$(SRUN) $(BIN)/stl-eval --topk $(call commas,$(TOPK_PARTS)) --triplets $(WORK)/triplets.mpk \
 	  --scenes $(call commas,$(SCENES_EMB)) --products $(call commas,$(PRODUCTS_EMB)) \
-	  --out $(WORK)/metrics.json --seed $(SEED) $(EVAL_FLAGS) \
+	  --out $(WORK)/metrics.json $(EVAL_ARGS) \
 	  > $(WORK)/metrics.txt.tmp
 	mv $(WORK)/metrics.txt.tmp $(WORK)/metrics.txt
 
