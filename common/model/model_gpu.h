@@ -1,0 +1,52 @@
+/* model_gpu.h — the GPU backend of the model's workspace: a training step's
+ * three tower calls, the triplet loss and three backward passes, and
+ * embedding, through a gpu_backend (gpu_backend.h): the device in the CUDA
+ * build, the host backend in the tests. It owns the backend memory of a
+ * step: the parameters, running averages and gradients, the KRSC copies of
+ * the 3x3 kernels and their gradients, three activation sets, the images,
+ * the loss terms and the pass scratch, all allocated here and never in a
+ * step. Internal to the model; its public face is model.h, whose
+ * model_train_step_grads and model_embed contracts it keeps: the gradients
+ * come back in m->grads (local to the rank), the running averages in
+ * m->stats, and Adam runs where model_adam_step runs.
+ *
+ * Embedding runs at the workspace's batch whatever n is (the rest of the
+ * batch zero images), so an image's embedding does not depend on which
+ * images share its call.
+ */
+#ifndef STL_MODEL_GPU_H
+#define STL_MODEL_GPU_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "model/gpu_backend.h"
+#include "model/params.h"
+#include "model/tower.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct model_gpu model_gpu;
+
+/* A backend for `batch` images of the shape s and the parameter table t
+ * (both borrowed: they must outlive it), computing through be (copied). */
+model_gpu *model_gpu_create(const gpu_backend *be, const tower_shape *s, const param_table *t,
+                            int batch, stl_error *err);
+void model_gpu_free(model_gpu *g);
+
+/* model_train_step_grads (model.h) through the backend. */
+int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3], float reg,
+                         int global_batch, const tower_collective *coll, float *loss_out,
+                         float *const emb_out[3], stl_error *err);
+
+/* model_embed (model.h) through the backend: n <= batch images. */
+int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t *x, int n,
+                    float *out, stl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
