@@ -37,16 +37,16 @@ int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_
     int count = 0;
     stl_error why;
     int have_gpu = device_cuda_probe(&count, &why) == 0;
+    if (have_gpu) {
+        *out = DEVICE_CUDA;
+        return 0;
+    }
     if (is_auto) {
-        /* No GPU kernels yet: the CPU, GPU or not. */
         *out = DEVICE_CPU;
         return 0;
     }
-    if (!have_gpu)
-        stl_fail(err, "--device cuda: no usable GPU (%s)", why.msg);
-    else
-        stl_fail(err, "--device cuda: %d GPU(s) found, but this build has no GPU kernels yet "
-                      "(use --device cpu or auto)", count);
+    stl_fail(err, "--device cuda: no usable GPU (%s)", why.msg);
+    (void)count;
     return fail(exit_code, STL_EXIT_FAIL);
 #else
     if (is_auto) {

@@ -7,12 +7,10 @@
  * error (exit 2), never a silent fallback.
  *
  * CUDA build (make CUDA=1, STL_CUDA=1): "cpu" is the CPU. "auto" probes for
- * a GPU (base/device_cuda.h) and, since no GPU kernels exist yet, computes
- * on the CPU whatever the probe finds: the same bytes out as the CPU build.
- * "cuda" is a runtime error (exit 1) naming why it cannot run: no usable GPU
- * (with the CUDA error), or a GPU but no kernels in this build yet. When the
- * kernels land, "auto" and "cuda" resolve to DEVICE_CUDA where the probe
- * finds a GPU.
+ * a GPU (base/device_cuda.h) and resolves to DEVICE_CUDA where it finds one,
+ * else to the CPU (the same bytes out as the CPU build). "cuda" is
+ * DEVICE_CUDA where the probe finds a GPU and otherwise a runtime error
+ * (exit 1) naming the CUDA error.
  */
 #ifndef STL_DEVICE_H
 #define STL_DEVICE_H

@@ -33,7 +33,7 @@ void version_print(FILE *out, const char *program) {
 #if STL_CUDA
     /* The CUDA build (make CUDA=1); tests/stage/lib.sh tells the builds
      * apart by this line. */
-    fprintf(out, "  CUDA runtime %d.%d (static; no GPU kernels yet)\n", CUDART_VERSION / 1000,
+    fprintf(out, "  CUDA runtime %d.%d (static)\n", CUDART_VERSION / 1000,
             CUDART_VERSION % 1000 / 10);
 #endif
 }
