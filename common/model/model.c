@@ -3,7 +3,8 @@
  * geometry, and the backend that computes on the resolved device), optax
  * Adam on the host's parameters, the pixel normalisation and the FLOP counts.
  * What computes a step or an embedding is the backend's: model_cpu.c for
- * the CPU.
+ * the CPU; model_gpu.c through the device's gpu_backend (gpu_backend_cuda.c)
+ * for DEVICE_CUDA in the CUDA build.
  */
 #include "model/model.h"
 
@@ -16,14 +17,37 @@
 #include "model/model_cpu.h"
 #include "model/pixel.h"
 #include "model/tower.h"
+#if STL_CUDA
+#include "model/gpu_backend_cuda.h"
+#include "model/model_gpu.h"
+#endif
 
 struct model_ws {
     tower_shape shape;
+    param_table table;     /* a shallow copy: the sizes the GPU backend needs */
     int batch, size;
     device_kind device;
     tower_collective coll;
     model_cpu *cpu;        /* the backend of DEVICE_CPU */
+#if STL_CUDA
+    gpu_backend be;        /* DEVICE_CUDA: the device's operations */
+    int have_be;
+    model_gpu *gpu;        /* and the backend computing through them */
+#endif
 };
+
+/* The DEVICE_CUDA backend of ws (CUDA build). */
+static int create_gpu(model_ws *ws, stl_error *err) {
+#if STL_CUDA
+    if (gpu_backend_cuda_create(&ws->be, 0, err) != 0) return -1;
+    ws->have_be = 1;
+    ws->gpu = model_gpu_create(&ws->be, &ws->shape, &ws->table, ws->batch, err);
+    return ws->gpu ? 0 : -1;
+#else
+    (void)ws;
+    return stl_fail(err, "model: no cuda path in this build (the CPU is the only device)");
+#endif
+}
 
 void model_init_params(model_state *m, uint64_t seed) {
     rng_state r;
@@ -54,11 +78,6 @@ int model_init(model_state *m, int output_size, uint64_t seed, stl_error *err) {
 
 model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind device,
                           stl_error *err) {
-    if (device != DEVICE_CPU) {
-        stl_fail(err, "model: no %s path in this build (the CPU is the only device)",
-                 device_name(device));
-        return NULL;
-    }
     if (batch < 1) {
         stl_fail(err, "model: batch size %d must be at least 1", batch);
         return NULL;
@@ -71,9 +90,12 @@ model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind
     ws->device = device;
     ws->batch = batch;
     ws->size = size;
-    if (tower_shape_init(&ws->shape, t, size, err) < 0 ||
-        !(ws->cpu = model_cpu_create(&ws->shape, batch, err))) {
-        free(ws);
+    ws->table = *t;
+    int ok = tower_shape_init(&ws->shape, t, size, err) == 0;
+    if (ok && device == DEVICE_CPU) ok = (ws->cpu = model_cpu_create(&ws->shape, batch, err)) != NULL;
+    else if (ok) ok = create_gpu(ws, err) == 0;
+    if (!ok) {
+        model_ws_free(ws);
         return NULL;
     }
     return ws;
@@ -82,6 +104,10 @@ model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind
 void model_ws_free(model_ws *ws) {
     if (!ws) return;
     model_cpu_free(ws->cpu);
+#if STL_CUDA
+    model_gpu_free(ws->gpu); /* before the backend its plans use */
+    if (ws->have_be) gpu_backend_cuda_free(&ws->be);
+#endif
     free(ws);
 }
 
@@ -89,10 +115,12 @@ device_kind model_ws_device(const model_ws *ws) { return ws->device; }
 int model_ws_batch(const model_ws *ws) { return ws->batch; }
 int model_ws_size(const model_ws *ws) { return ws->size; }
 
+/* A GPU workspace computes on the device: threads do not apply, and it
+ * reports one. */
 int model_ws_set_threads(model_ws *ws, int n, stl_error *err) {
-    return model_cpu_set_threads(ws->cpu, n, err);
+    return ws->cpu ? model_cpu_set_threads(ws->cpu, n, err) : 0;
 }
-int model_ws_threads(const model_ws *ws) { return model_cpu_threads(ws->cpu); }
+int model_ws_threads(const model_ws *ws) { return ws->cpu ? model_cpu_threads(ws->cpu) : 1; }
 
 void model_ws_set_allreduce(model_ws *ws, model_allreduce_fn fn, void *ctx) {
     ws->coll.fn = fn;
@@ -109,6 +137,11 @@ int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
     if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
     const uint8_t *const in[3] = {scene, pos, neg};
     float *const emb[3] = {emb_scene, emb_pos, emb_neg};
+#if STL_CUDA
+    if (ws->gpu)
+        return model_gpu_train_step(ws->gpu, m, in, reg, global_batch, &ws->coll, loss_out, emb,
+                                    err);
+#endif
     return model_cpu_train_step(ws->cpu, m, in, reg, global_batch, &ws->coll, loss_out, emb, err);
 }
 
@@ -127,6 +160,9 @@ int model_embed(const model_state *m, model_ws *ws, int tower, const uint8_t *x,
     if (m->table.output_size != ws->shape.out)
         return stl_fail(err, "model: workspace built for output size %d, model has %d",
                         ws->shape.out, m->table.output_size);
+#if STL_CUDA
+    if (ws->gpu) return model_gpu_embed(ws->gpu, m, tower, x, n, out, err);
+#endif
     return model_cpu_embed(ws->cpu, m, tower, x, n, out, err);
 }
 

@@ -1,5 +1,5 @@
-/* model.h — the two-tower CNN of docs/model.md on the CPU: init, training step,
- * Adam, and embedding (inference).
+/* model.h — the two-tower CNN of docs/model.md: init, training step, Adam,
+ * and embedding (inference), on the CPU or (CUDA build) a GPU.
  *
  * The parameters, gradients, Adam moments and BatchNorm running averages live
  * in a model_state (params.h), laid out by its param_table. Everything a step
@@ -66,8 +66,10 @@ typedef struct model_ws model_ws;
 
 /* batch: the most images one tower call sees (a training step's B, or the
  * largest embed batch); size: S, a multiple of 32; device: where the
- * workspace computes, as device_resolve gave it (this build computes on the
- * CPU only: DEVICE_CUDA is an error naming the missing CUDA path). */
+ * workspace computes, as device_resolve gave it. DEVICE_CUDA computes on the
+ * current GPU (model_gpu.h: the same contracts, results equal to the CPU's
+ * up to rounding, embeddings always at the full batch) in the CUDA build,
+ * and is an error naming the missing CUDA path in the CPU build. */
 model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind device,
                           stl_error *err);
 device_kind model_ws_device(const model_ws *ws);
