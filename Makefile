@@ -164,10 +164,13 @@ $(BUILD)/tests/test_gpu_math: EXTRA_OBJ = $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_LIBS = -lstdc++
 $(BUILD)/tests/test_cudnn_desc_cuda: EXTRA_LIBS = $(CUDNN_LIBS)
 $(BUILD)/tests/test_nccl_id_cuda: EXTRA_LIBS = $(NCCL_LIBS)
-# The model's own kernels compute their bodies (gpu_kernels.h) exactly as the
-# host does: no contraction of a * b + c into FMAs (model/gpu_ops.h).
+# The model's own kernels compute their bodies (gpu_kernels.h,
+# gpu_step_kernels.h) exactly as the host does: no contraction of a * b + c
+# into FMAs (model/gpu_ops.h, model/gpu_step_ops.h).
 $(BUILD)/common/model/gpu_ops.cu.o: NVCCFLAGS += -fmad=false
+$(BUILD)/common/model/gpu_step_ops.cu.o: NVCCFLAGS += -fmad=false
 $(BUILD)/tests/test_gpu_ops_cuda: EXTRA_LIBS = -lstdc++
+$(BUILD)/tests/test_gpu_step_ops_cuda: EXTRA_LIBS = -lstdc++
 endif
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
