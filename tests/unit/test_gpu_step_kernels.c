@@ -327,6 +327,7 @@ static void test_colsum(void) {
             for (int c = 0; c < C; c++) {
                 double sa = 0;
                 for (long r = 0; r < rows; r++) sa += fabs(a[r * C + c]);
+                /* db's float sum, the double sums, the rounding (see above) */
                 double tol = (gu + gd) * sa + (1 + 2 * U) * U * fabs(got[c]);
                 bad += !(fabs((double)db[c] - got[c]) <= tol);
                 checked++;
@@ -460,6 +461,8 @@ static void test_conv0_wgrad(void) {
                 }
                 bad_bits += memcmp(&s, &p[j * kn + e], sizeof s) != 0;
             }
+            /* the sgemm's gamma(rows, u) and the double sums' gamma(rows,
+             * 2^-53) of sum|col dy|, then the rounding to float (see above) */
             double tol = (gu + gd) * sa + (1 + 2 * U) * U * fabs(gk[e]) + 1e-30;
             bad += !(fabs((double)dw[e] - gk[e]) <= tol);
         }
