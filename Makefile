@@ -8,8 +8,8 @@
 #   SAN=1    sanitizers (objects and binaries under build/san/)
 #   CUDA=1   the CUDA build (objects and binaries under build/cuda/): the toolkit
 #            at CUDA_HOME (/usr/local/cuda), nvcc for .cu files, cudart linked
-#            statically into every program, cuDNN / NCCL only into the tests
-#            that use them. No kernel runs on a GPU yet (docs/training.md,
+#            statically into every program, cuDNN / cuBLAS / NCCL only into
+#            the tests that use them. No kernel runs on a GPU yet (docs/training.md,
 #            "GPU build"); a missing toolkit is an error, never a silent skip.
 #
 # CUDA-only sources, built only with CUDA=1: common/*/*_cuda.c and
@@ -79,6 +79,7 @@ CUDA_LIBDIR := $(CUDA_HOME)/lib64
 LDLIBS += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt
 # Shared libraries for the programs that use them, found through an rpath.
 CUDNN_LIBS := -L$(CUDA_LIBDIR) -lcudnn -Wl,-rpath,$(CUDA_LIBDIR)
+CUBLAS_LIBS := -L$(CUDA_LIBDIR) -lcublas -Wl,-rpath,$(CUDA_LIBDIR)
 NCCL_LIBS := -L$(CUDA_LIBDIR) -lnccl -Wl,-rpath,$(CUDA_LIBDIR)
 CUDA_ONLY :=
 else
@@ -164,6 +165,8 @@ $(BUILD)/tests/test_gpu_math: EXTRA_OBJ = $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_LIBS = -lstdc++
 $(BUILD)/tests/test_cudnn_desc_cuda: EXTRA_LIBS = $(CUDNN_LIBS)
 $(BUILD)/tests/test_nccl_id_cuda: EXTRA_LIBS = $(NCCL_LIBS)
+# model/gpu_lib (cuDNN's convolutions, cuBLAS's GEMMs) and its test.
+$(BUILD)/tests/test_gpu_lib_cuda: EXTRA_LIBS = $(CUDNN_LIBS) $(CUBLAS_LIBS)
 # The model's own kernels compute their bodies (gpu_kernels.h,
 # gpu_step_kernels.h) exactly as the host does: no contraction of a * b + c
 # into FMAs (model/gpu_ops.h, model/gpu_step_ops.h).
