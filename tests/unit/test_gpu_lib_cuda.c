@@ -543,6 +543,19 @@ static void test_gemm_gpu(void) {
                           down(got2, dC, m * n * 4));
                     CHECK(same_bits(what, got, got2, m * n));
                 }
+        /* captured in a graph: the same bits (cuBLAS on its fixed workspace) */
+        CHECK(gpu_lib_gemm(lib, 1, 0, m, n, k, dA, dB, 0.0f, dC, &err) == 0 && down(got, dC, m * n * 4));
+        CHECK(cudaMemset(dC, 0, m * n * 4) == cudaSuccess && cudaDeviceSynchronize() == cudaSuccess);
+        cudaGraph_t graph = NULL;
+        cudaGraphExec_t exec = NULL;
+        int captured = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+        int called = captured && gpu_lib_gemm(lib, 1, 0, m, n, k, dA, dB, 0.0f, dC, &err) == 0;
+        if (captured) captured = cudaStreamEndCapture(stream, &graph) == cudaSuccess;
+        CHECK(captured && called && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess &&
+              cudaGraphLaunch(exec, stream) == cudaSuccess);
+        CHECK(down(got2, dC, m * n * 4) && same_bits("gemm in a graph", got, got2, m * n));
+        if (exec) cudaGraphExecDestroy(exec);
+        if (graph) cudaGraphDestroy(graph);
         cudaFree(dA), cudaFree(dB), cudaFree(dC);
         free(A), free(B), free(C0), free(got), free(got2), free(ref), free(abs);
     }
