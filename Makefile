@@ -81,6 +81,10 @@ LDLIBS += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt
 CUDNN_LIBS := -L$(CUDA_LIBDIR) -lcudnn -Wl,-rpath,$(CUDA_LIBDIR)
 CUBLAS_LIBS := -L$(CUDA_LIBDIR) -lcublas -Wl,-rpath,$(CUDA_LIBDIR)
 NCCL_LIBS := -L$(CUDA_LIBDIR) -lnccl -Wl,-rpath,$(CUDA_LIBDIR)
+# The model's GPU path (model_gpu through gpu_backend_cuda: the own kernels,
+# C++ objects, and cuDNN / cuBLAS) is in libstl: every program may link it;
+# --as-needed keeps them out of the programs that never reach it.
+LDLIBS += $(CUDNN_LIBS) $(CUBLAS_LIBS) -lstdc++
 CUDA_ONLY :=
 else
 CUDA_ONLY := common/%_cuda.c tests/unit/test_%_cuda.c tests/tools/%_cuda.c

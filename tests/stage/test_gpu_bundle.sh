@@ -89,6 +89,18 @@ echo "root:x:0:" >"$R/etc/group"
 cp /bin/dash "$R/bin/sh" 2>/dev/null || cp /bin/sh "$R/bin/sh"
 cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
 cp -L /lib/x86_64-linux-gnu/libc.so.6 "$R/lib/x86_64-linux-gnu/"
+# The CUDA build's programs link cuDNN and cuBLAS, which the GPU machine
+# supplies (HOST-LIBS, found through STL_HOST_LIBDIRS). Here, without a GPU,
+# no call reaches them, so the chroot's "host" folder holds stand-ins: empty
+# libraries of the same names and symbol versions (functions bind lazily).
+mkdir -p "$R/hostlibs"
+for so in $want; do
+    if readelf -d "$STL_BIN"/stl-* 2>/dev/null | grep -q "NEEDED.*\[$so\]"; then
+        echo "$so { };" >"$T/stub.map"
+        cc -shared -o "$R/hostlibs/$so" -Wl,-soname,"$so" -Wl,--version-script,"$T/stub.map" \
+            -x c /dev/null || fail "a stand-in for $so"
+    fi
+done
 chroot_bin=$(command -v chroot || echo /usr/sbin/chroot)
 if ! unshare -m true 2>/dev/null || ! "$chroot_bin" / true 2>/dev/null; then
     echo "skipped: the chroot run (needs root, chroot and unshare -m here)"
@@ -127,13 +139,13 @@ ok "the stages from this machine's build" bash "$T/steps.sh" "$T/here" "$STL_BIN
 # outlive MPI_Finalize).
 blas_env=$(env | grep -E '^(OPENBLAS_|ASAN_OPTIONS=|UBSAN_OPTIONS=)' | paste -sd' ')
 unshare -m sh -c "mount --bind /proc '$R/proc' && mount --bind /sys '$R/sys' && mount --bind /dev '$R/dev' &&
-    exec env -i PATH=/bin HOME=/ TMPDIR=/tmp $blas_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    exec env -i PATH=/bin HOME=/ TMPDIR=/tmp STL_HOST_LIBDIRS=/hostlibs $blas_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     '$chroot_bin' '$R' /bin/sh /w/steps.sh /w /opt/stlrec-gpu/bin /opt/stlrec-gpu/bin/mpirun" \
     >"$T/chroot.log" 2>&1
 rc=$?
 check "the stages through the bundle in the chroot (exit $rc: $(tail -n 3 "$T/chroot.log" | tr '\n' ' '))" \
     sh -c "[ $rc -eq 0 ] && grep -q '^STEPS-DONE' '$T/chroot.log'"
-check "the chroot holds nothing outside the bundle but sh, the loader, libc and passwd" \
+check "the chroot holds nothing outside the bundle but sh, the loader, libc and passwd (and the stand-ins under /hostlibs)" \
     sh -c "[ -d '$G/lib' ] && [ \"\$(cd '$R' && find bin etc lib lib64 -type f | sort | paste -sd' ')\" = 'bin/sh etc/group etc/passwd lib/x86_64-linux-gnu/libc.so.6 lib64/ld-linux-x86-64.so.2' ]"
 for f in tri.mpk model.mpk model.mpk.json scenes.mpk products.mpk topk.mpk model-np2.mpk model-mpi1.mpk; do
     check "$f byte-identical to this machine's" cmp -s "$T/here/$f" "$R/w/$f"
