@@ -161,3 +161,5 @@ int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t
         return -1;
     return be->download(be->lib, out, g->acts[0].emb, sizeof(float) * (size_t)n * g->s->out, err);
 }
+
+const tower_acts *model_gpu_acts(const model_gpu *g, int i) { return &g->acts[i]; }

@@ -45,6 +45,10 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
 int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t *x, int n,
                     float *out, stl_error *err);
 
+/* The activations of the last step's tower call i (0 scene, 1 positives, 2
+ * negatives; embedding: 0), in backend memory: for the op-by-op checks. */
+const tower_acts *model_gpu_acts(const model_gpu *g, int i);
+
 #ifdef __cplusplus
 }
 #endif
