@@ -866,6 +866,12 @@ int main(int argc, char **argv) {
         coll_finalize(&x.c);
         return STL_EXIT_USAGE;
     }
+    /* one rank per GPU: this rank's GPU, before any handle or allocation */
+    int gpu = -1;
+    if (device_select(x.device, x.c.local_rank, &gpu, &err) != 0)
+        coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
+    if (gpu >= 0 && (x.c.size > 1 || gpu > 0))
+        log_info("rank %d (local %d of %d): GPU %d", x.c.rank, x.c.local_rank, x.c.local_size, gpu);
     x.local_batch = (int)(x.o.batch / x.c.size);
     x.threads = threads_resolve(x.o.threads, x.c.local_size);
     if (x.o.workdir) snprintf(x.workdir, sizeof x.workdir, "%s", x.o.workdir);

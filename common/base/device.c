@@ -58,3 +58,15 @@ int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_
     return fail(exit_code, STL_EXIT_USAGE);
 #endif
 }
+
+int device_select(device_kind kind, int local_rank, int *gpu, stl_error *err) {
+    *gpu = -1;
+#if STL_CUDA
+    if (kind == DEVICE_CUDA) return device_cuda_select(local_rank, gpu, err);
+#else
+    (void)local_rank;
+    if (kind == DEVICE_CUDA) return stl_fail(err, "no CUDA path in this build");
+#endif
+    (void)err;
+    return 0;
+}

@@ -34,6 +34,11 @@ int device_cuda_built(void);
  * STL_EXIT_FAIL for a device that this machine cannot give. */
 int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_error *err);
 
+/* For DEVICE_CUDA, the GPU this process computes on: local_rank mod the
+ * GPUs this machine has (one rank per GPU, the rank among those on this
+ * machine); 0 and *gpu set (-1 for the CPU, or the CPU build), or -1 with err. */
+int device_select(device_kind kind, int local_rank, int *gpu, stl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

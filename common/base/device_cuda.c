@@ -18,3 +18,15 @@ int device_cuda_probe(int *count, stl_error *err) {
     *count = n;
     return 0;
 }
+
+int device_cuda_select(int index, int *chosen, stl_error *err) {
+    int n = 0;
+    if (device_cuda_probe(&n, err) != 0) return -1;
+    int d = (index < 0 ? 0 : index) % n;
+    cudaError_t e = cudaSetDevice(d);
+    if (e != cudaSuccess)
+        return stl_fail(err, "cudaSetDevice(%d): error %d, %s: %s", d, (int)e, cudaGetErrorName(e),
+                        cudaGetErrorString(e));
+    *chosen = d;
+    return 0;
+}

@@ -17,6 +17,11 @@ extern "C" {
  * "no GPU"). Any cudaGetDeviceCount error counts as no GPU. */
 int device_cuda_probe(int *count, stl_error *err);
 
+/* Makes GPU (index mod the count) the calling thread's current device,
+ * before any handle or allocation: one rank per GPU takes its node-local
+ * rank. 0 and *chosen set, or -1 with err naming the CUDA error. */
+int device_cuda_select(int index, int *chosen, stl_error *err);
+
 #ifdef __cplusplus
 }
 #endif
