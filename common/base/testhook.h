@@ -15,6 +15,8 @@
  * than die: it is 1 when the environment variable `var` holds `step`
  * (stl-train: STL_TEST_NAN_AT poisons one gradient element of that step with NaN;
  * STL_TEST_PERTURB changes a parameter on the last rank after that step).
+ * Also (common/model/model.c): STL_TEST_GPU_BACKEND=host makes a CPU
+ * workspace compute through the GPU path on the host backend.
  * These are test hooks, not features: nothing else reads the variables.
  */
 #ifndef STL_TESTHOOK_H

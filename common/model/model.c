@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "base/rng.h"
+#include "model/gpu_backend.h"
+#include "model/model_gpu.h"
 #include "model/adam.h"
 #include "model/init.h"
 #include "model/model_cpu.h"
@@ -19,7 +21,6 @@
 #include "model/tower.h"
 #if STL_CUDA
 #include "model/gpu_backend_cuda.h"
-#include "model/model_gpu.h"
 #endif
 
 struct model_ws {
@@ -29,12 +30,19 @@ struct model_ws {
     device_kind device;
     tower_collective coll;
     model_cpu *cpu;        /* the backend of DEVICE_CPU */
-#if STL_CUDA
     gpu_backend be;        /* DEVICE_CUDA: the device's operations */
-    int have_be;
+    int have_be;           /* (the device's, to free) */
     model_gpu *gpu;        /* and the backend computing through them */
-#endif
 };
+
+/* A test hook, not a feature (base/testhook.h's kind): with
+ * STL_TEST_GPU_BACKEND=host a DEVICE_CPU workspace computes through the GPU
+ * path's orchestration on the host backend (model_gpu.h), so the stage
+ * tests run stl-train and stl-embed through the GPU step on any CPU. */
+static int test_gpu_backend_host(void) {
+    const char *v = getenv("STL_TEST_GPU_BACKEND");
+    return v && strcmp(v, "host") == 0;
+}
 
 /* The DEVICE_CUDA backend of ws (CUDA build). */
 static int create_gpu(model_ws *ws, stl_error *err) {
@@ -92,8 +100,14 @@ model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind
     ws->size = size;
     ws->table = *t;
     int ok = tower_shape_init(&ws->shape, t, size, err) == 0;
-    if (ok && device == DEVICE_CPU) ok = (ws->cpu = model_cpu_create(&ws->shape, batch, err)) != NULL;
-    else if (ok) ok = create_gpu(ws, err) == 0;
+    if (ok && device == DEVICE_CPU && test_gpu_backend_host()) {
+        gpu_backend_host(&ws->be);
+        ok = (ws->gpu = model_gpu_create(&ws->be, &ws->shape, &ws->table, batch, err)) != NULL;
+    } else if (ok && device == DEVICE_CPU) {
+        ok = (ws->cpu = model_cpu_create(&ws->shape, batch, err)) != NULL;
+    } else if (ok) {
+        ok = create_gpu(ws, err) == 0;
+    }
     if (!ok) {
         model_ws_free(ws);
         return NULL;
@@ -104,8 +118,8 @@ model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind
 void model_ws_free(model_ws *ws) {
     if (!ws) return;
     model_cpu_free(ws->cpu);
-#if STL_CUDA
     model_gpu_free(ws->gpu); /* before the backend its plans use */
+#if STL_CUDA
     if (ws->have_be) gpu_backend_cuda_free(&ws->be);
 #endif
     free(ws);
@@ -137,11 +151,9 @@ int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
     if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
     const uint8_t *const in[3] = {scene, pos, neg};
     float *const emb[3] = {emb_scene, emb_pos, emb_neg};
-#if STL_CUDA
     if (ws->gpu)
         return model_gpu_train_step(ws->gpu, m, in, reg, global_batch, &ws->coll, loss_out, emb,
                                     err);
-#endif
     return model_cpu_train_step(ws->cpu, m, in, reg, global_batch, &ws->coll, loss_out, emb, err);
 }
 
@@ -160,9 +172,7 @@ int model_embed(const model_state *m, model_ws *ws, int tower, const uint8_t *x,
     if (m->table.output_size != ws->shape.out)
         return stl_fail(err, "model: workspace built for output size %d, model has %d",
                         ws->shape.out, m->table.output_size);
-#if STL_CUDA
     if (ws->gpu) return model_gpu_embed(ws->gpu, m, tower, x, n, out, err);
-#endif
     return model_cpu_embed(ws->cpu, m, tower, x, n, out, err);
 }
 
