@@ -26,13 +26,17 @@
 #include "base/progress.h"
 #include "base/threads.h"
 #include "retrieval/topk.h"
+#if STL_CUDA
+#include "model/gpu_backend_cuda.h"
+#include "retrieval/topk_gpu.h"
+#endif
 #include "formats/topk_file.h"
 #include "io/output_check.h"
 #include "formats/model_id.h"
 
 typedef struct {
     const char *scenes, *products, *out, *json, *device;
-    device_kind dev; /* --device as resolved (the top-k kernel runs on the CPU either way) */
+    device_kind dev; /* --device as resolved: DEVICE_CUDA searches on the GPU (topk_gpu.h) */
     long k, threads;
     cli_shard shard;
 } topk_opts;
@@ -118,13 +122,25 @@ static int run(const topk_opts *o, stl_error *err) {
         stl_fail(err, "out of memory for %zu x %zu results", n, w);
         goto done;
     }
-    progress pg;
-    progress_start(&pg, "top-k", "work items", 0);
-    topk_options opt = {.threads = threads, .progress = on_progress, .progress_ctx = &pg};
-    if (topk_search(se.n ? se.data + lo * se.dim : NULL, n, pe.data, pe.n, pe.dim, (size_t)o->k, &opt, t.index,
-                    t.score, err) != 0)
-        goto done;
-    progress_finish(&pg);
+    const float *queries = se.n ? se.data + lo * se.dim : NULL;
+    if (o->dev == DEVICE_CUDA) {
+#if STL_CUDA
+        gpu_backend be;
+        if (gpu_backend_cuda_create(&be, 0, err) != 0) goto done;
+        int rc = topk_search_gpu(&be, gpu_topk_select, queries, n, pe.data, pe.n, pe.dim,
+                                 (size_t)o->k, t.index, t.score, err);
+        gpu_backend_cuda_free(&be);
+        if (rc != 0) goto done;
+#endif
+    } else {
+        progress pg;
+        progress_start(&pg, "top-k", "work items", 0);
+        topk_options opt = {.threads = threads, .progress = on_progress, .progress_ctx = &pg};
+        if (topk_search(queries, n, pe.data, pe.n, pe.dim, (size_t)o->k, &opt, t.index, t.score,
+                        err) != 0)
+            goto done;
+        progress_finish(&pg);
+    }
     /* The JSON first, the msgpack (pipeline.mk's target) last: a run that
      * fails or is killed between the two leaves no msgpack, so it is rerun,
      * and one whose msgpack fails removes the JSON it wrote. */

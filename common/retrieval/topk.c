@@ -187,8 +187,8 @@ static void *worker(void *arg) {
 
 size_t topk_width(size_t k, size_t m) { return k < m ? k : m; }
 
-static int check_finite(const float *x, size_t rows, size_t d, const char *what,
-                        stl_error *err) {
+int topk_check_finite(const float *x, size_t rows, size_t d, const char *what,
+                      stl_error *err) {
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < d; c++)
             if (!isfinite(x[r * d + c]))
@@ -202,8 +202,8 @@ static int check_finite(const float *x, size_t rows, size_t d, const char *what,
  * block, so without this a query's scores would depend on which other
  * queries it was run with. Selection stays sgemm's; only scores within a
  * few float ulps of each other can be ranked differently from it. */
-static void rescore(const float *q, const float *p, size_t n, size_t d, size_t k,
-                    uint32_t *index, float *score) {
+void topk_rescore(const float *q, const float *p, size_t n, size_t d, size_t k,
+                  uint32_t *index, float *score) {
     for (size_t i = 0; i < n; i++) {
         topk_ent row[64], *ents = k <= 64 ? row : malloc(k * sizeof *ents);
         if (!ents) continue; /* keep sgemm's scores for this row */
@@ -254,8 +254,8 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
     if (d == 0 || d > INT32_MAX / TOPK_BASE_TILE)
         return stl_fail(err, "top-k: dimension %zu out of range", d);
     if (n == 0 || width == 0) return 0;
-    if (check_finite(queries, n, d, "top-k: query", err) ||
-        check_finite(base, m, d, "top-k: base", err))
+    if (topk_check_finite(queries, n, d, "top-k: query", err) ||
+        topk_check_finite(base, m, d, "top-k: base", err))
         return -1;
     int threads = opt && opt->threads > 0 ? opt->threads : 1;
 
@@ -309,6 +309,6 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
         merge_parts(&job, index, score);
     }
     free(job.part);
-    rescore(queries, base, n, d, width, index, score);
+    topk_rescore(queries, base, n, d, width, index, score);
     return 0;
 }

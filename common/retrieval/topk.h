@@ -72,6 +72,14 @@ int topk_search(const float *queries, size_t n, const float *base, size_t m,
                 size_t d, size_t k, const topk_options *opt, uint32_t *index,
                 float *score, stl_error *err);
 
+/* The parts of topk_search a search elsewhere (topk_gpu.h) shares, so its
+ * rows are the same: the finiteness check (what names the input), and the
+ * final scores of k selected entries per row recomputed one dot product at a
+ * time and each row re-sorted by them (the rescoring above). */
+int topk_check_finite(const float *x, size_t rows, size_t d, const char *what, stl_error *err);
+void topk_rescore(const float *q, const float *p, size_t n, size_t d, size_t k, uint32_t *index,
+                  float *score);
+
 #ifdef __cplusplus
 }
 #endif
