@@ -56,8 +56,11 @@ model_gpu *model_gpu_create(const gpu_backend *be, const tower_shape *s, const p
     g->batch = batch;
     g->img_bytes = (size_t)batch * s->size * s->size * 3;
     size_t np = sizeof(float) * t->n_params, per = tower_acts_size(s, batch);
-    int ok = (g->params = take(g, np, err)) && (g->wk = take(g, np, err)) &&
-             (g->grads = take(g, np, err)) && (g->gk = take(g, np, err)) &&
+    tower_gpu_krsc kl;
+    tower_gpu_krsc_layout(s, &kl);
+    size_t nk = sizeof(float) * kl.floats;
+    int ok = (g->params = take(g, np, err)) && (g->wk = take(g, nk, err)) &&
+             (g->grads = take(g, np, err)) && (g->gk = take(g, nk, err)) &&
              (g->stats = take(g, sizeof(float) * t->n_stats, err)) &&
              (g->acts_mem = take(g, sizeof(float) * per * 3, err)) &&
              (g->demb = take(g, sizeof(float) * 3 * (size_t)batch * s->out, err)) &&
@@ -88,9 +91,12 @@ static int repack_conv3(model_gpu *g, int to_krsc, stl_error *err) {
         for (int k = 1; k < MODEL_N_BLOCKS; k++) {
             const tower_block *b = &g->s->blk[k];
             size_t off[2] = {b->wr[tw], b->w1[tw]};
+            size_t koff[2] = {g->sc.krsc.wr[tw][k], g->sc.krsc.w1[tw][k]};
             for (int i = 0; i < 2; i++) {
-                if (to_krsc) KERNEL(krsc_from_hwio, g->params + off[i], 3, b->cin, b->f, g->wk + off[i]);
-                else KERNEL(hwio_from_krsc, g->gk + off[i], 3, b->cin, b->f, g->grads + off[i]);
+                if (to_krsc)
+                    KERNEL(krsc_from_hwio, g->params + off[i], 3, b->cin, b->f, g->wk + koff[i]);
+                else
+                    KERNEL(hwio_from_krsc, g->gk + koff[i], 3, b->cin, b->f, g->grads + off[i]);
             }
         }
     return 0;
@@ -114,7 +120,7 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
     const int tower[3] = {MODEL_TOWER_SCENE, MODEL_TOWER_PRODUCT, MODEL_TOWER_PRODUCT};
     size_t np = sizeof(float) * g->t->n_params, rows = (size_t)B * D;
     if (load_model(g, m, err) != 0 || be->zero(be->lib, g->grads, np, err) != 0 ||
-        be->zero(be->lib, g->gk, np, err) != 0)
+        be->zero(be->lib, g->gk, sizeof(float) * g->sc.krsc.floats, err) != 0)
         return -1;
     for (int i = 0; i < 3; i++) {
         if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;

@@ -75,10 +75,25 @@ static size_t scratch_walk(const tower_shape *s, int nb, int backward, char *bas
     return c.off;
 }
 
+void tower_gpu_krsc_layout(const tower_shape *s, tower_gpu_krsc *l) {
+    memset(l, 0, sizeof *l);
+    size_t off = 0;
+    for (int tw = 0; tw < MODEL_N_TOWERS; tw++)
+        for (int k = 1; k < MODEL_N_BLOCKS; k++) {
+            size_t n = 9 * (size_t)s->blk[k].cin * (size_t)s->blk[k].f;
+            l->wr[tw][k] = off;
+            off += (n + 63) & ~(size_t)63;
+            l->w1[tw][k] = off;
+            off += (n + 63) & ~(size_t)63;
+        }
+    l->floats = off;
+}
+
 int tower_gpu_scratch_create(const gpu_backend *be, const tower_shape *s, int nb, int backward,
                              tower_gpu_scratch *sc, stl_error *err) {
     memset(sc, 0, sizeof *sc);
     sc->nb = nb;
+    tower_gpu_krsc_layout(s, &sc->krsc);
     size_t bytes = scratch_walk(s, nb, backward, NULL, NULL);
     if (!(sc->mem = be->alloc(be->lib, bytes, err))) return -1;
     scratch_walk(s, nb, backward, sc->mem, sc);
@@ -160,8 +175,8 @@ int tower_gpu_forward(const gpu_backend *be, const tower_shape *s, const float *
             KERNEL(conv0_pixels, a->x0, nb, b->h, b->w, b->cin, params + b->wr[tower], f, a->r[0]);
             KERNEL(conv0_pixels, a->x0, nb, b->h, b->w, b->cin, params + b->w1[tower], f, a->a1[0]);
         } else {
-            LIB(conv3_fwd, sc->conv[k], a->pooled[k - 1], wk + b->wr[tower], a->r[k]);
-            LIB(conv3_fwd, sc->conv[k], a->pooled[k - 1], wk + b->w1[tower], a->a1[k]);
+            LIB(conv3_fwd, sc->conv[k], a->pooled[k - 1], wk + sc->krsc.wr[tower][k], a->r[k]);
+            LIB(conv3_fwd, sc->conv[k], a->pooled[k - 1], wk + sc->krsc.w1[tower][k], a->a1[k]);
         }
         if (bn_statistics(be, s, params, stats, tower, train, a, k, 0, a->a1[k], sc, coll, err))
             return -1;
@@ -262,9 +277,10 @@ static int conv3_backward(const gpu_backend *be, const float *wk, float *grads, 
         KERNEL(colsum_add, sc->pw, nblk, E, grads + b->wr[tower]);
         return 0;
     }
-    LIB(conv3_bwd_filter, sc->conv[k], a->pooled[k - 1], sc->da, gk + b->w1[tower], sc->dy,
-        gk + b->wr[tower], 1.0f);
-    LIB(conv3_bwd_data, sc->conv[k], sc->da, wk + b->w1[tower], sc->dy, wk + b->wr[tower],
+    LIB(conv3_bwd_filter, sc->conv[k], a->pooled[k - 1], sc->da, gk + sc->krsc.w1[tower][k],
+        sc->dy, gk + sc->krsc.wr[tower][k], 1.0f);
+    LIB(conv3_bwd_data, sc->conv[k], sc->da, wk + sc->krsc.w1[tower][k], sc->dy,
+        wk + sc->krsc.wr[tower][k],
         sc->dp);
     return 0;
 }
