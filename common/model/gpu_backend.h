@@ -111,6 +111,15 @@ struct gpu_backend {
                           const float *w_b, float *dx, stl_error *err);
     int (*conv3_bwd_filter)(void *plan, const float *x, const float *dy_a, float *dw_a,
                             const float *dy_b, float *dw_b, float beta, stl_error *err);
+
+    /* ---- CUDA graphs (NULL where the backend cannot capture: the host's;
+     * the step then runs op by op) ---- */
+    /* Everything queued between begin and end is recorded, not run; end
+     * gives the instantiated graph, which launch replays on the stream. */
+    int (*capture_begin)(void *lib, stl_error *err);
+    int (*capture_end)(void *lib, void **graph, stl_error *err);
+    int (*graph_launch)(void *lib, void *graph, stl_error *err);
+    void (*graph_free)(void *lib, void *graph);
 };
 
 /* The host backend (no state to free). */

@@ -85,6 +85,35 @@ static int d_conv3_bwd_filter(void *plan, const float *x, const float *dy_a, flo
     return gpu_conv3_bwd_filter(plan, x, dy_a, dw_a, dy_b, dw_b, beta, err);
 }
 
+/* CUDA graphs: the stream's work captured (thread-local mode: other
+ * threads' CUDA calls are not affected) and instantiated once. */
+static int d_capture_begin(void *lib, stl_error *err) {
+    cuda_ctx *c = lib;
+    cudaError_t e = cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal);
+    return e == cudaSuccess ? 0 : cuda_failed(e, "cudaStreamBeginCapture", err);
+}
+static int d_capture_end(void *lib, void **graph, stl_error *err) {
+    cuda_ctx *c = lib;
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t x = NULL;
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    if (e != cudaSuccess) return cuda_failed(e, "cudaStreamEndCapture", err);
+    e = cudaGraphInstantiate(&x, g, 0);
+    cudaGraphDestroy(g);
+    if (e != cudaSuccess) return cuda_failed(e, "cudaGraphInstantiate", err);
+    *graph = x;
+    return 0;
+}
+static int d_graph_launch(void *lib, void *graph, stl_error *err) {
+    cuda_ctx *c = lib;
+    cudaError_t e = cudaGraphLaunch((cudaGraphExec_t)graph, c->stream);
+    return e == cudaSuccess ? 0 : cuda_failed(e, "cudaGraphLaunch", err);
+}
+static void d_graph_free(void *lib, void *graph) {
+    (void)lib;
+    cudaGraphExecDestroy((cudaGraphExec_t)graph);
+}
+
 int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
     cuda_ctx *c = calloc(1, sizeof *c);
     if (!c) return stl_fail(err, "model (cuda): out of memory");
@@ -140,6 +169,10 @@ int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
         .conv3_fwd = d_conv3_fwd,
         .conv3_bwd_data = d_conv3_bwd_data,
         .conv3_bwd_filter = d_conv3_bwd_filter,
+        .capture_begin = d_capture_begin,
+        .capture_end = d_capture_end,
+        .graph_launch = d_graph_launch,
+        .graph_free = d_graph_free,
     };
     return 0;
 }

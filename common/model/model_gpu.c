@@ -26,6 +26,9 @@ struct model_gpu {
     float *demb;                  /* 3 * batch * out */
     double *terms, *loss;         /* 2 * batch; 1 */
     tower_gpu_scratch sc;
+    void *graph;                  /* the captured step (backends that capture) */
+    float graph_reg;
+    int graph_denom;
     void *owned[MAX_BUFFERS];
     int n_owned;
 };
@@ -38,6 +41,7 @@ static void *take(model_gpu *g, size_t bytes, stl_error *err) {
 
 void model_gpu_free(model_gpu *g) {
     if (!g) return;
+    if (g->graph) g->be.graph_free(g->be.lib, g->graph);
     tower_gpu_scratch_free(&g->be, &g->sc);
     for (int i = 0; i < g->n_owned; i++) g->be.release(g->be.lib, g->owned[i]);
     free(g);
@@ -108,27 +112,26 @@ static int load_model(model_gpu *g, const model_state *m, stl_error *err) {
     if (be->upload(be->lib, g->params, m->params, sizeof(float) * g->t->n_params, err) != 0 ||
         be->upload(be->lib, g->stats, m->stats, sizeof(float) * g->t->n_stats, err) != 0)
         return -1;
-    return repack_conv3(g, 1, err);
+    return 0;
 }
 
-int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3], float reg,
-                         int global_batch, const tower_collective *coll, float *loss_out,
-                         float *const emb_out[3], stl_error *err) {
+/* The step itself, on the images and model already in backend memory:
+ * nothing in it waits on the host unless a collective is set. */
+static int step_body(model_gpu *g, float reg, int global_batch, const tower_collective *coll,
+                     stl_error *err) {
     const gpu_backend *be = &g->be;
     const tower_shape *s = g->s;
     int B = g->batch, D = s->out;
     const int tower[3] = {MODEL_TOWER_SCENE, MODEL_TOWER_PRODUCT, MODEL_TOWER_PRODUCT};
-    size_t np = sizeof(float) * g->t->n_params, rows = (size_t)B * D;
-    if (load_model(g, m, err) != 0 || be->zero(be->lib, g->grads, np, err) != 0 ||
+    size_t rows = (size_t)B * D;
+    if (repack_conv3(g, 1, err) != 0 ||
+        be->zero(be->lib, g->grads, sizeof(float) * g->t->n_params, err) != 0 ||
         be->zero(be->lib, g->gk, sizeof(float) * g->sc.krsc.floats, err) != 0)
         return -1;
-    for (int i = 0; i < 3; i++) {
-        if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;
-        g->acts[i].x0 = g->x[i];
+    for (int i = 0; i < 3; i++)
         if (tower_gpu_forward(be, s, g->params, g->wk, g->stats, tower[i], 1, &g->acts[i], &g->sc,
                               coll, err) != 0)
             return -1;
-    }
     float *ds = g->demb, *dp = ds + rows, *dn = dp + rows;
     KERNEL(triplet, g->acts[0].emb, g->acts[1].emb, g->acts[2].emb, B, D, reg, global_batch, ds,
            dp, dn, g->terms);
@@ -137,7 +140,58 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
         if (tower_gpu_backward(be, s, g->params, g->wk, g->grads, g->gk, tower[i], &g->acts[i],
                                g->demb + rows * i, &g->sc, coll, err) != 0)
             return -1;
-    if (repack_conv3(g, 0, err) != 0) return -1;
+    return repack_conv3(g, 0, err);
+}
+
+/* Whether steps run as one captured CUDA graph: where the backend can
+ * capture, no collective crosses the host inside the step, and
+ * STL_GPU_GRAPHS is not 0 (a switch for finding a capture problem). */
+static int use_graph(const model_gpu *g, const tower_collective *coll) {
+    const char *v = getenv("STL_GPU_GRAPHS");
+    return g->be.capture_begin && !(coll && coll->fn) && !(v && strcmp(v, "0") == 0);
+}
+
+/* The step as a graph: captured on first use (and again when reg or the
+ * global batch, baked into its kernels' arguments, change), then replayed. */
+static int step_graph(model_gpu *g, float reg, int global_batch, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    if (g->graph && (g->graph_reg != reg || g->graph_denom != global_batch)) {
+        be->graph_free(be->lib, g->graph);
+        g->graph = NULL;
+    }
+    if (!g->graph) {
+        if (be->capture_begin(be->lib, err) != 0) return -1;
+        int rc = step_body(g, reg, global_batch, NULL, err);
+        stl_error end_err;
+        void *graph = NULL;
+        if (be->capture_end(be->lib, &graph, &end_err) != 0) {
+            if (rc == 0) *err = end_err;
+            return -1;
+        }
+        if (rc != 0) {
+            be->graph_free(be->lib, graph);
+            return -1;
+        }
+        g->graph = graph;
+        g->graph_reg = reg;
+        g->graph_denom = global_batch;
+    }
+    return be->graph_launch(be->lib, g->graph, err);
+}
+
+int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3], float reg,
+                         int global_batch, const tower_collective *coll, float *loss_out,
+                         float *const emb_out[3], stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t np = sizeof(float) * g->t->n_params, rows = (size_t)g->batch * g->s->out;
+    if (load_model(g, m, err) != 0) return -1;
+    for (int i = 0; i < 3; i++) {
+        if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;
+        g->acts[i].x0 = g->x[i];
+    }
+    if (use_graph(g, coll) ? step_graph(g, reg, global_batch, err) != 0
+                           : step_body(g, reg, global_batch, coll, err) != 0)
+        return -1;
     double loss;
     if (be->download(be->lib, m->grads, g->grads, np, err) != 0 ||
         be->download(be->lib, m->stats, g->stats, sizeof(float) * g->t->n_stats, err) != 0 ||
@@ -157,7 +211,7 @@ int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t
     size_t img = (size_t)g->s->size * g->s->size * 3, have = img * (size_t)n;
     if (n < 0 || n > g->batch)
         return stl_fail(err, "model: %d images for a workspace of batch %d", n, g->batch);
-    if (load_model(g, m, err) != 0 ||
+    if (load_model(g, m, err) != 0 || repack_conv3(g, 1, err) != 0 ||
         (have && be->upload(be->lib, g->x[0], x, have, err) != 0) ||
         (have < g->img_bytes && be->zero(be->lib, g->x[0] + have, g->img_bytes - have, err) != 0))
         return -1;

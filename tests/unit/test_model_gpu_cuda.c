@@ -19,7 +19,9 @@
  *   free-running device run are printed beside the CPU path's (not
  *   compared: Adam's first steps are nearly sign(g), so noise-level
  *   gradients flip them and the runs part by more than rounding);
- * - determinism: three steps twice from one state, bit-identical;
+ * - determinism: three steps twice from one state, bit-identical, and a
+ *   third time op by op (STL_GPU_GRAPHS=0): the captured graph computes
+ *   the same bits as the eager step;
  * - embedding: against the CPU path, and an image's row the same bits
  *   whatever images share its call and wherever it sits in the batch.
  *
@@ -235,15 +237,17 @@ static void test_twenty_steps(void) {
     rig_close(&r);
 }
 
-/* Two runs of three steps from one state: the same bits. */
+/* Three runs of three steps from one state (two replaying the captured
+ * graph, one op by op): the same bits. */
 static void test_determinism(void) {
-    enum { S = 128, B = 8 };
+    enum { S = 128, B = 8, RUNS = 3 };
     stl_error err;
     param_table t;
     CHECK(param_table_init(&t, OUT, &err) == 0);
-    model_state m[2];
-    float loss[2][3];
-    for (int run = 0; run < 2; run++) {
+    model_state m[RUNS];
+    float loss[RUNS][3];
+    for (int run = 0; run < RUNS; run++) {
+        if (run == 2) setenv("STL_GPU_GRAPHS", "0", 1);
         CHECK(model_init(&m[run], OUT, 17, &err) == 0);
         model_ws *ws = model_ws_create(&t, B, S, DEVICE_CUDA, &err);
         CHECK(ws != NULL);
@@ -258,14 +262,19 @@ static void test_determinism(void) {
         }
         model_ws_free(ws);
     }
+    unsetenv("STL_GPU_GRAPHS");
     size_t np = sizeof(float) * t.n_params;
-    CHECK(memcmp(loss[0], loss[1], sizeof loss[0]) == 0);
-    CHECK(memcmp(m[0].params, m[1].params, np) == 0);
-    CHECK(memcmp(m[0].grads, m[1].grads, np) == 0);
-    CHECK(memcmp(m[0].stats, m[1].stats, sizeof(float) * t.n_stats) == 0);
-    printf("determinism: 3 steps at S = %d, batch %d, twice: %s\n", S, B,
-           memcmp(m[0].params, m[1].params, np) == 0 ? "bit-identical" : "DIFFERENT");
-    model_state_free(&m[0]), model_state_free(&m[1]);
+    for (int run = 1; run < RUNS; run++) {
+        int same = !memcmp(loss[0], loss[run], sizeof loss[0]) &&
+                   !memcmp(m[0].params, m[run].params, np) &&
+                   !memcmp(m[0].grads, m[run].grads, np) &&
+                   !memcmp(m[0].stats, m[run].stats, sizeof(float) * t.n_stats);
+        CHECK(same);
+        printf("determinism: 3 steps at S = %d, batch %d, %s: %s\n", S, B,
+               run == 1 ? "graph twice" : "graph against op by op",
+               same ? "bit-identical" : "DIFFERENT");
+    }
+    for (int run = 0; run < RUNS; run++) model_state_free(&m[run]);
     param_table_free(&t);
 }
 
