@@ -8,34 +8,12 @@
 
 #include <cuda_runtime_api.h>
 
-#include "model/gpu_launch.h"
+#include "model/gpu_launch.cuh"
 #include "model/gpu_layout.h"
 #include "model/gpu_step_kernels.h"
 
 namespace {
 
-const int THREADS = 256;
-
-/* A 1d launch over n items, or -1 when n is out of range. */
-int plan(long long n, gm_launch *l) { return n < 0 ? -1 : gm_launch_1d(n, THREADS, 0, l); }
-
-/* The launch's own error (a bad configuration), as gpu_step_ops.h returns it. */
-int launched() {
-    cudaError_t e = cudaGetLastError();
-    return e == cudaSuccess ? 0 : (int)e;
-}
-
-#define GRID_STRIDE(n) \
-    for (long long i = gm_1d_first(&l, blockIdx.x, threadIdx.x); i < (n); i += gm_1d_stride(&l))
-
-#define LAUNCH(kernel, n, ...)                                                                 \
-    do {                                                                                       \
-        gm_launch l;                                                                           \
-        if (plan((n), &l) != 0) return -1;                                                     \
-        if ((n) == 0) return 0;                                                                \
-        kernel<<<dim3(l.grid.x), dim3(l.block.x), 0, (cudaStream_t)stream>>>(__VA_ARGS__, l); \
-        return launched();                                                                     \
-    } while (0)
 
 /* ---- BatchNorm bookkeeping: one thread per channel ---- */
 
