@@ -176,6 +176,7 @@ $(BUILD)/tests/test_gpu_lib_cuda: EXTRA_LIBS = $(CUDNN_LIBS) $(CUBLAS_LIBS)
 # into FMAs (model/gpu_ops.h, model/gpu_step_ops.h).
 $(BUILD)/common/model/gpu_ops.cu.o: NVCCFLAGS += -fmad=false
 $(BUILD)/common/model/gpu_step_ops.cu.o: NVCCFLAGS += -fmad=false
+$(BUILD)/common/model/gpu_update_ops.cu.o: NVCCFLAGS += -fmad=false
 $(BUILD)/tests/test_gpu_ops_cuda: EXTRA_LIBS = -lstdc++
 $(BUILD)/tests/test_gpu_step_ops_cuda: EXTRA_LIBS = -lstdc++
 endif

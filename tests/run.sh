@@ -27,7 +27,7 @@ limit=${STL_TEST_TIMEOUT:-600}
 logs=$STL_BUILD/test-logs
 mkdir -p "$logs"
 
-ISA_TESTS=" test_ops_grad test_model test_gpu_math test_gpu_kernels test_gpu_step_kernels "
+ISA_TESTS=" test_ops_grad test_model test_gpu_math test_gpu_kernels test_gpu_step_kernels test_gpu_update_kernels "
 variants=$("$STL_BUILD/tools/parity_step" isa) || { echo "run.sh: $STL_BUILD/tools/parity_step isa failed"; exit 1; }
 
 # Entries are PATH or PATH@VARIANT (run with STL_ISA=VARIANT).

@@ -3,7 +3,7 @@
  * either of two implementations:
  *
  * - the device (gpu_backend_cuda.c, CUDA build only): the model's own
- *   kernels (gpu_ops.h, gpu_step_ops.h) on a stream, cuDNN's convolutions
+ *   kernels (gpu_ops.h, gpu_step_ops.h, gpu_update_ops.h) on a stream, cuDNN's convolutions
  *   and cuBLAS's GEMM (gpu_lib.h), device memory;
  * - the host (gpu_backend_host.c, every build): the same per-thread bodies
  *   (gpu_kernels.h, gpu_step_kernels.h) run in loops over every element,
@@ -94,6 +94,12 @@ struct gpu_backend {
                                 int cout, long R, double *p, void *stream);
     int (*krsc_from_hwio)(const float *hwio, int k, int cin, int cout, float *krsc, void *stream);
     int (*hwio_from_krsc)(const float *krsc, int k, int cin, int cout, float *hwio, void *stream);
+    /* the end of a step that keeps the model on the device (gpu_update_ops.h) */
+    int (*loss_slot)(const double *loss, float *dst, void *stream);
+    int (*finite_partials)(const float *x, long n, long R, float *p, void *stream);
+    int (*finite_flag)(const float *p, long nblk, int *flag, void *stream);
+    int (*adam_gated)(float *p, const float *g, float *mu, float *nu, long n, const float *hyper,
+                      const int *skip, float b1, float b2, float eps, void *stream);
 
     /* ---- the library calls (gpu_lib.h) ---- */
     /* Row-major C (m, n) = op(A) op(B) + beta C; ta / tb: A stored (k, m),

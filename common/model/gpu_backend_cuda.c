@@ -14,6 +14,7 @@
 #include "model/gpu_lib.h"
 #include "model/gpu_ops.h"
 #include "model/gpu_step_ops.h"
+#include "model/gpu_update_ops.h"
 
 typedef struct {
     cudaStream_t stream;
@@ -163,6 +164,10 @@ int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
         .conv0_wgrad_partials = gpu_conv0_wgrad_partials,
         .krsc_from_hwio = gpu_krsc_from_hwio,
         .hwio_from_krsc = gpu_hwio_from_krsc,
+        .loss_slot = gpu_loss_slot,
+        .finite_partials = gpu_finite_partials,
+        .finite_flag = gpu_finite_flag,
+        .adam_gated = gpu_adam_gated,
         .gemm = d_gemm,
         .conv3_plan = d_conv3_plan,
         .conv3_free = d_conv3_free,

@@ -1,6 +1,7 @@
 /* gpu_backend_host.c — the GPU step's operations on the host (gpu_backend.h):
  * every own kernel as a loop over its elements calling the very body the
- * device kernel calls (gpu_kernels.h, gpu_step_kernels.h, gpu_layout.h), the
+ * device kernel calls (gpu_kernels.h, gpu_step_kernels.h, gpu_layout.h,
+ * gpu_update_kernels.h), the
  * GEMM through OpenBLAS, and the 3x3 convolutions as direct loops over the
  * KRSC weights (cuDNN's definition: cross-correlation, TF SAME padding).
  * Slow and single-threaded: it exists so the step's orchestration can be
@@ -16,6 +17,7 @@
 #include "model/gpu_layout.h"
 #include "model/gpu_math.h"
 #include "model/gpu_step_kernels.h"
+#include "model/gpu_update_kernels.h"
 
 /* ---- memory ---- */
 
@@ -233,6 +235,31 @@ static int h_hwio_from_krsc(const float *krsc, int k, int cin, int cout, float *
     gm_repack_krsc_to_hwio(krsc, hwio, k, cin, cout);
     return 0;
 }
+static int h_loss_slot(const double *loss, float *dst, void *stream) {
+    UNUSED_STREAM;
+    *dst = gm_loss_slot(loss);
+    return 0;
+}
+static int h_finite_partials(const float *x, long n, long R, float *p, void *stream) {
+    UNUSED_STREAM;
+    if (bad(n) || R < 1) return -1;
+    for (long j = 0; j < gm_finite_blocks(n, R); j++) p[j] = gm_finite_partial_at(x, n, R, j);
+    return 0;
+}
+static int h_finite_flag(const float *p, long nblk, int *flag, void *stream) {
+    UNUSED_STREAM;
+    if (bad(nblk)) return -1;
+    *flag = gm_finite_flag(p, nblk);
+    return 0;
+}
+static int h_adam_gated(float *p, const float *g, float *mu, float *nu, long n,
+                        const float *hyper, const int *skip, float b1, float b2, float eps,
+                        void *stream) {
+    UNUSED_STREAM;
+    if (bad(n)) return -1;
+    for (long i = 0; i < n; i++) gm_adam_gated_at(p, g, mu, nu, i, hyper, skip, b1, b2, eps);
+    return 0;
+}
 
 /* ---- the library calls ---- */
 
@@ -399,6 +426,10 @@ void gpu_backend_host(gpu_backend *be) {
         .conv0_wgrad_partials = h_conv0_wgrad_partials,
         .krsc_from_hwio = h_krsc_from_hwio,
         .hwio_from_krsc = h_hwio_from_krsc,
+        .loss_slot = h_loss_slot,
+        .finite_partials = h_finite_partials,
+        .finite_flag = h_finite_flag,
+        .adam_gated = h_adam_gated,
         .gemm = h_gemm,
         .conv3_plan = h_conv3_plan,
         .conv3_free = h_conv3_free,

@@ -1,8 +1,10 @@
 /* test_gpu_step_ops_cuda.c — the GPU kernels of the step's glue
- * (model/gpu_step_ops.h) on a GPU, each against the host simulation of its
- * body (gpu_step_kernels.h and gpu_layout.h, which test_gpu_step_kernels
- * and test_gpu_layout check against the CPU path): the same inputs, every
- * output compared BIT FOR BIT. gpu_step_ops.cu is built with --fmad=false
+ * (model/gpu_step_ops.h) and of its end (model/gpu_update_ops.h) on a GPU,
+ * each against the host simulation of its body (gpu_step_kernels.h,
+ * gpu_layout.h and gpu_update_kernels.h, which test_gpu_step_kernels,
+ * test_gpu_layout and test_gpu_update_kernels check against the CPU
+ * path): the same inputs, every
+ * output compared BIT FOR BIT. gpu_step_ops.cu and gpu_update_ops.cu are built with --fmad=false
  * and the bodies use only IEEE-rounded float and double operations (+ - *
  * / and sqrt, which nvcc rounds correctly by default), so a difference is a
  * bug in a kernel, a launch or the build flags, not rounding. The partial
@@ -25,6 +27,8 @@
 #include "model/gpu_layout.h"
 #include "model/gpu_step_kernels.h"
 #include "model/gpu_step_ops.h"
+#include "model/gpu_update_kernels.h"
+#include "model/gpu_update_ops.h"
 
 static uint64_t lcg = 0x2545F4914F6CDD1Dull;
 static double urand(void) { /* [0, 1) */
@@ -90,6 +94,10 @@ static void test_arguments_refused(void) {
     CHECK_EQ_INT(gpu_conv0_wgrad_partials(NULL, B, H, W, 3, NULL, 16, 0, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_krsc_from_hwio(NULL, 0, 3, 16, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_hwio_from_krsc(NULL, 3, 3, -16, NULL, NULL), -1);
+    CHECK_EQ_INT(gpu_finite_partials(NULL, -1, 64, NULL, NULL), -1);
+    CHECK_EQ_INT(gpu_finite_partials(NULL, 100, 0, NULL, NULL), -1);
+    CHECK_EQ_INT(gpu_finite_flag(NULL, -1, NULL, NULL), -1);
+    CHECK_EQ_INT(gpu_adam_gated(NULL, NULL, NULL, NULL, -1, NULL, NULL, 0.9f, 0.999f, 1e-8f, NULL), -1);
     /* nothing to do: no launch, so no CUDA call and success without a GPU */
     CHECK_EQ_INT(gpu_colsum_partials(NULL, 0, C, R, NULL, NULL), 0);
     CHECK_EQ_INT(gpu_bias_rows(NULL, 0, C, NULL, NULL), 0);
@@ -238,6 +246,52 @@ static void test_repack(void) {
     }
 }
 
+/* The end of a step: the loss slot, the finiteness partials and flag
+ * (clear, then with an infinity in the last block), and the gated Adam
+ * with the flag clear (moves, as the host body) and set (moves nothing). */
+static void test_update(void) {
+    const long n = 10000, RR = 4096, nblk = gm_finite_blocks(n, RR);
+    float *g = frand(n, -1e-2, 1e-2), *p = frand(n, -1, 1), *mu = frand(n, -1e-3, 1e-3),
+          *nu = frand(n, 0, 1e-4), *got = malloc(n * 4), part[8], gpart[8];
+    double loss = 1.0 / 3.0;
+    float hyper[GM_HYPER_N] = {3e-4f, gm_adam_corr(0.9f, 7), gm_adam_corr(0.999f, 7)};
+    float *d_g = up(g, n * 4), *d_p = up(p, n * 4), *d_mu = up(mu, n * 4), *d_nu = up(nu, n * 4),
+          *d_part = up(NULL, sizeof part), *d_slot = up(NULL, 4), *d_hyper = up(hyper, sizeof hyper);
+    double *d_loss = up(&loss, sizeof loss);
+    int *d_flag = up(NULL, sizeof(int)), flag = -1, zero = 0;
+    CHECK(g && p && mu && nu && got && d_g && d_p && d_mu && d_nu && d_part && d_slot && d_hyper &&
+          d_loss && d_flag && nblk <= 8);
+    float slot = gm_loss_slot(&loss), gslot;
+    CHECK_EQ_INT(gpu_loss_slot(d_loss, d_slot, NULL), 0);
+    CHECK(down(&gslot, d_slot, 4) && same("loss_slot", &slot, &gslot, 1, 4));
+    for (int bad = 0; bad < 2; bad++) {
+        if (bad) {
+            float inf = 1.0f / 0.0f;
+            g[n - 1] = inf;
+            CHECK(cudaMemcpy(d_g + n - 1, &inf, 4, cudaMemcpyHostToDevice) == cudaSuccess);
+        }
+        for (long j = 0; j < nblk; j++) part[j] = gm_finite_partial_at(g, n, RR, j);
+        CHECK_EQ_INT(gpu_finite_partials(d_g, n, RR, d_part, NULL), 0);
+        CHECK(down(gpart, d_part, nblk * 4) && same("finite_partials", part, gpart, nblk, 4));
+        CHECK_EQ_INT(gpu_finite_flag(d_part, nblk, d_flag, NULL), 0);
+        CHECK(down(&flag, d_flag, sizeof flag) && flag == gm_finite_flag(part, nblk) && flag == bad);
+    }
+    g[n - 1] = 0.0f; /* finite again, flag clear: Adam moves as the body does */
+    CHECK(cudaMemcpy(d_g + n - 1, &g[n - 1], 4, cudaMemcpyHostToDevice) == cudaSuccess &&
+          cudaMemcpy(d_flag, &zero, sizeof zero, cudaMemcpyHostToDevice) == cudaSuccess);
+    for (long i = 0; i < n; i++) gm_adam_gated_at(p, g, mu, nu, i, hyper, &zero, 0.9f, 0.999f, 1e-8f);
+    CHECK_EQ_INT(gpu_adam_gated(d_p, d_g, d_mu, d_nu, n, d_hyper, d_flag, 0.9f, 0.999f, 1e-8f, NULL), 0);
+    CHECK(down(got, d_p, n * 4) && same("adam_gated p", p, got, n, 4));
+    CHECK(down(got, d_nu, n * 4) && same("adam_gated nu", nu, got, n, 4));
+    int one = 1; /* flag set: nothing moves */
+    CHECK(cudaMemcpy(d_flag, &one, sizeof one, cudaMemcpyHostToDevice) == cudaSuccess);
+    CHECK_EQ_INT(gpu_adam_gated(d_p, d_g, d_mu, d_nu, n, d_hyper, d_flag, 0.9f, 0.999f, 1e-8f, NULL), 0);
+    CHECK(down(got, d_p, n * 4) && same("adam_gated skipped", p, got, n, 4));
+    cudaFree(d_g), cudaFree(d_p), cudaFree(d_mu), cudaFree(d_nu), cudaFree(d_part), cudaFree(d_slot);
+    cudaFree(d_hyper), cudaFree(d_loss), cudaFree(d_flag);
+    free(g), free(p), free(mu), free(nu), free(got);
+}
+
 int main(void) {
     RUN(test_arguments_refused);
     int count = 0;
@@ -251,5 +305,6 @@ int main(void) {
     RUN(test_colsum_elementwise);
     RUN(test_conv0_wgrad);
     RUN(test_repack);
+    RUN(test_update);
     return check_summary();
 }
