@@ -3,7 +3,8 @@
  * comparison of one training step's results (loss, every gradient tensor,
  * the running averages, the embeddings) within it. Included by
  * test_model_gpu_host.c (the host backend) and test_model_gpu_cuda.c (the
- * device). Static functions: one copy per test.
+ * device). Static inline functions: one copy per test, no warning for the
+ * ones a test does not use.
  */
 #ifndef STL_TEST_MODEL_COMPARE_H
 #define STL_TEST_MODEL_COMPARE_H
@@ -21,7 +22,7 @@
 #include "model/tower.h"
 #include "model/tower_cpu.h"
 
-static uint8_t *random_images(int n, int S, uint64_t seed) {
+static inline uint8_t *random_images(int n, int S, uint64_t seed) {
     size_t len = (size_t)n * S * S * 3;
     uint8_t *px = malloc(len);
     rng_state r;
@@ -31,7 +32,7 @@ static uint8_t *random_images(int n, int S, uint64_t seed) {
 }
 
 /* ||a - b|| / ||b|| over n floats (0 when both are 0). */
-static double rel_err(const float *a, const float *b, size_t n) {
+static inline double rel_err(const float *a, const float *b, size_t n) {
     double d = 0, r = 0;
     for (size_t i = 0; i < n; i++) {
         d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
@@ -39,7 +40,7 @@ static double rel_err(const float *a, const float *b, size_t n) {
     }
     return r > 0 ? sqrt(d / r) : sqrt(d);
 }
-static double l2(const float *a, size_t n) {
+static inline double l2(const float *a, size_t n) {
     double r = 0;
     for (size_t i = 0; i < n; i++) r += (double)a[i] * a[i];
     return sqrt(r);
@@ -60,26 +61,26 @@ static double l2(const float *a, size_t n) {
  * plain sum of an output gradient over the pixels, which can cancel to far
  * below its terms, so the error relative to the result is not bounded by
  * the terms' randomness: 39 (Kc + Kr) u, the worst case. */
-static long longest_channel_sum(const tower_shape *s) {
+static inline long longest_channel_sum(const tower_shape *s) {
     long K = s->feat_dim;
     for (int k = 0; k < MODEL_N_BLOCKS; k++)
         if (s->blk[k].g.kdim > K) K = s->blk[k].g.kdim;
     return K;
 }
-static long longest_pixel_sum(const tower_shape *s, int nb) {
+static inline long longest_pixel_sum(const tower_shape *s, int nb) {
     long K = nb;
     for (int k = 0; k < MODEL_N_BLOCKS; k++)
         if ((long)nb * s->blk[k].px_out > K) K = (long)nb * s->blk[k].px_out;
     return K;
 }
-static double budget_forward(const tower_shape *s) {
+static inline double budget_forward(const tower_shape *s) {
     return 13.0 * (double)longest_channel_sum(s) * ldexp(1.0, -24);
 }
-static double budget_gradient(const tower_shape *s, int nb, int bias) {
+static inline double budget_gradient(const tower_shape *s, int nb, int bias) {
     double Kr = (double)longest_pixel_sum(s, nb);
     return 39.0 * ((double)longest_channel_sum(s) + (bias ? Kr : sqrt(Kr))) * ldexp(1.0, -24);
 }
-static int is_bias(const param_entry *e) {
+static inline int is_bias(const param_entry *e) {
     size_t n = strlen(e->name);
     return n > 5 && strcmp(e->name + n - 5, "/bias") == 0;
 }
@@ -88,7 +89,7 @@ static int is_bias(const param_entry *e) {
  * (b1, b2, b3 of a block): its gradient is mathematically zero (BatchNorm
  * subtracts the batch mean, and the bias with it), so both paths return
  * rounding noise there, and a relative comparison means nothing. */
-static int is_pre_bn_bias(const tower_shape *s, const param_entry *e) {
+static inline int is_pre_bn_bias(const tower_shape *s, const param_entry *e) {
     for (int k = 0; k < MODEL_N_BLOCKS; k++) {
         const tower_block *b = &s->blk[k];
         if (e->offset == b->b1[e->tower] || e->offset == b->b2[e->tower] ||
@@ -106,7 +107,7 @@ static int verbose;
  * error stays relative to the parts. part[e] = ||g_pos|| + ||g_neg|| of
  * each product-tower entry, from the CPU path's two calls run separately
  * (m: the state before the step; es, ep, en: the step's embeddings). */
-static void product_parts(const tower_shape *s, const model_state *m, const uint8_t *pos,
+static inline void product_parts(const tower_shape *s, const model_state *m, const uint8_t *pos,
                           const uint8_t *neg, int B, const float *es, const float *ep,
                           const float *en, double *part) {
     const param_table *t = &m->table;
@@ -144,7 +145,7 @@ static void product_parts(const tower_shape *s, const model_state *m, const uint
  * own norm (product_parts), or NULL. single: one process (the pre-BatchNorm
  * biases' gradients are then zero up to rounding; across ranks each rank's
  * share is not). */
-static void compare_step(const tower_shape *s, const param_table *t, int nb, const model_state *mc,
+static inline void compare_step(const tower_shape *s, const param_table *t, int nb, const model_state *mc,
                          const model_state *mg, float lc, float lg, float *const ec[3],
                          float *const eg[3], const double *part, int single) {
     double fwd = budget_forward(s);
@@ -177,7 +178,7 @@ static void compare_step(const tower_shape *s, const param_table *t, int nb, con
 }
 
 /* A model state's trainable and statistic buffers, copied (same table). */
-static void copy_state(model_state *dst, const model_state *src) {
+static inline void copy_state(model_state *dst, const model_state *src) {
     size_t np = sizeof(float) * src->table.n_params;
     memcpy(dst->params, src->params, np);
     memcpy(dst->adam_m, src->adam_m, np);

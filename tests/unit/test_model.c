@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_ranks.h"
 #include "check_isa.h"
 #include "model/model.h"
 #include "model/params.h"
@@ -360,31 +361,6 @@ static void test_embed_batch_invariance(void) {
 /* ---- synchronised BatchNorm: 2 simulated ranks vs the whole batch ---- */
 
 typedef struct {
-    pthread_barrier_t bar;
-    float *slot[2];
-    size_t n;
-} fake_world;
-
-typedef struct {
-    fake_world *w;
-    int rank;
-} fake_rank;
-
-static int fake_allreduce(void *ctx, float *buf, size_t n) {
-    fake_rank *r = ctx;
-    fake_world *w = r->w;
-    w->slot[r->rank] = buf;
-    w->n = n;
-    pthread_barrier_wait(&w->bar);
-    float sum[1024];
-    if (n > 1024) return -1;
-    for (size_t i = 0; i < n; i++) sum[i] = w->slot[0][i] + w->slot[1][i]; /* rank order */
-    pthread_barrier_wait(&w->bar);
-    memcpy(buf, sum, n * sizeof(float));
-    return 0;
-}
-
-typedef struct {
     fake_rank fr;
     model_state m;
     const uint8_t *s, *p, *n;
@@ -423,7 +399,7 @@ static void test_synced_batchnorm(void) {
     model_ws_free(ws);
 
     fake_world w;
-    pthread_barrier_init(&w.bar, NULL, 2);
+    fake_world_init(&w);
     rank_job jobs[2];
     pthread_t th[2];
     int h = B / 2;
@@ -437,7 +413,7 @@ static void test_synced_batchnorm(void) {
         pthread_create(&th[r], NULL, rank_main, &jobs[r]);
     }
     for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&w.bar);
+    fake_world_free(&w);
     CHECK(jobs[0].rc == 0 && jobs[1].rc == 0);
     /* The ranks' BatchNorm sums travel as float32 (the full batch keeps them
      * in double) and the loss splits into two partial sums: agreement to

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_ranks.h"
 #include "model_compare.h"
 #include "model/gpu_backend.h"
 #include "model/loss.h"
@@ -101,28 +102,6 @@ static void test_train_steps(void) {
 /* ---- two simulated ranks: the sums cross "ranks" through the collective ---- */
 
 typedef struct {
-    pthread_barrier_t bar;
-    float *slot[2];
-} fake_world;
-typedef struct {
-    fake_world *w;
-    int rank;
-} fake_rank;
-
-static int fake_allreduce(void *ctx, float *buf, size_t n) {
-    fake_rank *r = ctx;
-    fake_world *w = r->w;
-    float sum[1024];
-    if (n > 1024) return -1;
-    w->slot[r->rank] = buf;
-    pthread_barrier_wait(&w->bar);
-    for (size_t i = 0; i < n; i++) sum[i] = w->slot[0][i] + w->slot[1][i]; /* rank order */
-    pthread_barrier_wait(&w->bar);
-    memcpy(buf, sum, n * sizeof(float));
-    return 0;
-}
-
-typedef struct {
     fake_rank fr;
     int gpu;                  /* which path this rank runs */
     const tower_shape *s;
@@ -137,7 +116,7 @@ typedef struct {
 static void *rank_main(void *arg) {
     rank_job *j = arg;
     stl_error err;
-    tower_collective coll = {fake_allreduce, &j->fr};
+    tower_collective coll = {.fn = fake_allreduce, .ctx = &j->fr};
     float *const none[3] = {NULL, NULL, NULL};
     j->rc = -1;
     if (j->gpu) {
@@ -169,7 +148,7 @@ static void test_two_ranks(void) {
     rank_job jobs[2][2]; /* [path][rank] */
     for (int path = 0; path < 2; path++) {
         fake_world w;
-        pthread_barrier_init(&w.bar, NULL, 2);
+        fake_world_init(&w);
         pthread_t th[2];
         for (int r = 0; r < 2; r++) {
             rank_job *j = &jobs[path][r];
@@ -181,7 +160,7 @@ static void test_two_ranks(void) {
             pthread_create(&th[r], NULL, rank_main, j);
         }
         for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
-        pthread_barrier_destroy(&w.bar);
+        fake_world_free(&w);
     }
     for (int r = 0; r < 2; r++) {
         CHECK(jobs[0][r].rc == 0 && jobs[1][r].rc == 0);
@@ -277,7 +256,7 @@ static void test_graph_control(void) {
     size_t img = (size_t)B * S * S * 3;
     const uint8_t *const in[3] = {x, x + img, x + 2 * img};
     float *const none[3] = {NULL, NULL, NULL};
-    tower_collective solo = {0}, coll = {noop_allreduce, NULL};
+    tower_collective solo = {0}, coll = {.fn = noop_allreduce};
     float loss;
 #define STEP(reg, denom, c) CHECK(model_gpu_train_step(g, &m, in, reg, denom, c, &loss, none, &err) == 0)
     STEP(0.2f, B, &solo); /* captured, launched */
