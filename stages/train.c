@@ -373,6 +373,12 @@ static int start_model(train_ctx *x, stl_error *err) {
 
 /* ---- replicas ---- */
 
+/* The model's arrays as the workspace last computed them (a GPU workspace
+ * keeps them on the device between steps): before anything reads x->m. */
+static int sync_model(train_ctx *x, stl_error *err) {
+    return model_ws_sync(x->ws, &x->m, err);
+}
+
 /* Every rank hashes its parameters, Adam moments, statistics and step and
  * compares with rank 0's: data parallelism promises bit-identical replicas,
  * and this checks it (at every checkpoint and at the end; cheap). Returns 0,
@@ -380,6 +386,7 @@ static int start_model(train_ctx *x, stl_error *err) {
  * collective. STL_TEST_PERTURB=STEP (a test hook) makes the last rank change
  * one parameter after step STEP, to prove the check can fail. */
 static int check_replicas(train_ctx *x, stl_error *err) {
+    if (sync_model(x, err) != 0) return -2;
     if (x->c.size == 1) return 0;
     size_t np = x->m.table.n_params * sizeof(float);
     uint64_t h = rng_hash(1, x->m.params, np);
@@ -398,9 +405,12 @@ static int check_replicas(train_ctx *x, stl_error *err) {
     return 0;
 }
 
-static void test_perturb(train_ctx *x, int64_t step) {
-    if (testhook_at("STL_TEST_PERTURB", step) && x->c.rank == x->c.size - 1)
-        x->m.params[0] += 1e-3f;
+static int test_perturb(train_ctx *x, int64_t step, stl_error *err) {
+    if (!testhook_at("STL_TEST_PERTURB", step) || x->c.rank != x->c.size - 1) return 0;
+    if (sync_model(x, err) != 0) return -1;
+    x->m.params[0] += 1e-3f;
+    model_ws_invalidate(x->ws);
+    return 0;
 }
 
 /* ---- output ---- */
@@ -482,6 +492,7 @@ static int keep_if_best(train_ctx *x, int64_t step, double accuracy, stl_error *
 static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
     train_eval_result r, v;
     double t0 = timer_now();
+    if (sync_model(x, err) != 0) return -1;
     if (train_eval_run(&x->ev, &x->m, x->ws, crop_pixels, x->crops, x->c.rank, x->c.size,
                        coll_allreduce_hook, &x->c, &r, err) != 0 ||
         train_eval_run(&x->ev_val, &x->m, x->ws, crop_pixels, x->crops, x->c.rank, x->c.size,
@@ -510,66 +521,19 @@ static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
     return v.n > 0 ? keep_if_best(x, step, v.accuracy, err) : 0;
 }
 
-/* NULL when every gradient is finite, else a phrase naming the first
- * tensor with a NaN or infinity. (The loss alone is not enough: a relu
- * written as `h > 0 ? h : 0` turns NaN into 0.) */
-static const char *first_nonfinite_grad(const model_state *m) {
-    static char why[160];
-    const float *g = m->grads;
-    size_t n = m->table.n_params, i = 0;
-    float acc = 0;
-    for (; i < n; i++) acc += g[i] * 0.0f; /* NaN or inf anywhere makes acc NaN */
-    if (acc == 0.0f) return NULL;
-    for (int t = 0; t < m->table.n; t++) {
-        const param_entry *e = &m->table.e[t];
-        if (e->is_stat) continue;
-        for (size_t k = 0; k < e->count; k++)
-            if (!isfinite(g[e->offset + k])) {
-                snprintf(why, sizeof why, "non-finite gradient of %s", e->name);
-                return why;
-            }
-    }
-    return "non-finite gradients";
-}
-
-/* The outcome of one training step (train_step). */
-typedef struct {
-    int status;        /* 0: the step was taken; 1: stopped, a non-finite loss or gradient
-                          (the same on every rank; `why` names it, the model is unchanged);
-                          -1: this rank failed (err says why: abort the job) */
-    double loss;       /* the global batch's training loss, summed over the ranks */
-    const char *why;   /* status 1: "the training loss is NaN", "non-finite gradient of X" */
-} train_step_result;
-
 /* One training step of this rank on its slice `b` of the global batch, for
- * step number `step`: forward and backward of the three tower calls
- * (model_train_step_grads, BatchNorm synchronised through the workspace's
- * all-reduce), one all-reduce of the gradient buffer and one of the loss, the
- * finiteness check, and Adam. Everything the device computes is in this one
- * call, so another device's step replaces it. The STL_TEST_NAN_AT=STEP hook
- * puts a NaN into one gradient element before the all-reduce. Returns
- * r->status. */
-static int train_step(train_ctx *x, const loader_batch *b, int64_t step, train_step_result *r,
+ * step number `step` (model_train_step: forward and backward with
+ * BatchNorm synchronised through the workspace's collective, the
+ * all-reduces of gradients and loss, the finiteness check, Adam). Returns
+ * 0 with r filled (r->taken 0: stopped by a non-finite loss or gradient,
+ * the same on every rank), or -1: this rank failed (err says why: abort
+ * the job). */
+static int train_step(train_ctx *x, const loader_batch *b, int64_t step, model_step_result *r,
                       stl_error *err) {
-    memset(r, 0, sizeof *r);
-    float loss;
-    if (model_train_step_grads(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg,
-                               (int)x->o.batch, &loss, NULL, NULL, NULL, err) != 0) {
-        stl_fail_prefix(err, "step %" PRId64, step);
-        return r->status = -1;
-    }
-    if (testhook_at("STL_TEST_NAN_AT", step)) x->m.grads[x->m.table.n_params / 2] = NAN;
-    /* The loss already divides by the global batch: the gradients are summed. */
-    if (coll_allreduce_sum(&x->c, x->m.grads, x->m.table.n_params, err) != 0 ||
-        coll_allreduce_sum(&x->c, &loss, 1, err) != 0)
-        return r->status = -1;
-    r->loss = loss;
-    r->why = !isfinite(loss) ? (isnan(loss) ? "the training loss is NaN"
-                                            : "the training loss is infinite")
-                             : first_nonfinite_grad(&x->m);
-    if (r->why) return r->status = 1;
-    model_adam_step(&x->m, (float)lr_at(&x->sched, x->m.step));
-    return r->status = 0;
+    if (model_train_step(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg, (int)x->o.batch,
+                         (float)lr_at(&x->sched, x->m.step), r, err) != 0)
+        return stl_fail_prefix(err, "step %" PRId64, step);
+    return 0;
 }
 
 /* Returns 0, -1 (error: same on every rank), or -2 (this rank alone failed:
@@ -595,11 +559,11 @@ static int train_loop(train_ctx *x, stl_error *err) {
         int64_t step = x->m.step + 1;
         const loader_batch *b = loader_next(x->ld);
         pos = b->end;
-        train_step_result sr;
-        train_step(x, b, step, &sr, err);
+        model_step_result sr;
+        int st = train_step(x, b, step, &sr, err);
         loader_release(x->ld);
-        if (sr.status < 0) return -2;
-        if (sr.status > 0) {
+        if (st != 0) return -2;
+        if (!sr.taken) {
             char last[64] = "none was written";
             if (last_ckpt > 0) snprintf(last, sizeof last, "step %" PRId64, last_ckpt);
             return stl_fail(err, "step %" PRId64 ": %s; stopping (the last good checkpoint in %s "
@@ -607,7 +571,7 @@ static int train_loop(train_ctx *x, stl_error *err) {
                             step, sr.why, x->ckpt_dir, last);
         }
         testhook_point("step", step);
-        test_perturb(x, step);
+        if (test_perturb(x, step, err) != 0) return -2;
         log_loss += sr.loss;
         log_n++;
         double rate = 0;
@@ -791,6 +755,7 @@ static int run(train_ctx *x, stl_error *err) {
                  o->max_steps);
     int rc = train_loop(x, err);
     if (rc != 0) return rc;
+    if (sync_model(x, err) != 0) return -2;
     if (x->c.rank == 0) {
         if (write_model(x, err) != 0) return -2;
         log_info("wrote %s (step %" PRId64 "); %.1f s of training", o->model, x->m.step,

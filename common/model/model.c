@@ -8,10 +8,13 @@
  */
 #include "model/model.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/rng.h"
+#include "base/testhook.h"
 #include "model/gpu_backend.h"
 #include "model/model_gpu.h"
 #include "model/adam.h"
@@ -141,6 +144,14 @@ void model_ws_set_allreduce(model_ws *ws, model_allreduce_fn fn, void *ctx) {
     ws->coll.ctx = ctx;
 }
 
+void model_ws_set_allreduce_device(model_ws *ws, model_allreduce_device_fn allreduce,
+                                   model_wait_device_fn wait, void *ctx, int ranks) {
+    ws->coll.dev_fn = allreduce;
+    ws->coll.dev_wait = wait;
+    ws->coll.dev_ctx = ctx;
+    ws->coll.ranks = ranks;
+}
+
 int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
                            const uint8_t *pos, const uint8_t *neg, float reg,
                            int global_batch, float *loss_out, float *emb_scene,
@@ -155,6 +166,76 @@ int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
         return model_gpu_train_step(ws->gpu, m, in, reg, global_batch, &ws->coll, loss_out, emb,
                                     err);
     return model_cpu_train_step(ws->cpu, m, in, reg, global_batch, &ws->coll, loss_out, emb, err);
+}
+
+const char *model_first_nonfinite_grad(const model_state *m) {
+    static char why[160];
+    const float *g = m->grads;
+    size_t n = m->table.n_params;
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) acc += g[i] * 0.0f; /* NaN or inf anywhere makes acc NaN */
+    if (acc == 0.0f) return NULL;
+    for (int t = 0; t < m->table.n; t++) {
+        const param_entry *e = &m->table.e[t];
+        if (e->is_stat) continue;
+        for (size_t k = 0; k < e->count; k++)
+            if (!isfinite(g[e->offset + k])) {
+                snprintf(why, sizeof why, "non-finite gradient of %s", e->name);
+                return why;
+            }
+    }
+    return "non-finite gradients";
+}
+
+/* Why a step with this (all-reduced) loss and m->grads may not be taken,
+ * or NULL. (The loss alone is not enough: a relu written as `h > 0 ? h : 0`
+ * turns NaN into 0.) */
+static const char *step_refused(const model_state *m, float loss) {
+    if (isnan(loss)) return "the training loss is NaN";
+    if (isinf(loss)) return "the training loss is infinite";
+    return model_first_nonfinite_grad(m);
+}
+
+int model_train_step(model_state *m, model_ws *ws, const uint8_t *scene, const uint8_t *pos,
+                     const uint8_t *neg, float reg, int global_batch, float lr,
+                     model_step_result *r, stl_error *err) {
+    memset(r, 0, sizeof *r);
+    int poison = testhook_at("STL_TEST_NAN_AT", m->step + 1);
+    size_t n = m->table.n_params;
+    if (ws->gpu) {
+        if (m->table.output_size != ws->shape.out)
+            return stl_fail(err, "model: workspace built for output size %d, model has %d",
+                            ws->shape.out, m->table.output_size);
+        if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
+        const uint8_t *const in[3] = {scene, pos, neg};
+        int taken;
+        if (model_gpu_train_step_full(ws->gpu, m, in, reg, global_batch, lr, &ws->coll, poison,
+                                      &taken, &r->loss, err) != 0)
+            return -1;
+        r->taken = taken;
+        if (!taken && !(r->why = step_refused(m, r->loss))) r->why = "non-finite gradients";
+        return 0;
+    }
+    if (model_train_step_grads(m, ws, scene, pos, neg, reg, global_batch, &r->loss, NULL, NULL,
+                               NULL, err) != 0)
+        return -1;
+    if (poison) m->grads[n / 2] = NAN;
+    /* the loss already divides by the global batch: the gradients are summed */
+    if (ws->coll.fn && (ws->coll.fn(ws->coll.ctx, m->grads, n) != 0 ||
+                        ws->coll.fn(ws->coll.ctx, &r->loss, 1) != 0))
+        return stl_fail(err, "model: gradient all-reduce failed");
+    if ((r->why = step_refused(m, r->loss)) != NULL) return 0;
+    model_adam_step(m, lr);
+    r->taken = 1;
+    return 0;
+}
+
+int model_ws_sync(model_ws *ws, model_state *m, stl_error *err) {
+    return ws->gpu ? model_gpu_sync(ws->gpu, m, err) : 0;
+}
+
+void model_ws_invalidate(model_ws *ws) {
+    if (ws->gpu) model_gpu_invalidate(ws->gpu);
 }
 
 void model_adam_step(model_state *m, float lr) {

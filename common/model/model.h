@@ -87,6 +87,19 @@ typedef int (*model_allreduce_fn)(void *ctx, float *buf, size_t n);
 /* fn NULL: single process (the default). */
 void model_ws_set_allreduce(model_ws *ws, model_allreduce_fn fn, void *ctx);
 
+/* Device collectives (a GPU workspace, NCCL: mpi/coll.h's device hooks):
+ * allreduce sums n floats at device address dbuf across ranks in place,
+ * enqueued on stream (a cudaStream_t) without waiting; wait returns when
+ * the stream's work is done, or -1 on a collective error or timeout. Both
+ * return 0 or -1 (the error already printed). */
+typedef int (*model_allreduce_device_fn)(void *ctx, float *dbuf, size_t n, void *stream);
+typedef int (*model_wait_device_fn)(void *ctx, void *stream);
+/* With these set, a GPU workspace's BatchNorm sums and gradients cross ranks
+ * on the device (and the whole step is one CUDA graph); ranks: the job's
+ * rank count. Ignored by a CPU workspace. */
+void model_ws_set_allreduce_device(model_ws *ws, model_allreduce_device_fn allreduce,
+                                   model_wait_device_fn wait, void *ctx, int ranks);
+
 /* One training step's forward and backward on B = model_ws_batch(ws) triplets
  * (scene, pos, neg each (B, S, S, 3) NHWC). Computes
  *   loss = (sum_b relu(1 + s_b.n_b - s_b.p_b)
@@ -100,6 +113,38 @@ int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
                            const uint8_t *pos, const uint8_t *neg, float reg,
                            int global_batch, float *loss_out, float *emb_scene,
                            float *emb_pos, float *emb_neg, stl_error *err);
+
+/* The outcome of model_train_step. */
+typedef struct {
+    int taken;       /* 1: Adam ran and m->step moved on; 0: a non-finite loss or
+                        gradient stopped the step (why names it; the parameters
+                        and moments are unchanged) */
+    float loss;      /* the global batch's loss, summed over the ranks */
+    const char *why; /* taken 0: "the training loss is NaN", "non-finite gradient
+                        of <tensor>", ... (static storage) */
+} model_step_result;
+
+/* A whole training step of this rank: model_train_step_grads, the
+ * all-reduce of the gradients and of the loss through the workspace's
+ * collective, the finiteness check and, when all is finite, Adam at lr
+ * (model_adam_step). The STL_TEST_NAN_AT=STEP hook (base/testhook.h) puts a
+ * NaN into one gradient element of step STEP before the all-reduce.
+ * Returns 0 (r filled, the same on every rank) or -1 (err; abort the job).
+ * A GPU workspace keeps the parameters, Adam moments and running averages
+ * in device memory between steps (uploaded from m when it does not hold
+ * them after m->step steps): m->step stays current, but m->params, adam_m,
+ * adam_v, stats and grads are stale until model_ws_sync. A caller that
+ * changes m itself between steps calls model_ws_invalidate. On the CPU both
+ * are no-ops. */
+int model_train_step(model_state *m, model_ws *ws, const uint8_t *scene, const uint8_t *pos,
+                     const uint8_t *neg, float reg, int global_batch, float lr,
+                     model_step_result *r, stl_error *err);
+int model_ws_sync(model_ws *ws, model_state *m, stl_error *err);
+void model_ws_invalidate(model_ws *ws);
+
+/* NULL when every gradient in m->grads is finite, else a phrase naming the
+ * first tensor with a NaN or infinity (static storage). */
+const char *model_first_nonfinite_grad(const model_state *m);
 
 /* Adam as optax.adam(lr) (b1 0.9, b2 0.999, eps 1e-8, eps_root 0) on
  * m->params from m->grads, bias-corrected with count = m->step + 1; then

@@ -6,12 +6,28 @@
  */
 #include "model/model_gpu.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/testhook.h"
+#include "model/gpu_update_kernels.h"
+#include "model/model.h"
 #include "model/tower_gpu.h"
 
-enum { MAX_BUFFERS = 16 };
+enum { MAX_BUFFERS = 24 };
+/* Elements per block of the finiteness check's partials. */
+enum { FINITE_ROWS = 4096 };
+
+/* A captured step and what is baked into it: its kernels' arguments and
+ * the device collective it calls. */
+typedef struct {
+    void *graph;
+    float reg;
+    int denom;
+    model_allreduce_device_fn dev_fn;
+    void *dev_ctx;
+} graph_slot;
 
 struct model_gpu {
     gpu_backend be;
@@ -26,9 +42,17 @@ struct model_gpu {
     float *demb;                  /* 3 * batch * out */
     double *terms, *loss;         /* 2 * batch; 1 */
     tower_gpu_scratch sc;
-    void *graph;                  /* the captured step (backends that capture) */
-    float graph_reg;
-    int graph_denom;
+    graph_slot grads_graph;       /* the captured gradient step (backends that capture) */
+    graph_slot full_graph;        /* and the whole step, Adam included */
+    /* the whole step's state: Adam's moments, its hyperparameters (lr, c1,
+     * c2), the finiteness partials and flag; the grads buffer has one more
+     * float, the loss slot */
+    float *mu, *nu, *hyper, *fpart;
+    int *skip;
+    long fblk;
+    const model_state *bound;     /* whose parameters the device holds, */
+    int64_t step;                 /* after how many steps, */
+    int resident;                 /* when it holds them at all */
     void *owned[MAX_BUFFERS];
     int n_owned;
 };
@@ -41,7 +65,8 @@ static void *take(model_gpu *g, size_t bytes, stl_error *err) {
 
 void model_gpu_free(model_gpu *g) {
     if (!g) return;
-    if (g->graph) g->be.graph_free(g->be.lib, g->graph);
+    if (g->grads_graph.graph) g->be.graph_free(g->be.lib, g->grads_graph.graph);
+    if (g->full_graph.graph) g->be.graph_free(g->be.lib, g->full_graph.graph);
     tower_gpu_scratch_free(&g->be, &g->sc);
     for (int i = 0; i < g->n_owned; i++) g->be.release(g->be.lib, g->owned[i]);
     free(g);
@@ -63,8 +88,13 @@ model_gpu *model_gpu_create(const gpu_backend *be, const tower_shape *s, const p
     tower_gpu_krsc kl;
     tower_gpu_krsc_layout(s, &kl);
     size_t nk = sizeof(float) * kl.floats;
+    g->fblk = gm_finite_blocks((long)t->n_params + 1, FINITE_ROWS);
     int ok = (g->params = take(g, np, err)) && (g->wk = take(g, nk, err)) &&
-             (g->grads = take(g, np, err)) && (g->gk = take(g, nk, err)) &&
+             (g->grads = take(g, np + sizeof(float), err)) && (g->gk = take(g, nk, err)) &&
+             (g->mu = take(g, np, err)) && (g->nu = take(g, np, err)) &&
+             (g->hyper = take(g, sizeof(float) * GM_HYPER_N, err)) &&
+             (g->fpart = take(g, sizeof(float) * (size_t)g->fblk, err)) &&
+             (g->skip = take(g, sizeof(int), err)) &&
              (g->stats = take(g, sizeof(float) * t->n_stats, err)) &&
              (g->acts_mem = take(g, sizeof(float) * per * 3, err)) &&
              (g->demb = take(g, sizeof(float) * 3 * (size_t)batch * s->out, err)) &&
@@ -144,24 +174,34 @@ static int step_body(model_gpu *g, float reg, int global_batch, const tower_coll
 }
 
 /* Whether steps run as one captured CUDA graph: where the backend can
- * capture, no collective crosses the host inside the step, and
- * STL_GPU_GRAPHS is not 0 (a switch for finding a capture problem). */
+ * capture, no collective crosses the host inside the step (none, or a
+ * device one), and STL_GPU_GRAPHS is not 0 (a switch for finding a capture
+ * problem). */
 static int use_graph(const model_gpu *g, const tower_collective *coll) {
     const char *v = getenv("STL_GPU_GRAPHS");
-    return g->be.capture_begin && !(coll && coll->fn) && !(v && strcmp(v, "0") == 0);
+    int host_coll = tower_collective_active(coll) && !coll->dev_fn;
+    return g->be.capture_begin && !host_coll && !(v && strcmp(v, "0") == 0);
 }
 
-/* The step as a graph: captured on first use (and again when reg or the
- * global batch, baked into its kernels' arguments, change), then replayed. */
-static int step_graph(model_gpu *g, float reg, int global_batch, stl_error *err) {
+typedef int (*step_fn)(model_gpu *g, float reg, int global_batch, const tower_collective *coll,
+                       stl_error *err);
+
+/* A step run as the graph in gs: captured on first use (and again when reg,
+ * the global batch or the device collective baked into it change), then
+ * replayed. */
+static int run_graph(model_gpu *g, graph_slot *gs, step_fn body, float reg, int global_batch,
+                     const tower_collective *coll, stl_error *err) {
     const gpu_backend *be = &g->be;
-    if (g->graph && (g->graph_reg != reg || g->graph_denom != global_batch)) {
-        be->graph_free(be->lib, g->graph);
-        g->graph = NULL;
+    model_allreduce_device_fn dev_fn = coll ? coll->dev_fn : NULL;
+    void *dev_ctx = coll ? coll->dev_ctx : NULL;
+    if (gs->graph && (gs->reg != reg || gs->denom != global_batch || gs->dev_fn != dev_fn ||
+                      gs->dev_ctx != dev_ctx)) {
+        be->graph_free(be->lib, gs->graph);
+        gs->graph = NULL;
     }
-    if (!g->graph) {
+    if (!gs->graph) {
         if (be->capture_begin(be->lib, err) != 0) return -1;
-        int rc = step_body(g, reg, global_batch, NULL, err);
+        int rc = body(g, reg, global_batch, coll, err);
         stl_error end_err;
         void *graph = NULL;
         if (be->capture_end(be->lib, &graph, &end_err) != 0) {
@@ -172,11 +212,10 @@ static int step_graph(model_gpu *g, float reg, int global_batch, stl_error *err)
             be->graph_free(be->lib, graph);
             return -1;
         }
-        g->graph = graph;
-        g->graph_reg = reg;
-        g->graph_denom = global_batch;
+        *gs = (graph_slot){.graph = graph, .reg = reg, .denom = global_batch, .dev_fn = dev_fn,
+                           .dev_ctx = dev_ctx};
     }
-    return be->graph_launch(be->lib, g->graph, err);
+    return be->graph_launch(be->lib, gs->graph, err);
 }
 
 int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3], float reg,
@@ -189,8 +228,9 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
         if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;
         g->acts[i].x0 = g->x[i];
     }
-    if (use_graph(g, coll) ? step_graph(g, reg, global_batch, err) != 0
-                           : step_body(g, reg, global_batch, coll, err) != 0)
+    g->resident = 0; /* the device's parameters are m's now, its moments are not */
+    if (use_graph(g, coll) ? run_graph(g, &g->grads_graph, step_body, reg, global_batch, coll, err)
+                           : step_body(g, reg, global_batch, coll, err))
         return -1;
     double loss;
     if (be->download(be->lib, m->grads, g->grads, np, err) != 0 ||
@@ -205,13 +245,140 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
     return 0;
 }
 
+/* ---- the whole step, the model kept on the device ---- */
+
+/* m's parameters, moments and running averages onto the device, unless it
+ * already holds them after m->step steps. */
+static int load_resident(model_gpu *g, const model_state *m, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t np = sizeof(float) * g->t->n_params;
+    if (g->resident && g->bound == m && g->step == m->step) return 0;
+    if (load_model(g, m, err) != 0 || be->upload(be->lib, g->mu, m->adam_m, np, err) != 0 ||
+        be->upload(be->lib, g->nu, m->adam_v, np, err) != 0)
+        return -1;
+    g->resident = 1;
+    g->bound = m;
+    g->step = m->step;
+    return 0;
+}
+
+/* Across ranks through the host: the gradients (staged in host_grads) and
+ * the loss slot, as two all-reduces like the CPU path's. */
+static int update_cross_host(model_gpu *g, const tower_collective *coll, float *host_grads,
+                             stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t n = g->t->n_params;
+    float loss;
+    if (be->download(be->lib, host_grads, g->grads, sizeof(float) * n, err) != 0 ||
+        be->download(be->lib, &loss, g->grads + n, sizeof loss, err) != 0)
+        return -1;
+    if (coll->fn(coll->ctx, host_grads, n) != 0 || coll->fn(coll->ctx, &loss, 1) != 0)
+        return stl_fail(err, "model: gradient all-reduce failed");
+    if (be->upload(be->lib, g->grads, host_grads, sizeof(float) * n, err) != 0 ||
+        be->upload(be->lib, g->grads + n, &loss, sizeof loss, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* After the backward pass: the loss into its slot, the all-reduce of
+ * gradients and loss (one device call over both, or through the host into
+ * host_grads), the finiteness flag, and Adam unless the flag is set. */
+static int update_body(model_gpu *g, const tower_collective *coll, float *host_grads,
+                       stl_error *err) {
+    const gpu_backend *be = &g->be;
+    long n = (long)g->t->n_params;
+    KERNEL(loss_slot, g->loss, g->grads + n);
+    if (tower_collective_active(coll)) {
+        if (coll->dev_fn && coll->dev_fn(coll->dev_ctx, g->grads, (size_t)n + 1, be->stream) != 0)
+            return stl_fail(err, "model: gradient all-reduce failed");
+        if (!coll->dev_fn && update_cross_host(g, coll, host_grads, err) != 0) return -1;
+    }
+    KERNEL(finite_partials, g->grads, n + 1, FINITE_ROWS, g->fpart);
+    KERNEL(finite_flag, g->fpart, g->fblk, g->skip);
+    KERNEL(adam_gated, g->params, g->grads, g->mu, g->nu, n, g->hyper, g->skip, MODEL_ADAM_B1,
+           MODEL_ADAM_B2, MODEL_ADAM_EPS);
+    return 0;
+}
+
+/* The whole step as one body (what the graph captures): no host staging,
+ * so only without a host collective. */
+static int full_body(model_gpu *g, float reg, int global_batch, const tower_collective *coll,
+                     stl_error *err) {
+    if (step_body(g, reg, global_batch, coll, err) != 0) return -1;
+    return update_body(g, coll, NULL, err);
+}
+
+int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const in[3],
+                              float reg, int global_batch, float lr, const tower_collective *coll,
+                              int poison, int *taken, float *loss_out, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t n = g->t->n_params;
+    int64_t count = m->step + 1;
+    float hyper[GM_HYPER_N];
+    hyper[GM_HYPER_LR] = lr;
+    hyper[GM_HYPER_C1] = gm_adam_corr(MODEL_ADAM_B1, count);
+    hyper[GM_HYPER_C2] = gm_adam_corr(MODEL_ADAM_B2, count);
+    if (load_resident(g, m, err) != 0 ||
+        be->upload(be->lib, g->hyper, hyper, sizeof hyper, err) != 0)
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;
+        g->acts[i].x0 = g->x[i];
+    }
+    if (use_graph(g, coll) && !poison) {
+        if (run_graph(g, &g->full_graph, full_body, reg, global_batch, coll, err) != 0) return -1;
+    } else {
+        /* op by op; the test hook's NaN goes into one gradient element
+         * between the backward pass and the all-reduce */
+        const float nan = NAN;
+        if (step_body(g, reg, global_batch, coll, err) != 0 ||
+            (poison && be->upload(be->lib, g->grads + n / 2, &nan, sizeof nan, err) != 0) ||
+            update_body(g, coll, m->grads, err) != 0)
+            return -1;
+    }
+    if (coll && coll->dev_wait && coll->dev_wait(coll->dev_ctx, be->stream) != 0)
+        return stl_fail(err, "model: the step's collectives failed");
+    int skip;
+    if (be->download(be->lib, &skip, g->skip, sizeof skip, err) != 0 ||
+        be->download(be->lib, loss_out, g->grads + n, sizeof *loss_out, err) != 0)
+        return -1;
+    *taken = !skip;
+    if (skip) /* the gradients, for naming the tensor that went non-finite */
+        return be->download(be->lib, m->grads, g->grads, sizeof(float) * n, err);
+    m->step++;
+    g->step++;
+    return 0;
+}
+
+int model_gpu_sync(model_gpu *g, model_state *m, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t np = sizeof(float) * g->t->n_params;
+    if (!g->resident || g->bound != m) return 0;
+    if (g->step != m->step)
+        return stl_fail(err, "model: the device holds step %lld, the model is at step %lld",
+                        (long long)g->step, (long long)m->step);
+    if (be->download(be->lib, m->params, g->params, np, err) != 0 ||
+        be->download(be->lib, m->adam_m, g->mu, np, err) != 0 ||
+        be->download(be->lib, m->adam_v, g->nu, np, err) != 0 ||
+        be->download(be->lib, m->stats, g->stats, sizeof(float) * g->t->n_stats, err) != 0 ||
+        be->download(be->lib, m->grads, g->grads, np, err) != 0)
+        return -1;
+    return 0;
+}
+
+void model_gpu_invalidate(model_gpu *g) { g->resident = 0; }
+
 int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t *x, int n,
                     float *out, stl_error *err) {
     const gpu_backend *be = &g->be;
     size_t img = (size_t)g->s->size * g->s->size * 3, have = img * (size_t)n;
     if (n < 0 || n > g->batch)
         return stl_fail(err, "model: %d images for a workspace of batch %d", n, g->batch);
-    if (load_model(g, m, err) != 0 || repack_conv3(g, 1, err) != 0 ||
+    /* the device's own copy where it holds m's current parameters (they may
+     * be newer than m's host arrays), else m's */
+    int current = g->resident && g->bound == m && g->step == m->step;
+    if (!current) g->resident = 0;
+    if ((!current && load_model(g, m, err) != 0) || repack_conv3(g, 1, err) != 0 ||
         (have && be->upload(be->lib, g->x[0], x, have, err) != 0) ||
         (have < g->img_bytes && be->zero(be->lib, g->x[0] + have, g->img_bytes - have, err) != 0))
         return -1;

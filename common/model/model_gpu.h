@@ -8,7 +8,9 @@
  * step. Internal to the model; its public face is model.h, whose
  * model_train_step_grads and model_embed contracts it keeps: the gradients
  * come back in m->grads (local to the rank), the running averages in
- * m->stats, and Adam runs where model_adam_step runs.
+ * m->stats, and Adam runs where model_adam_step runs. Its whole step
+ * (model_train_step) keeps the model in backend memory between steps and
+ * runs the all-reduce, the finiteness check and Adam there too.
  *
  * Embedding runs at the workspace's batch whatever n is (the rest of the
  * batch zero images), so an image's embedding does not depend on which
@@ -41,7 +43,24 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
                          int global_batch, const tower_collective *coll, float *loss_out,
                          float *const emb_out[3], stl_error *err);
 
-/* model_embed (model.h) through the backend: n <= batch images. */
+/* model_train_step (model.h) through the backend, the model kept in its
+ * memory: m's parameters, moments and running averages are uploaded when
+ * the backend does not hold them after m->step steps, then stay; lr and
+ * the bias corrections go in as memory the Adam kernel reads, so one
+ * captured graph serves every step. poison: the test hook's NaN into one
+ * gradient element before the all-reduce. *taken 0: a non-finite loss or
+ * gradient (the gradients are then in m->grads); else m->step++. */
+int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const in[3],
+                              float reg, int global_batch, float lr, const tower_collective *coll,
+                              int poison, int *taken, float *loss_out, stl_error *err);
+/* The backend's copy of m (parameters, moments, running averages, the last
+ * gradients) into m's host arrays; nothing when it holds none of m's. */
+int model_gpu_sync(model_gpu *g, model_state *m, stl_error *err);
+/* Forget the held copy: the next step uploads m again. */
+void model_gpu_invalidate(model_gpu *g);
+
+/* model_embed (model.h) through the backend: n <= batch images; from the
+ * backend's own copy where it holds m's current parameters. */
 int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t *x, int n,
                     float *out, stl_error *err);
 

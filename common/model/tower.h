@@ -71,11 +71,23 @@ int tower_shape_init(tower_shape *s, const param_table *t, int size, stl_error *
 /* Floats needed for an activation set of nb images; carve one from base. */
 size_t tower_acts_size(const tower_shape *s, int nb);
 void tower_acts_carve(const tower_shape *s, int nb, float *base, tower_acts *a);
-/* Where a BatchNorm's sums go across ranks (fn NULL: one process). */
+/* Where a BatchNorm's sums go across ranks (fn NULL: one process): host
+ * buffers through fn; a GPU tower prefers dev_fn (device buffers, no trip
+ * through the host) where it is set, the job's `ranks` giving the global
+ * row count without an all-reduce of its own. */
 typedef struct {
     model_allreduce_fn fn;
     void *ctx;
+    model_allreduce_device_fn dev_fn;
+    model_wait_device_fn dev_wait;
+    void *dev_ctx;
+    int ranks;
 } tower_collective;
+
+/* Whether sums cross ranks at all. */
+static inline int tower_collective_active(const tower_collective *c) {
+    return c && (c->fn || c->dev_fn);
+}
 
 #ifdef __cplusplus
 }

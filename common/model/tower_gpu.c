@@ -114,14 +114,30 @@ void tower_gpu_scratch_free(const gpu_backend *be, tower_gpu_scratch *sc) {
     memset(sc, 0, sizeof *sc);
 }
 
-/* ---- sums across ranks, through the host ---- */
+/* ---- sums across ranks ---- */
+
+/* The global count of `rows` rows per rank, as the host all-reduce of the
+ * float row counts computes it (one float sum per rank). */
+static double global_rows(long rows, const tower_collective *coll) {
+    float cnt = 0.0f;
+    for (int r = 0; r < coll->ranks; r++) cnt += (float)rows;
+    return cnt;
+}
 
 /* Sums n floats of backend memory buf across ranks, with `extra` (when not
- * NULL) as one more float carried along (the forward's row count). */
+ * NULL) the forward's row count made global too: on the device where the
+ * collective has a device all-reduce (the count from the rank count), else
+ * through the host with the count carried along as one more float. */
 static int cross_ranks(const gpu_backend *be, tower_gpu_scratch *sc, float *buf, int n,
                        double *extra, const tower_collective *coll, const char *what,
                        stl_error *err) {
-    if (!coll || !coll->fn) return 0;
+    if (!tower_collective_active(coll)) return 0;
+    if (coll->dev_fn) {
+        if (coll->dev_fn(coll->dev_ctx, buf, (size_t)n, be->stream) != 0)
+            return stl_fail(err, "model: %s all-reduce failed", what);
+        if (extra) *extra = global_rows((long)*extra, coll);
+        return 0;
+    }
     float *h = sc->host_sums;
     if (be->download(be->lib, h, buf, sizeof(float) * (size_t)n, err) != 0) return -1;
     size_t len = (size_t)n;
@@ -150,7 +166,7 @@ static int bn_statistics(const gpu_backend *be, const tower_shape *s, const floa
         return 0;
     }
     KERNEL(bn_partials, out, rows, f, TOWER_GPU_ROWS, sc->p1, sc->p2);
-    if (coll && coll->fn) {
+    if (tower_collective_active(coll)) {
         double count = (double)rows;
         KERNEL(bn_sums_float, sc->p1, sc->p2, nblk, f, sc->sums);
         if (cross_ranks(be, sc, sc->sums, 2 * f, &count, coll, "BatchNorm", err) != 0) return -1;
@@ -301,7 +317,9 @@ int tower_gpu_backward(const gpu_backend *be, const tower_shape *s, const float 
         long rows = (long)nb * b->px_out;
         /* the global count of this block's BatchNorm rows, as a float */
         double count = (double)rows;
-        if (coll && coll->fn) {
+        if (tower_collective_active(coll) && coll->dev_fn) {
+            count = global_rows(rows, coll);
+        } else if (tower_collective_active(coll)) {
             float cnt = (float)count;
             if (coll->fn(coll->ctx, &cnt, 1) != 0)
                 return stl_fail(err, "model: BatchNorm all-reduce failed");

@@ -8,7 +8,9 @@
 # a GPU. Against the CPU path: the same losses and parameters up to rounding
 # (the tolerances test_train uses for 1 against 2 ranks, whose cause is the
 # same: float sums in another order); and exactly: a killed and resumed run
-# equals the uninterrupted one, bit for bit.
+# equals the uninterrupted one, bit for bit. The model lives in the
+# workspace between steps: the replica check, the NaN stop and the
+# checkpoints are checked to see the workspace's copy.
 . "$(dirname "$0")/lib.sh"
 TRAIN=$STL_BIN/stl-train
 CMP=$STL_BUILD/tools/model_cmp
@@ -60,6 +62,21 @@ ok "2 MPI ranks through the GPU path (synchronised BatchNorm through the host)" 
     gpu $MPI bash -c "cd '$T/np2' && exec '$TRAIN' $BASE"
 check "2 ranks against 1 (test_train's tolerances)" \
     "$CMP" "$T/gpu/model.msgpack" "$T/np2/model.msgpack" 1e-5 1e-3 3.2e-3 1e-4
+
+# the model stays in backend memory between steps: what reads it (the
+# replica check, checkpoints) must see the device's copy, and what stops a
+# step (a non-finite gradient) must stop it there
+mkdir -p "$T/perturb"
+STL_TEST_PERTURB=3 fails_with 1 "step 5: the parameters of 1 rank differ from rank 0's" \
+    "2 ranks through the GPU path: a rank whose parameters drift is caught" \
+    gpu $MPI bash -c "cd '$T/perturb' && exec '$TRAIN' $BASE"
+STL_TEST_NAN_AT=7 fails_with 1 "step 7: non-finite gradient of .*last good checkpoint .* step 5" \
+    "the GPU path: a NaN at step 7 stops training, naming the step" gpu train_in nan
+check "NaN: checkpoint 5 is kept and no model is written" \
+    [ -e "$T/nan/work/checkpoints/ckpt-0000000005.state" -a ! -e "$T/nan/model.msgpack" ]
+ok "the GPU path resumes from that checkpoint" gpu train_in nan
+check "and ends where the uninterrupted run ends, bit for bit" \
+    cmp -s "$T/gpu/model.msgpack" "$T/nan/model.msgpack"
 
 emb() { "$STL_BIN/stl-embed" --model "$T/cpu/model.msgpack" --crops "$T/crops" --kind product \
     --keys "$T/syn/pairs.jsonl" --batch-size 8 --threads 2 "$@"; }
