@@ -58,7 +58,8 @@
 #include "train/augment.h"
 
 typedef struct {
-    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device, *lr_schedule,
+    const char *triplets, *crops, *model, *workdir, *metrics, *init, *device, *precision,
+        *lr_schedule,
         *augment;
     double lr, reg, lr_end;
     long warmup_steps, decay_steps;
@@ -211,6 +212,7 @@ static void build_config(train_ctx *x) {
     json_object_set_new(j, "keep", json_integer(o->keep));
     json_object_set_new(j, "seed", json_integer(o->seed));
     json_object_set_new(j, "device", json_string(device_name(x->device)));
+    json_object_set_new(j, "precision", json_string(o->precision));
     json_object_set_new(j, "ranks", json_integer(x->c.size));
     json_object_set_new(j, "threads_per_rank", json_integer(x->threads));
     json_object_set_new(j, "kernels", json_string(isa_name(isa_active())));
@@ -648,6 +650,7 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
     o->seed = 1;
     o->prefetch = 2;
     o->device = "auto";
+    o->precision = "float32";
     cli_option opts[] = {
         {.name = "triplets", .type = CLI_STRING, .target = &o->triplets, .metavar = "FILE",
          .help = "triplets file from stl-triplets", .required = 1},
@@ -713,6 +716,10 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
          .help = "batches the loader thread prepares ahead", .min = 1, .max = 64},
         {.name = "device", .type = CLI_CHOICE, .target = &o->device,
          .help = "where to compute (auto: cpu in this build)", .choices = "auto|cpu|cuda"},
+        {.name = "precision", .type = CLI_CHOICE, .target = &o->precision,
+         .help = "the GPU's matrix products: float32, or tf32 (TF32 tensor cores: faster, "
+                 "rounder); the CPU computes in float32 either way",
+         .choices = "float32|tf32"},
     };
     int n = (int)(sizeof opts / sizeof opts[0]);
     cli_spec spec = {
@@ -742,7 +749,11 @@ static int run(train_ctx *x, stl_error *err) {
     if (started < 0) return started;
     if (x->c.rank == 0 && train_log_open(&x->ml, x->metrics_path, started ? x->m.step : -1, err) != 0)
         return -2;
-    x->ws = model_ws_create(&x->m.table, x->local_batch, x->size, x->device, err);
+    model_precision prec =
+        strcmp(o->precision, "tf32") == 0 ? MODEL_PRECISION_TF32 : MODEL_PRECISION_FLOAT32;
+    if (prec == MODEL_PRECISION_TF32 && x->device == DEVICE_CPU && x->c.rank == 0)
+        log_warn("--precision tf32: no effect on the CPU (it computes in float32)");
+    x->ws = model_ws_create_precision(&x->m.table, x->local_batch, x->size, x->device, prec, err);
     if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
     if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0 ||

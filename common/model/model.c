@@ -47,15 +47,15 @@ static int test_gpu_backend_host(void) {
     return v && strcmp(v, "host") == 0;
 }
 
-/* The DEVICE_CUDA backend of ws (CUDA build). */
-static int create_gpu(model_ws *ws, stl_error *err) {
+/* The DEVICE_CUDA backend of ws (CUDA build); tf32: TF32 allowed. */
+static int create_gpu(model_ws *ws, int tf32, stl_error *err) {
 #if STL_CUDA
-    if (gpu_backend_cuda_create(&ws->be, 0, err) != 0) return -1;
+    if (gpu_backend_cuda_create(&ws->be, tf32, err) != 0) return -1;
     ws->have_be = 1;
     ws->gpu = model_gpu_create(&ws->be, &ws->shape, &ws->table, ws->batch, err);
     return ws->gpu ? 0 : -1;
 #else
-    (void)ws;
+    (void)ws, (void)tf32;
     return stl_fail(err, "model: no cuda path in this build (the CPU is the only device)");
 #endif
 }
@@ -87,8 +87,17 @@ int model_init(model_state *m, int output_size, uint64_t seed, stl_error *err) {
     return 0;
 }
 
+const char *model_precision_name(model_precision p) {
+    return p == MODEL_PRECISION_TF32 ? "tf32" : "float32";
+}
+
 model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind device,
                           stl_error *err) {
+    return model_ws_create_precision(t, batch, size, device, MODEL_PRECISION_FLOAT32, err);
+}
+
+model_ws *model_ws_create_precision(const param_table *t, int batch, int size, device_kind device,
+                                    model_precision precision, stl_error *err) {
     if (batch < 1) {
         stl_fail(err, "model: batch size %d must be at least 1", batch);
         return NULL;
@@ -109,7 +118,7 @@ model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind
     } else if (ok && device == DEVICE_CPU) {
         ok = (ws->cpu = model_cpu_create(&ws->shape, batch, err)) != NULL;
     } else if (ok) {
-        ok = create_gpu(ws, err) == 0;
+        ok = create_gpu(ws, precision == MODEL_PRECISION_TF32, err) == 0;
     }
     if (!ok) {
         model_ws_free(ws);

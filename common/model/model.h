@@ -72,6 +72,18 @@ typedef struct model_ws model_ws;
  * and is an error naming the missing CUDA path in the CPU build. */
 model_ws *model_ws_create(const param_table *t, int batch, int size, device_kind device,
                           stl_error *err);
+
+/* What the matrix products of a GPU workspace may round to: FLOAT32 (the
+ * default: cuDNN's FMA math, cuBLAS's pedantic math, never TF32), or TF32
+ * (cuDNN and cuBLAS may use TF32 tensor cores: products of operands
+ * rounded to 10-bit mantissas, sums in float32; faster, no longer equal to
+ * the CPU path within float32's budget). The CPU computes in float32
+ * either way. */
+typedef enum { MODEL_PRECISION_FLOAT32 = 0, MODEL_PRECISION_TF32 = 1 } model_precision;
+const char *model_precision_name(model_precision p);
+/* model_ws_create with a precision (model_ws_create: FLOAT32). */
+model_ws *model_ws_create_precision(const param_table *t, int batch, int size, device_kind device,
+                                    model_precision precision, stl_error *err);
 device_kind model_ws_device(const model_ws *ws);
 void model_ws_free(model_ws *ws);
 int model_ws_batch(const model_ws *ws);

@@ -51,6 +51,16 @@ ok "control: the GPU path from another seed" gpu train_in gpuseed --seed 2
 check "control: that model does not pass the comparison" \
     bash -c "! '$CMP' '$T/cpu/model.msgpack' '$T/gpuseed/model.msgpack' 1e-5 1e-3 3.2e-3 1e-4 >/dev/null"
 
+# --precision tf32 concerns the GPU's matrix products: the CPU computes in
+# float32 either way (the same bytes), says so, and records the choice
+ok "the CPU path with --precision tf32" train_in tf32 --precision tf32
+cp "$T/.err" "$T/tf32.err"
+check "the CPU ignores it: the same model bytes as float32" \
+    cmp -s "$T/cpu/model.msgpack" "$T/tf32/model.msgpack"
+check "and says so" grep -q -- "--precision tf32: no effect on the CPU" "$T/tf32.err"
+check "the sidecar records it" grep -q '"precision": "tf32"' "$T/tf32/model.msgpack.json"
+fails_with 2 "precision" "--precision fp16 is refused" train_in bad --precision fp16
+
 mkdir -p "$T/kill"
 STL_TEST_DIE_AT=step:7 gpu train_in kill >/dev/null 2>&1
 check "killed at step 7" [ ! -e "$T/kill/model.msgpack" ]
