@@ -79,6 +79,7 @@ typedef struct {
     loader_item *train_items, *test_items, *val_items;
     model_state m;
     int have_model;
+    int images_kept;       /* the workspace keeps the crops: steps by index */
     model_ws *ws;
     loader *ld;
     loader_pos pos;
@@ -532,9 +533,38 @@ static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
  * the job). */
 static int train_step(train_ctx *x, const loader_batch *b, int64_t step, model_step_result *r,
                       stl_error *err) {
-    if (model_train_step(&x->m, x->ws, b->scene, b->pos, b->neg, (float)x->o.reg, (int)x->o.batch,
-                         (float)lr_at(&x->sched, x->m.step), r, err) != 0)
-        return stl_fail_prefix(err, "step %" PRId64, step);
+    float reg = (float)x->o.reg, lr = (float)lr_at(&x->sched, x->m.step);
+    int rc = x->images_kept
+                 ? model_train_step_kept(&x->m, x->ws, b->scene_idx, b->pos_idx, b->neg_idx, reg,
+                                         (int)x->o.batch, lr, r, err)
+                 : model_train_step(&x->m, x->ws, b->scene, b->pos, b->neg, reg, (int)x->o.batch,
+                                    lr, r, err);
+    return rc != 0 ? stl_fail_prefix(err, "step %" PRId64, step) : 0;
+}
+
+/* The crops kept in the workspace's memory (a GPU's, when they fit and no
+ * augmentation changes them), so steps name their images by index; says
+ * which way a step gets its images. Returns 0 or -1. */
+static int keep_images(train_ctx *x, stl_error *err) {
+    size_t n = crops_count(x->crops);
+    double gib = (double)n * x->size * x->size * 3 / (1 << 30);
+    int say = x->c.rank == 0 && x->device != DEVICE_CPU;
+    if (x->augment) {
+        if (say) log_info("images: each step uploads its batch (augmentation changes them)");
+        return 0;
+    }
+    model_keep_info info;
+    int kept = model_ws_keep_images(x->ws, n, crop_pixels, x->crops, &info, err);
+    if (kept < 0) return -1;
+    x->images_kept = kept;
+    if (x->c.rank == 0 && kept) /* (on a CPU device only under the test hook) */
+        log_info("images: the %zu crops (%.2f GiB) kept on the GPU; steps gather them there", n,
+                 gib);
+    else if (say && info.free)
+        log_info("images: the %zu crops (%.2f GiB) do not fit in the GPU's %.2f GiB free; each "
+                 "step uploads its batch", n, gib, (double)info.free / (1 << 30));
+    else if (say)
+        log_info("images: each step uploads its batch (STL_GPU_POOL=0)");
     return 0;
 }
 
@@ -545,7 +575,8 @@ static int train_loop(train_ctx *x, stl_error *err) {
                         .pixels = crop_pixels, .pixels_ctx = x->crops, .image_size = x->size,
                         .global_batch = (int)x->o.batch, .rank = x->c.rank,
                         .nranks = x->c.size, .depth = (int)x->o.prefetch,
-                        .augment = x->augment, .augment_seed = (uint64_t)x->o.seed};
+                        .augment = x->augment, .augment_seed = (uint64_t)x->o.seed,
+                        .indices_only = x->images_kept};
     if (loader_create(&lc, &x->pos, &x->ld, err) != 0) return -2;
     /* The progress line (rank 0): step, loss and triplets/s of the last log
      * interval, ETA; printed at the first log step and always at the last. */
@@ -756,6 +787,7 @@ static int run(train_ctx *x, stl_error *err) {
     x->ws = model_ws_create_precision(&x->m.table, x->local_batch, x->size, x->device, prec, err);
     if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
     if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
+    if (keep_images(x, err) != 0) return -2;
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0 ||
         train_eval_init(&x->ev_val, x->val_items, x->t->n_val, (int)o->output_size, err) != 0)
         return -2;

@@ -48,6 +48,8 @@ struct gpu_backend {
     int (*download)(void *lib, void *host_dst, const void *src, size_t bytes, stl_error *err);
     int (*zero)(void *lib, void *dst, size_t bytes, stl_error *err);
     int (*copy)(void *lib, void *dst, const void *src, size_t bytes, stl_error *err);
+    /* bytes the backend could still allocate (the device's cudaMemGetInfo) */
+    int (*mem_free)(void *lib, size_t *bytes, stl_error *err);
 
     /* ---- the model's own kernels (gpu_ops.h, gpu_step_ops.h) ---- */
     const char *(*kernel_error)(int code);
@@ -90,6 +92,8 @@ struct gpu_backend {
     int (*colsum_add)(const double *p, long nblk, int C, float *dst, void *stream);
     int (*bias_rows)(const float *bias, long rows, int C, float *y, void *stream);
     int (*vec_mul)(const float *a, const float *b, long n, float *out, void *stream);
+    int (*gather_images)(const uint8_t *pool, const uint32_t *idx, int n, long img, uint8_t *dst,
+                         void *stream);
     int (*conv0_wgrad_partials)(const uint8_t *x, int B, int H, int W, int cin, const float *dy,
                                 int cout, long R, double *p, void *stream);
     int (*krsc_from_hwio)(const float *hwio, int k, int cin, int cout, float *krsc, void *stream);

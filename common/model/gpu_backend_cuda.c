@@ -62,6 +62,12 @@ static int d_copy(void *lib, void *dst, const void *src, size_t bytes, stl_error
         bytes ? cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, c->stream) : cudaSuccess;
     return e == cudaSuccess ? 0 : cuda_failed(e, "cudaMemcpyAsync", err);
 }
+static int d_mem_free(void *lib, size_t *bytes, stl_error *err) {
+    (void)lib;
+    size_t total = 0;
+    cudaError_t e = cudaMemGetInfo(bytes, &total);
+    return e == cudaSuccess ? 0 : cuda_failed(e, "cudaMemGetInfo", err);
+}
 static const char *d_kernel_error(int code) {
     return code < 0 ? "arguments out of range" : cudaGetErrorString((cudaError_t)code);
 }
@@ -138,6 +144,7 @@ int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
         .download = d_download,
         .zero = d_zero,
         .copy = d_copy,
+        .mem_free = d_mem_free,
         .kernel_error = d_kernel_error,
         .pool_avg_bn_add_fwd = gpu_pool_avg_bn_add_fwd,
         .pool_avg_bwd = gpu_pool_avg_bwd,
@@ -161,6 +168,7 @@ int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
         .colsum_add = gpu_colsum_add,
         .bias_rows = gpu_bias_rows,
         .vec_mul = gpu_vec_mul,
+        .gather_images = gpu_gather_images,
         .conv0_wgrad_partials = gpu_conv0_wgrad_partials,
         .krsc_from_hwio = gpu_krsc_from_hwio,
         .hwio_from_krsc = gpu_hwio_from_krsc,

@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/gpu_kernels.h"
 #include "model/gpu_layout.h"
@@ -26,6 +27,14 @@ static void *h_alloc(void *lib, size_t bytes, stl_error *err) {
     void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
     if (!p) stl_fail(err, "model (host backend): out of memory for %zu bytes", bytes);
     return p;
+}
+/* The host's "free device memory": the physical memory not in use. */
+static int h_mem_free(void *lib, size_t *bytes, stl_error *err) {
+    (void)lib;
+    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages < 0 || size < 0) return stl_fail(err, "model (host backend): sysconf failed");
+    *bytes = (size_t)pages * (size_t)size;
+    return 0;
 }
 static void h_release(void *lib, void *p) {
     (void)lib;
@@ -203,6 +212,13 @@ static int h_bias_rows(const float *bias, long rows, int C, float *y, void *stre
     UNUSED_STREAM;
     if (bad(rows) || C < 1) return -1;
     for (long i = 0; i < rows * C; i++) y[i] = gm_bias_row_at(bias, C, i);
+    return 0;
+}
+static int h_gather_images(const uint8_t *pool, const uint32_t *idx, int n, long img,
+                           uint8_t *dst, void *stream) {
+    UNUSED_STREAM;
+    if (n < 0 || img < 1) return -1;
+    for (long e = 0; e < (long)n * img; e++) dst[e] = gm_gather_byte_at(pool, idx, img, e);
     return 0;
 }
 static int h_vec_mul(const float *a, const float *b, long n, float *out, void *stream) {
@@ -400,6 +416,7 @@ void gpu_backend_host(gpu_backend *be) {
         .download = h_move,
         .zero = h_zero,
         .copy = h_move,
+        .mem_free = h_mem_free,
         .kernel_error = h_kernel_error,
         .pool_avg_bn_add_fwd = h_pool_avg_bn_add_fwd,
         .pool_avg_bwd = h_pool_avg_bwd,
@@ -423,6 +440,7 @@ void gpu_backend_host(gpu_backend *be) {
         .colsum_add = h_colsum_add,
         .bias_rows = h_bias_rows,
         .vec_mul = h_vec_mul,
+        .gather_images = h_gather_images,
         .conv0_wgrad_partials = h_conv0_wgrad_partials,
         .krsc_from_hwio = h_krsc_from_hwio,
         .hwio_from_krsc = h_hwio_from_krsc,

@@ -18,6 +18,8 @@
  * - the broadcast of a bias over rows (y = bias, before a GEMM with beta 1,
  *   as linear_forward does) and an elementwise product of two vectors
  *   (BatchNorm's scale times invstd for the fused pool);
+ * - a batch of images gathered by index from the images kept in memory
+ *   (the training crops, when they fit on the GPU);
  * - block 0's weight gradient from the uint8 images and the output gradient
  *   (its input gradient is never needed): element (j, t, co) of the partial
  *   grid is the sum over row block j of the normalised tap t of each output
@@ -104,6 +106,14 @@ GM_FN void gm_colsum_add_at(const double *p, long nblk, int C, int c, float *dst
 GM_FN float gm_bias_row_at(const float *bias, int C, long i) { return bias[i % C]; }
 /* out[i] = a[i] * b[i]. */
 GM_FN float gm_vec_mul_at(const float *a, const float *b, long i) { return a[i] * b[i]; }
+
+/* ---- a batch gathered from the images kept in memory ---- */
+
+/* Byte e of a batch of images of `img` bytes each whose image j is
+ * pool image idx[j]. */
+GM_FN uint8_t gm_gather_byte_at(const uint8_t *pool, const uint32_t *idx, long img, long e) {
+    return pool[(long)idx[e / img] * img + e % img];
+}
 
 /* ---- block 0's weight gradient ---- */
 

@@ -60,6 +60,10 @@ __global__ void k_colsum_add(const double *p, long nblk, int C, long long n, flo
 __global__ void k_bias_rows(const float *bias, int C, long long n, float *y, gm_launch l) {
     GRID_STRIDE(n) y[i] = gm_bias_row_at(bias, C, (long)i);
 }
+__global__ void k_gather_images(const uint8_t *pool, const uint32_t *idx, long img, long long n,
+                                uint8_t *dst, gm_launch l) {
+    GRID_STRIDE(n) dst[i] = gm_gather_byte_at(pool, idx, img, (long)i);
+}
 __global__ void k_vec_mul(const float *a, const float *b, long long n, float *out, gm_launch l) {
     GRID_STRIDE(n) out[i] = gm_vec_mul_at(a, b, (long)i);
 }
@@ -131,6 +135,12 @@ int gpu_bias_rows(const float *bias, long rows, int C, float *y, void *stream) {
     if (bad(rows) || C < 1) return -1;
     long long n = (long long)rows * C;
     LAUNCH(k_bias_rows, n, bias, C, n, y);
+}
+int gpu_gather_images(const uint8_t *pool, const uint32_t *idx, int n, long img, uint8_t *dst,
+                      void *stream) {
+    if (n < 0 || img < 1) return -1;
+    long long total = (long long)n * img;
+    LAUNCH(k_gather_images, total, pool, idx, img, total, dst);
 }
 int gpu_vec_mul(const float *a, const float *b, long n, float *out, void *stream) {
     LAUNCH(k_vec_mul, (long long)n, a, b, (long long)n, out);

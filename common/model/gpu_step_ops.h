@@ -64,6 +64,10 @@ int gpu_colsum_add(const double *p, long nblk, int C, float *dst, void *stream);
 int gpu_bias_rows(const float *bias, long rows, int C, float *y, void *stream);
 int gpu_vec_mul(const float *a, const float *b, long n, float *out, void *stream);
 
+/* dst (n images of img bytes) = pool images idx[0..n) (idx device memory). */
+int gpu_gather_images(const uint8_t *pool, const uint32_t *idx, int n, long img, uint8_t *dst,
+                      void *stream);
+
 /* Block 0's weight gradient from the uint8 images x (B, H, W, cin) and the
  * output gradient dy (B, Ho, Wo, cout), Ho = ceil(H / 2): p (ceil(rows /
  * R), 9 cin cout) doubles, rows = B Ho Wo, row j the partial over row

@@ -205,26 +205,32 @@ static const char *step_refused(const model_state *m, float loss) {
     return model_first_nonfinite_grad(m);
 }
 
+/* The whole step on a GPU workspace, from pixels (in) or kept images
+ * (idx). */
+static int gpu_train_step(model_state *m, model_ws *ws, const uint8_t *const in[3],
+                          const uint32_t *const idx[3], float reg, int global_batch, float lr,
+                          int poison, model_step_result *r, stl_error *err) {
+    if (m->table.output_size != ws->shape.out)
+        return stl_fail(err, "model: workspace built for output size %d, model has %d",
+                        ws->shape.out, m->table.output_size);
+    if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
+    int taken;
+    if (model_gpu_train_step_full(ws->gpu, m, in, idx, reg, global_batch, lr, &ws->coll, poison,
+                                  &taken, &r->loss, err) != 0)
+        return -1;
+    r->taken = taken;
+    if (!taken && !(r->why = step_refused(m, r->loss))) r->why = "non-finite gradients";
+    return 0;
+}
+
 int model_train_step(model_state *m, model_ws *ws, const uint8_t *scene, const uint8_t *pos,
                      const uint8_t *neg, float reg, int global_batch, float lr,
                      model_step_result *r, stl_error *err) {
     memset(r, 0, sizeof *r);
     int poison = testhook_at("STL_TEST_NAN_AT", m->step + 1);
     size_t n = m->table.n_params;
-    if (ws->gpu) {
-        if (m->table.output_size != ws->shape.out)
-            return stl_fail(err, "model: workspace built for output size %d, model has %d",
-                            ws->shape.out, m->table.output_size);
-        if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
-        const uint8_t *const in[3] = {scene, pos, neg};
-        int taken;
-        if (model_gpu_train_step_full(ws->gpu, m, in, reg, global_batch, lr, &ws->coll, poison,
-                                      &taken, &r->loss, err) != 0)
-            return -1;
-        r->taken = taken;
-        if (!taken && !(r->why = step_refused(m, r->loss))) r->why = "non-finite gradients";
-        return 0;
-    }
+    const uint8_t *const in[3] = {scene, pos, neg};
+    if (ws->gpu) return gpu_train_step(m, ws, in, NULL, reg, global_batch, lr, poison, r, err);
     if (model_train_step_grads(m, ws, scene, pos, neg, reg, global_batch, &r->loss, NULL, NULL,
                                NULL, err) != 0)
         return -1;
@@ -237,6 +243,24 @@ int model_train_step(model_state *m, model_ws *ws, const uint8_t *scene, const u
     model_adam_step(m, lr);
     r->taken = 1;
     return 0;
+}
+
+int model_ws_keep_images(model_ws *ws, size_t n, model_pixels_fn pixels, void *ctx,
+                         model_keep_info *info, stl_error *err) {
+    const char *v = getenv("STL_GPU_POOL");
+    memset(info, 0, sizeof *info);
+    if (!ws->gpu || (v && strcmp(v, "0") == 0)) return 0;
+    return model_gpu_keep_images(ws->gpu, n, pixels, ctx, info, err);
+}
+
+int model_train_step_kept(model_state *m, model_ws *ws, const uint32_t *scene,
+                          const uint32_t *pos, const uint32_t *neg, float reg, int global_batch,
+                          float lr, model_step_result *r, stl_error *err) {
+    memset(r, 0, sizeof *r);
+    if (!ws->gpu) return stl_fail(err, "model: a step by image index, but no images are kept");
+    const uint32_t *const idx[3] = {scene, pos, neg};
+    return gpu_train_step(m, ws, NULL, idx, reg, global_batch, lr,
+                          testhook_at("STL_TEST_NAN_AT", m->step + 1), r, err);
 }
 
 int model_ws_sync(model_ws *ws, model_state *m, stl_error *err) {

@@ -151,6 +151,27 @@ typedef struct {
 int model_train_step(model_state *m, model_ws *ws, const uint8_t *scene, const uint8_t *pos,
                      const uint8_t *neg, float reg, int global_batch, float lr,
                      model_step_result *r, stl_error *err);
+
+/* Image i's S*S*3 uint8 pixels. */
+typedef const uint8_t *(*model_pixels_fn)(void *ctx, uint32_t i);
+/* What model_ws_keep_images needed and found: the images' bytes and the
+ * memory free before. */
+typedef struct {
+    size_t bytes, free;
+} model_keep_info;
+/* Keeps n images (pixels(ctx, i), i < n) in the workspace's memory, so
+ * that steps name their images by index (model_train_step_kept) and a
+ * step moves no pixels from the host: a GPU workspace keeps them when they
+ * fit in the device's free memory (cudaMemGetInfo) less a margin (256 MiB
+ * + 5%). Returns 1 (kept), 0 (not kept: a CPU workspace, images that do
+ * not fit, or STL_GPU_POOL=0; the caller steps with pixels), or -1. */
+int model_ws_keep_images(model_ws *ws, size_t n, model_pixels_fn pixels, void *ctx,
+                         model_keep_info *info, stl_error *err);
+/* model_train_step on kept images: scene, pos, neg are B image indices
+ * each. Bit for bit the step with those images' pixels. */
+int model_train_step_kept(model_state *m, model_ws *ws, const uint32_t *scene,
+                          const uint32_t *pos, const uint32_t *neg, float reg, int global_batch,
+                          float lr, model_step_result *r, stl_error *err);
 int model_ws_sync(model_ws *ws, model_state *m, stl_error *err);
 void model_ws_invalidate(model_ws *ws);
 

@@ -27,6 +27,7 @@ typedef struct {
     int denom;
     model_allreduce_device_fn dev_fn;
     void *dev_ctx;
+    int gather;
 } graph_slot;
 
 struct model_gpu {
@@ -53,6 +54,10 @@ struct model_gpu {
     const model_state *bound;     /* whose parameters the device holds, */
     int64_t step;                 /* after how many steps, */
     int resident;                 /* when it holds them at all */
+    uint8_t *pool;                /* images kept in backend memory (model_gpu_keep_images) */
+    size_t pool_n;
+    uint32_t *idx;                /* a step's 3 * batch pool indices */
+    int gather;                   /* this step gathers its images from the pool */
     void *owned[MAX_BUFFERS];
     int n_owned;
 };
@@ -68,6 +73,7 @@ void model_gpu_free(model_gpu *g) {
     if (g->grads_graph.graph) g->be.graph_free(g->be.lib, g->grads_graph.graph);
     if (g->full_graph.graph) g->be.graph_free(g->be.lib, g->full_graph.graph);
     tower_gpu_scratch_free(&g->be, &g->sc);
+    if (g->pool) g->be.release(g->be.lib, g->pool);
     for (int i = 0; i < g->n_owned; i++) g->be.release(g->be.lib, g->owned[i]);
     free(g);
 }
@@ -95,6 +101,7 @@ model_gpu *model_gpu_create(const gpu_backend *be, const tower_shape *s, const p
              (g->hyper = take(g, sizeof(float) * GM_HYPER_N, err)) &&
              (g->fpart = take(g, sizeof(float) * (size_t)g->fblk, err)) &&
              (g->skip = take(g, sizeof(int), err)) &&
+             (g->idx = take(g, sizeof(uint32_t) * 3 * (size_t)batch, err)) &&
              (g->stats = take(g, sizeof(float) * t->n_stats, err)) &&
              (g->acts_mem = take(g, sizeof(float) * per * 3, err)) &&
              (g->demb = take(g, sizeof(float) * 3 * (size_t)batch * s->out, err)) &&
@@ -195,7 +202,7 @@ static int run_graph(model_gpu *g, graph_slot *gs, step_fn body, float reg, int 
     model_allreduce_device_fn dev_fn = coll ? coll->dev_fn : NULL;
     void *dev_ctx = coll ? coll->dev_ctx : NULL;
     if (gs->graph && (gs->reg != reg || gs->denom != global_batch || gs->dev_fn != dev_fn ||
-                      gs->dev_ctx != dev_ctx)) {
+                      gs->dev_ctx != dev_ctx || gs->gather != g->gather)) {
         be->graph_free(be->lib, gs->graph);
         gs->graph = NULL;
     }
@@ -213,7 +220,7 @@ static int run_graph(model_gpu *g, graph_slot *gs, step_fn body, float reg, int 
             return -1;
         }
         *gs = (graph_slot){.graph = graph, .reg = reg, .denom = global_batch, .dev_fn = dev_fn,
-                           .dev_ctx = dev_ctx};
+                           .dev_ctx = dev_ctx, .gather = g->gather};
     }
     return be->graph_launch(be->lib, gs->graph, err);
 }
@@ -229,6 +236,7 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
         g->acts[i].x0 = g->x[i];
     }
     g->resident = 0; /* the device's parameters are m's now, its moments are not */
+    g->gather = 0;
     if (use_graph(g, coll) ? run_graph(g, &g->grads_graph, step_body, reg, global_batch, coll, err)
                            : step_body(g, reg, global_batch, coll, err))
         return -1;
@@ -300,17 +308,94 @@ static int update_body(model_gpu *g, const tower_collective *coll, float *host_g
     return 0;
 }
 
+/* A step by index: its three batches gathered from the kept images. */
+static int gather_batch(model_gpu *g, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    long img = (long)(g->img_bytes / (size_t)g->batch);
+    for (int i = 0; g->gather && i < 3; i++)
+        KERNEL(gather_images, g->pool, g->idx + (size_t)g->batch * i, g->batch, img, g->x[i]);
+    return 0;
+}
+
 /* The whole step as one body (what the graph captures): no host staging,
  * so only without a host collective. */
 static int full_body(model_gpu *g, float reg, int global_batch, const tower_collective *coll,
                      stl_error *err) {
-    if (step_body(g, reg, global_batch, coll, err) != 0) return -1;
+    if (gather_batch(g, err) != 0 || step_body(g, reg, global_batch, coll, err) != 0) return -1;
     return update_body(g, coll, NULL, err);
 }
 
+/* This step's images into x[0..2]: uploaded from in, or (idx) their pool
+ * indices uploaded for the step's gather. */
+static int load_images(model_gpu *g, const uint8_t *const in[3], const uint32_t *const idx[3],
+                       stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t B = (size_t)g->batch;
+    g->gather = idx != NULL;
+    if (idx) {
+        if (!g->pool) return stl_fail(err, "model: a step by image index, but no images are kept");
+        for (int i = 0; i < 3; i++)
+            for (size_t j = 0; j < B; j++)
+                if (idx[i][j] >= g->pool_n)
+                    return stl_fail(err, "model: image index %u, but %zu images are kept",
+                                    (unsigned)idx[i][j], g->pool_n);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (idx ? be->upload(be->lib, g->idx + B * i, idx[i], sizeof(uint32_t) * B, err) != 0
+                : be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0)
+            return -1;
+        g->acts[i].x0 = g->x[i];
+    }
+    return 0;
+}
+
+/* The images kept: n of them, each img bytes, uploaded in chunks through
+ * a host staging buffer. */
+static int upload_pool(model_gpu *g, size_t n, size_t img, model_pixels_fn pixels, void *ctx,
+                       stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t per = (64u << 20) / img ? (64u << 20) / img : 1;
+    uint8_t *stage = malloc(per * img);
+    if (!stage) return stl_fail(err, "model: out of memory for the image upload");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += per) {
+        size_t k = n - i < per ? n - i : per;
+        for (size_t j = 0; j < k; j++) memcpy(stage + j * img, pixels(ctx, (uint32_t)(i + j)), img);
+        rc = be->upload(be->lib, g->pool + i * img, stage, k * img, err);
+    }
+    free(stage);
+    return rc;
+}
+
+int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *ctx,
+                          model_keep_info *info, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    size_t img = g->img_bytes / (size_t)g->batch, avail = 0;
+    memset(info, 0, sizeof *info);
+    info->bytes = n * img;
+    if (g->pool) {
+        be->release(be->lib, g->pool);
+        g->pool = NULL, g->pool_n = 0;
+    }
+    if (!be->mem_free || be->mem_free(be->lib, &avail, err) != 0) return be->mem_free ? -1 : 0;
+    info->free = avail;
+    /* a margin for what the libraries allocate later, and fragmentation */
+    size_t margin = ((size_t)256 << 20) + avail / 20;
+    if (n == 0 || n > UINT32_MAX || avail < margin || info->bytes > avail - margin) return 0;
+    if (!(g->pool = be->alloc(be->lib, info->bytes, err))) return -1;
+    g->pool_n = n;
+    if (upload_pool(g, n, img, pixels, ctx, err) != 0) {
+        be->release(be->lib, g->pool);
+        g->pool = NULL, g->pool_n = 0;
+        return -1;
+    }
+    return 1;
+}
+
 int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const in[3],
-                              float reg, int global_batch, float lr, const tower_collective *coll,
-                              int poison, int *taken, float *loss_out, stl_error *err) {
+                              const uint32_t *const idx[3], float reg, int global_batch, float lr,
+                              const tower_collective *coll, int poison, int *taken,
+                              float *loss_out, stl_error *err) {
     const gpu_backend *be = &g->be;
     size_t n = g->t->n_params;
     int64_t count = m->step + 1;
@@ -319,19 +404,16 @@ int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const
     hyper[GM_HYPER_C1] = gm_adam_corr(MODEL_ADAM_B1, count);
     hyper[GM_HYPER_C2] = gm_adam_corr(MODEL_ADAM_B2, count);
     if (load_resident(g, m, err) != 0 ||
-        be->upload(be->lib, g->hyper, hyper, sizeof hyper, err) != 0)
+        be->upload(be->lib, g->hyper, hyper, sizeof hyper, err) != 0 ||
+        load_images(g, in, idx, err) != 0)
         return -1;
-    for (int i = 0; i < 3; i++) {
-        if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;
-        g->acts[i].x0 = g->x[i];
-    }
     if (use_graph(g, coll) && !poison) {
         if (run_graph(g, &g->full_graph, full_body, reg, global_batch, coll, err) != 0) return -1;
     } else {
         /* op by op; the test hook's NaN goes into one gradient element
          * between the backward pass and the all-reduce */
         const float nan = NAN;
-        if (step_body(g, reg, global_batch, coll, err) != 0 ||
+        if (gather_batch(g, err) != 0 || step_body(g, reg, global_batch, coll, err) != 0 ||
             (poison && be->upload(be->lib, g->grads + n / 2, &nan, sizeof nan, err) != 0) ||
             update_body(g, coll, m->grads, err) != 0)
             return -1;

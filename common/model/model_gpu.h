@@ -44,15 +44,21 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
                          float *const emb_out[3], stl_error *err);
 
 /* model_train_step (model.h) through the backend, the model kept in its
- * memory: m's parameters, moments and running averages are uploaded when
+ * memory (images from in, or gathered from the kept images by idx): m's parameters, moments and running averages are uploaded when
  * the backend does not hold them after m->step steps, then stay; lr and
  * the bias corrections go in as memory the Adam kernel reads, so one
  * captured graph serves every step. poison: the test hook's NaN into one
  * gradient element before the all-reduce. *taken 0: a non-finite loss or
  * gradient (the gradients are then in m->grads); else m->step++. */
 int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const in[3],
-                              float reg, int global_batch, float lr, const tower_collective *coll,
-                              int poison, int *taken, float *loss_out, stl_error *err);
+                              const uint32_t *const idx[3], float reg, int global_batch, float lr,
+                              const tower_collective *coll, int poison, int *taken,
+                              float *loss_out, stl_error *err);
+/* model_ws_keep_images (model.h): the images in backend memory, when n of
+ * them fit in its free memory less a margin (256 MiB + 5%); 1 kept, 0 not,
+ * -1 error. Steps then pass idx (pool indices, B per role) instead of in. */
+int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *ctx,
+                          model_keep_info *info, stl_error *err);
 /* The backend's copy of m (parameters, moments, running averages, the last
  * gradients) into m's host arrays; nothing when it holds none of m's. */
 int model_gpu_sync(model_gpu *g, model_state *m, stl_error *err);

@@ -71,6 +71,10 @@ static void loader_fill(loader *l, loader_batch *b) {
         uint32_t it = loader_take(l);
         if (j < lo || j >= hi) continue;
         const loader_item *x = &c->items[it];
+        b->scene_idx[j - lo] = x->scene;
+        b->pos_idx[j - lo] = x->pos;
+        b->neg_idx[j - lo] = x->neg;
+        if (c->indices_only) continue;
         size_t off = (size_t)(j - lo) * l->img;
         memcpy(b->scene + off, c->pixels(c->pixels_ctx, x->scene), l->img);
         memcpy(b->pos + off, c->pixels(c->pixels_ctx, x->pos), l->img);
@@ -115,6 +119,8 @@ int loader_create(const loader_config *cfg, const loader_pos *start, loader **ou
         cfg->global_batch % cfg->nranks != 0)
         return stl_fail(err, "loader: batch %d cannot be split over %d ranks", cfg->global_batch,
                         cfg->nranks);
+    if (cfg->indices_only && cfg->augment)
+        return stl_fail(err, "loader: augmentation needs the pixels (not indices only)");
     if (start->offset >= cfg->n_items)
         return stl_fail(err, "loader: start offset %llu is past the %zu triplets",
                         (unsigned long long)start->offset, cfg->n_items);
@@ -130,12 +136,19 @@ int loader_create(const loader_config *cfg, const loader_pos *start, loader **ou
     int bad = !l->slots || !l->perm || !l->aug_tmp;
     for (int i = 0; !bad && i < l->cfg.depth; i++) {
         loader_batch *b = &l->slots[i].b;
-        size_t nb = (size_t)l->local * l->img;
-        b->scene = malloc(nb);
-        b->pos = malloc(nb);
-        b->neg = malloc(nb);
+        size_t nb = cfg->indices_only ? 0 : (size_t)l->local * l->img;
+        size_t ni = sizeof(uint32_t) * (size_t)l->local;
+        if (nb) {
+            b->scene = malloc(nb);
+            b->pos = malloc(nb);
+            b->neg = malloc(nb);
+        }
+        b->scene_idx = malloc(ni);
+        b->pos_idx = malloc(ni);
+        b->neg_idx = malloc(ni);
         b->n = l->local;
-        bad = !b->scene || !b->pos || !b->neg;
+        bad = (nb && (!b->scene || !b->pos || !b->neg)) || !b->scene_idx || !b->pos_idx ||
+              !b->neg_idx;
     }
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
@@ -185,6 +198,9 @@ void loader_free(loader *l) {
             free(l->slots[i].b.scene);
             free(l->slots[i].b.pos);
             free(l->slots[i].b.neg);
+            free(l->slots[i].b.scene_idx);
+            free(l->slots[i].b.pos_idx);
+            free(l->slots[i].b.neg_idx);
         }
     free(l->slots);
     free(l->perm);

@@ -10,7 +10,9 @@
  * rank r of N takes its slice [r*B/N, (r+1)*B/N) of every global batch. A
  * position is (epoch, offset, rng at the start of that epoch): loader_pos.
  *
- * Pixels come from a callback (crops_pixels in stl-train, a fake in tests).
+ * Pixels come from a callback (crops_pixels in stl-train, a fake in tests);
+ * every batch also names its images by index, and with indices_only it
+ * carries nothing else (the GPU keeps the images and gathers them).
  * The loader owns its thread and its `depth` batch buffers; a batch returned
  * by loader_next stays valid until loader_release. Batches come out in
  * stream order; their contents depend only on the start position, the seed
@@ -60,10 +62,14 @@ typedef struct {
     int depth;        /* batches prefetched (>= 1; 0 = 2) */
     unsigned augment; /* AUGMENT_* (augment.h) applied to every image; 0: none */
     uint64_t augment_seed;
+    int indices_only; /* batches carry image indices only, no pixels (the
+                         model keeps the images: model_ws_keep_images);
+                         pixels may be NULL; no augment */
 } loader_config;
 
 typedef struct {
-    uint8_t *scene, *pos, *neg; /* (B/N, S, S, 3) uint8 each */
+    uint8_t *scene, *pos, *neg; /* (B/N, S, S, 3) uint8 each; NULL with indices_only */
+    uint32_t *scene_idx, *pos_idx, *neg_idx; /* (B/N) image indices each, always */
     int n;                    /* B/N */
     uint64_t index;           /* batches handed out before this one, since the start */
     loader_pos end;           /* the stream position after this global batch */

@@ -51,13 +51,26 @@ ok "control: the GPU path from another seed" gpu train_in gpuseed --seed 2
 check "control: that model does not pass the comparison" \
     bash -c "! '$CMP' '$T/cpu/model.msgpack' '$T/gpuseed/model.msgpack' 1e-5 1e-3 3.2e-3 1e-4 >/dev/null"
 
+# the crops kept in the workspace (the GPU path keeps them when they fit
+# and no augmentation changes them; steps then name their images by index)
+# or uploaded with every batch: the same model, bit for bit
+ok "the GPU path with every batch uploaded (STL_GPU_POOL=0)" \
+    env STL_GPU_POOL=0 STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/nopool' && cd '$T/nopool' && exec '$TRAIN' $BASE"
+ok "the default keeps the crops (as on a GPU where they fit)" \
+    env -u STL_QUIET STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/pool' && cd '$T/pool' && exec '$TRAIN' $BASE"
+check "and says so" grep -q "crops (.* GiB) kept on the GPU" "$T/.err"
+check "the same model as with the crops kept, bit for bit" \
+    cmp -s "$T/gpu/model.msgpack" "$T/nopool/model.msgpack"
+ok "the GPU path with augmentation (its batches uploaded)" gpu train_in aug --augment flip
+check "control: augmentation changed the model" \
+    bash -c "! cmp -s '$T/gpu/model.msgpack' '$T/aug/model.msgpack'"
+
 # --precision tf32 concerns the GPU's matrix products: the CPU computes in
 # float32 either way (the same bytes), says so, and records the choice
 ok "the CPU path with --precision tf32" train_in tf32 --precision tf32
-cp "$T/.err" "$T/tf32.err"
 check "the CPU ignores it: the same model bytes as float32" \
     cmp -s "$T/cpu/model.msgpack" "$T/tf32/model.msgpack"
-check "and says so" grep -q -- "--precision tf32: no effect on the CPU" "$T/tf32.err"
+check "and says so" grep -q -- "--precision tf32: no effect on the CPU" "$T/.err"
 check "the sidecar records it" grep -q '"precision": "tf32"' "$T/tf32/model.msgpack.json"
 fails_with 2 "precision" "--precision fp16 is refused" train_in bad --precision fp16
 

@@ -24,7 +24,8 @@
  *   the im2col matrix (conv_im2col_pixels: the taps, the padding and the
  *   normalisation to the bit);
  * - the bias broadcast followed by sgemm with beta 1 vs linear_forward, and
- *   the vector product vs tower_cpu.c's per-channel invstd * scale.
+ *   the vector product vs tower_cpu.c's per-channel invstd * scale;
+ * - the gather of a batch from kept images vs memcpy of the named images.
  *
  * Within an error budget written beside the check: the column sums vs
  * linear_backward_params' db (a float sum), block 0's weight gradient vs
@@ -414,6 +415,19 @@ static void wgrad_grid(const uint8_t *x, int H, int W, int cin, const float *dy,
  *   of it; the rounding to float adds (1 + 2u) u |result|. The bound is
  *   computed per element from the data; a wrong tap, a padded tap read, a
  *   wrong normalisation or a lost block moves whole terms and fails it. */
+/* The gather of a batch from kept images: byte for byte the images named
+ * (repeats included), every byte of the batch written. */
+static void test_gather(void) {
+    enum { P = 5, N = 4, IMGB = 2 * 3 * 3 };
+    uint8_t pool[P * IMGB], got[N * IMGB], want[N * IMGB];
+    for (int i = 0; i < P * IMGB; i++) pool[i] = (uint8_t)(i * 7 + 3);
+    const uint32_t idx[N] = {4, 0, 4, 2};
+    for (int j = 0; j < N; j++) memcpy(want + j * IMGB, pool + idx[j] * IMGB, IMGB);
+    memset(got, 0xEE, sizeof got);
+    for (long e = 0; e < N * IMGB; e++) got[e] = gm_gather_byte_at(pool, idx, IMGB, e);
+    CHECK(memcmp(got, want, sizeof got) == 0);
+}
+
 static void test_conv0_wgrad(void) {
     int cases[][6] = {/* B, H, W, cin, cout, R */
                       {2, shape.blk[0].h, shape.blk[0].w, shape.blk[0].cin, shape.blk[0].f, 300},
@@ -485,5 +499,6 @@ int main(void) {
     RUN(test_colsum);
     RUN(test_bias_rows_vec_mul);
     RUN(test_conv0_wgrad);
+    RUN(test_gather);
     return check_summary();
 }

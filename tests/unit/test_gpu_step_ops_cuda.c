@@ -94,6 +94,8 @@ static void test_arguments_refused(void) {
     CHECK_EQ_INT(gpu_conv0_wgrad_partials(NULL, B, H, W, 3, NULL, 16, 0, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_krsc_from_hwio(NULL, 0, 3, 16, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_hwio_from_krsc(NULL, 3, 3, -16, NULL, NULL), -1);
+    CHECK_EQ_INT(gpu_gather_images(NULL, NULL, -1, 12, NULL, NULL), -1);
+    CHECK_EQ_INT(gpu_gather_images(NULL, NULL, 3, 0, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_finite_partials(NULL, -1, 64, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_finite_partials(NULL, 100, 0, NULL, NULL), -1);
     CHECK_EQ_INT(gpu_finite_flag(NULL, -1, NULL, NULL), -1);
@@ -193,6 +195,17 @@ static void test_colsum_elementwise(void) {
     for (long i = 0; i < n; i++) want[i] = gm_vec_mul_at(a, b, i);
     CHECK_EQ_INT(gpu_vec_mul(d_a, d_b, n, d_out, NULL), 0);
     CHECK(down(got, d_out, n * 4) && same("vec_mul", want, got, n, 4));
+
+    /* a batch of 5 "images" of 4 C floats' bytes gathered from the first
+     * 9, as bytes: indices repeat and run backwards */
+    const uint32_t idx[5] = {8, 0, 3, 3, 7};
+    const long imgb = 4L * C * 4;
+    uint8_t *bw = (uint8_t *)want, *bg = (uint8_t *)got;
+    uint32_t *d_idx = up(idx, sizeof idx);
+    for (long e = 0; e < 5 * imgb; e++) bw[e] = gm_gather_byte_at((const uint8_t *)a, idx, imgb, e);
+    CHECK(d_idx && gpu_gather_images((const uint8_t *)d_a, d_idx, 5, imgb, (uint8_t *)d_out, NULL) == 0);
+    CHECK(down(bg, d_out, 5 * imgb) && same("gather_images", bw, bg, 5 * imgb, 1));
+    cudaFree(d_idx);
 
     cudaFree(d_a), cudaFree(d_b), cudaFree(d_bias), cudaFree(d_dst), cudaFree(d_out), cudaFree(d_p);
     free(a), free(b), free(bias), free(dst), free(p), free(gp), free(want), free(got);

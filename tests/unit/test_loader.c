@@ -4,7 +4,9 @@
  * (a batch may straddle epochs), pixels come out as the crops' bytes, the
  * slices of 2 ranks put together are the 1-rank batch, a loader started from
  * a batch's `end` position continues exactly as the uninterrupted one, and
- * epochs are reshuffled (two epochs differ) deterministically in the seed.
+ * epochs are reshuffled (two epochs differ) deterministically in the seed;
+ * every batch names its images by index, and with indices_only carries
+ * nothing else.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,10 @@ static int run_loader(int B, int r, int N, const loader_pos *start, int nb, int 
             if (s % 3 != 0 || p != s + 1 || q != s + 2) bad = 1;
             /* the whole image is its source's bytes, the last one too */
             if (b->neg[(size_t)j * IMG + IMG - 1] != q) bad = 1;
+            /* and the indices name those images */
+            if (b->scene_idx[j] != (uint32_t)s || b->pos_idx[j] != (uint32_t)p ||
+                b->neg_idx[j] != (uint32_t)q)
+                bad = 1;
             out[k * b->n + j] = s / 3;
         }
         if (end) *end = b->end;
@@ -110,6 +116,35 @@ static void test_resume_from_end_position(void) {
     CHECK(memcmp(b, whole + B * CUT, sizeof b) == 0);
 }
 
+/* indices_only: the same images named, no pixels copied (none to read:
+ * pixels NULL) or allocated; augmentation, which needs pixels, refused. */
+static void test_indices_only(void) {
+    enum { B = 6, NB = 9 };
+    loader_pos st;
+    loader_pos_start(&st, 5);
+    int whole[B * NB];
+    CHECK_EQ_INT(run_loader(B, 0, 1, &st, NB, whole, NULL), 0);
+    loader_config c = {.items = items, .n_items = N_ITEMS, .image_size = S, .global_batch = B,
+                       .rank = 0, .nranks = 1, .depth = 2, .indices_only = 1};
+    loader *l;
+    stl_error err;
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), 0);
+    for (int k = 0; k < NB; k++) {
+        const loader_batch *b = loader_next(l);
+        CHECK(b->scene == NULL && b->pos == NULL && b->neg == NULL);
+        for (int j = 0; j < B; j++) {
+            uint32_t t = (uint32_t)whole[k * B + j];
+            CHECK(b->scene_idx[j] == 3 * t && b->pos_idx[j] == 3 * t + 1 &&
+                  b->neg_idx[j] == 3 * t + 2);
+        }
+        loader_release(l);
+    }
+    loader_free(l);
+    c.augment = 1;
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), -1);
+    CHECK(strstr(err.msg, "augmentation") != NULL);
+}
+
 static void test_bad_config(void) {
     loader_pos st;
     loader_pos_start(&st, 1);
@@ -133,6 +168,7 @@ int main(void) {
     RUN(test_epochs_are_permutations);
     RUN(test_rank_slices);
     RUN(test_resume_from_end_position);
+    RUN(test_indices_only);
     RUN(test_bad_config);
     return check_summary();
 }

@@ -15,6 +15,10 @@
  *   crossing ranks in backend memory, the whole step one graph) equals the
  *   step with the host collective bit for bit, both ranks agree, and the
  *   device collective's wait is called once per step;
+ * - steps naming their images by index into the images kept in backend
+ *   memory equal the steps given those images' pixels, bit for bit; an
+ *   index past the kept images is refused; images that do not fit in the
+ *   free memory less the margin are not kept;
  * - the graph control flow of the whole step (captured once, replayed, op
  *   by op with a host collective or the NaN hook).
  */
@@ -81,7 +85,7 @@ static void test_whole_step_equals_pieces(void) {
         float lr = 1e-3f * (float)(k + 1); /* a schedule: lr moves */
         float lw = 0, lp = 0;
         int taken = 0;
-        CHECK(model_gpu_train_step_full(gw, &whole, u.in, 0.2f, u.B, lr, NULL, 0, &taken, &lw,
+        CHECK(model_gpu_train_step_full(gw, &whole, u.in, NULL, 0.2f, u.B, lr, NULL, 0, &taken, &lw,
                                         &err) == 0);
         CHECK(taken == 1);
         CHECK(model_gpu_train_step(gp, &pieces, u.in, 0.2f, u.B, NULL, &lp, none, &err) == 0);
@@ -106,7 +110,7 @@ static void test_whole_step_equals_pieces(void) {
     model_gpu_invalidate(gw);
     float lw, lp;
     int taken;
-    CHECK(model_gpu_train_step_full(gw, &whole, u.in, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &lw,
+    CHECK(model_gpu_train_step_full(gw, &whole, u.in, NULL, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &lw,
                                     &err) == 0);
     CHECK(model_gpu_train_step(gp, &pieces, u.in, 0.2f, u.B, NULL, &lp, none, &err) == 0);
     model_adam_step(&pieces, 1e-3f);
@@ -202,7 +206,7 @@ static void *rank_main(void *arg) {
     j->rc = g ? 0 : -1;
     for (int k = 0; k < 2 && j->rc == 0; k++) {
         int taken = 0;
-        j->rc = model_gpu_train_step_full(g, &j->m, j->in, 0.2f, j->u->B, 1e-3f, &coll, 0, &taken,
+        j->rc = model_gpu_train_step_full(g, &j->m, j->in, NULL, 0.2f, j->u->B, 1e-3f, &coll, 0, &taken,
                                           &j->loss[k], &err);
         if (j->rc == 0 && !taken) j->rc = -2;
     }
@@ -258,6 +262,89 @@ static void test_two_ranks_device_collective(void) {
     setup_free(&u);
 }
 
+/* ---- steps by index from the kept images ---- */
+
+typedef struct {
+    const uint8_t *px;
+    size_t img;
+} pool_src;
+static const uint8_t *pool_pixels(void *ctx, uint32_t i) {
+    const pool_src *p = ctx;
+    return p->px + p->img * i;
+}
+static size_t fake_free;
+static int small_mem(void *lib, size_t *bytes, stl_error *err) {
+    (void)lib, (void)err;
+    *bytes = fake_free;
+    return 0;
+}
+
+static void test_kept_images(void) {
+    enum { P = 7, STEPS = 2 };
+    stl_error err;
+    setup u;
+    setup_init(&u, 64, 3, 15);
+    size_t img = (size_t)u.S * u.S * 3;
+    uint8_t *px = random_images(P, u.S, 16);
+    pool_src src = {px, img};
+    gpu_backend be;
+    gpu_backend_host(&be);
+    model_gpu *gx = model_gpu_create(&be, &u.s, &u.t, u.B, &err); /* pixels */
+    model_gpu *gi = model_gpu_create(&be, &u.s, &u.t, u.B, &err); /* indices */
+    model_state mx, mi;
+    CHECK(gx && gi && model_init(&mx, OUT, 8, &err) == 0 && model_init(&mi, OUT, 8, &err) == 0);
+    if (!gx || !gi) return;
+    uint32_t idx[STEPS][3][3] = {{{0, 6, 2}, {3, 3, 1}, {5, 4, 0}}, {{6, 5, 4}, {2, 1, 0}, {3, 0, 6}}};
+    int taken;
+    float lx, li;
+    const uint32_t *const first[3] = {idx[0][0], idx[0][1], idx[0][2]};
+    CHECK(model_gpu_train_step_full(gi, &mi, NULL, first, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &li,
+                                    &err) == -1);
+    CHECK(strstr(err.msg, "no images are kept") != NULL);
+    model_keep_info info;
+    CHECK_EQ_INT(model_gpu_keep_images(gi, P, pool_pixels, &src, &info, &err), 1);
+    CHECK(info.bytes == P * img && info.free > info.bytes);
+    for (int k = 0; k < STEPS; k++) {
+        uint8_t *batch[3];
+        for (int r = 0; r < 3; r++) {
+            batch[r] = malloc(img * (size_t)u.B);
+            for (int j = 0; j < u.B; j++) memcpy(batch[r] + img * j, px + img * idx[k][r][j], img);
+        }
+        const uint8_t *const in[3] = {batch[0], batch[1], batch[2]};
+        const uint32_t *const by[3] = {idx[k][0], idx[k][1], idx[k][2]};
+        CHECK(model_gpu_train_step_full(gx, &mx, in, NULL, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &lx,
+                                        &err) == 0);
+        CHECK(model_gpu_train_step_full(gi, &mi, NULL, by, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &li,
+                                        &err) == 0);
+        CHECK(lx == li);
+        for (int r = 0; r < 3; r++) free(batch[r]);
+    }
+    CHECK(model_gpu_sync(gx, &mx, &err) == 0 && model_gpu_sync(gi, &mi, &err) == 0);
+    CHECK(same(mx.params, mi.params, u.t.n_params) && same(mx.stats, mi.stats, u.t.n_stats));
+    /* an index past the kept images is refused before anything runs */
+    uint32_t badi[3] = {0, P, 1};
+    const uint32_t *const bad[3] = {badi, badi, badi};
+    CHECK(model_gpu_train_step_full(gi, &mi, NULL, bad, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &li,
+                                    &err) == -1);
+    CHECK(strstr(err.msg, "index 7") != NULL);
+    /* images that do not fit in the free memory less the margin: not kept */
+    gpu_backend small = be;
+    small.mem_free = small_mem;
+    fake_free = ((size_t)256 << 20) + P * img - 1;
+    model_gpu *gs = model_gpu_create(&small, &u.s, &u.t, u.B, &err);
+    CHECK(gs && model_gpu_keep_images(gs, P, pool_pixels, &src, &info, &err) == 0);
+    CHECK(info.free == fake_free && info.bytes == P * img);
+    fake_free = ((size_t)512 << 20); /* room: kept */
+    CHECK(gs && model_gpu_keep_images(gs, P, pool_pixels, &src, &info, &err) == 1);
+    model_gpu_free(gs);
+    model_gpu_free(gx);
+    model_gpu_free(gi);
+    model_state_free(&mx);
+    model_state_free(&mi);
+    free(px);
+    setup_free(&u);
+}
+
 /* ---- graph control flow of the whole step ---- */
 
 static int n_begin, n_launch;
@@ -295,7 +382,7 @@ static void test_graph_control(void) {
     float loss;
     int taken;
 #define STEP(c, poison)                                                                         \
-    CHECK(model_gpu_train_step_full(g, &m, u.in, 0.2f, u.B, 1e-3f, c, poison, &taken, &loss,   \
+    CHECK(model_gpu_train_step_full(g, &m, u.in, NULL, 0.2f, u.B, 1e-3f, c, poison, &taken, &loss,   \
                                     &err) == 0)
     STEP(NULL, 0); /* captured (the capture runs the ops here), launched */
     CHECK(n_begin == 1 && n_launch == 1);
@@ -309,6 +396,15 @@ static void test_graph_control(void) {
     CHECK(n_begin == 2 && n_launch == 3);
     STEP(&dev, 0);
     CHECK(n_begin == 2 && n_launch == 4);
+    /* by index: the gather is part of the graph, so a graph of its own */
+    pool_src src = {u.x, (size_t)u.S * u.S * 3};
+    model_keep_info info;
+    CHECK(model_gpu_keep_images(g, 3 * (size_t)u.B, pool_pixels, &src, &info, &err) == 1);
+    uint32_t ix[2] = {0, 5};
+    const uint32_t *const by[3] = {ix, ix, ix};
+    CHECK(model_gpu_train_step_full(g, &m, NULL, by, 0.2f, u.B, 1e-3f, &dev, 0, &taken, &loss,
+                                    &err) == 0);
+    CHECK(n_begin == 3 && n_launch == 5);
 #undef STEP
     model_gpu_free(g);
     model_state_free(&m);
@@ -320,6 +416,7 @@ int main(int argc, char **argv) {
     RUN(test_whole_step_equals_pieces);
     RUN(test_nonfinite_stops);
     RUN(test_two_ranks_device_collective);
+    RUN(test_kept_images);
     RUN(test_graph_control);
     return check_summary();
 }
