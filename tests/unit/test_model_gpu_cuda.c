@@ -22,13 +22,18 @@
  * - determinism: three steps twice from one state, bit-identical, and a
  *   third time op by op (STL_GPU_GRAPHS=0): the captured graph computes
  *   the same bits as the eager step;
+ * - the whole step (model kept on the device, Adam there, images uploaded
+ *   or gathered from kept ones) bit for bit the gradient step plus the
+ *   CPU's Adam;
  * - embedding: against the CPU path, and an image's row the same bits
  *   whatever images share its call and wherever it sits in the batch.
  *
  * `test_model_gpu_cuda probe` says whether there is a usable GPU and which
- * (exit 0, or 2 without one); `test_model_gpu_cuda speed S B STEPS` measures stlrec's GPU
- * training (triplets/s, through model.h with DEVICE_CUDA) and embedding
- * (images/s), for scripts/gpu-check's table beside the peers.
+ * (exit 0, or 2 without one); `test_model_gpu_cuda speed S B STEPS
+ * [float32|tf32]` measures stlrec's GPU training as stl-train runs it
+ * (triplets/s: model_train_step_kept, the model and the images on the
+ * device) and embedding (images/s), for scripts/gpu-check's table beside
+ * the peers.
  */
 #include <cuda_runtime_api.h>
 
@@ -278,6 +283,58 @@ static void test_determinism(void) {
     param_table_free(&t);
 }
 
+/* The whole step on the device (the model kept there, the update kernels,
+ * images uploaded or gathered from kept ones) against the gradient step
+ * plus the CPU's Adam on the same device: the gradients are the same
+ * kernels' and the update kernels compute their bodies' bits (-fmad=false),
+ * so bit for bit, over three steps with a moving learning rate. */
+static const uint8_t *kept_pixels(void *ctx, uint32_t i) { /* S = 64 images */
+    return (const uint8_t *)ctx + (size_t)i * 64 * 64 * 3;
+}
+static void test_whole_step(void) {
+    enum { S = 64, B = 4, STEPS = 3 };
+    stl_error err;
+    rig r;
+    CHECK(rig_open(&r, S, B) == 0);
+    if (!r.gd) return;
+    model_gpu *gw = model_gpu_create(&r.dev, &r.s, &r.t, B, &err);
+    model_gpu *gk = model_gpu_create(&r.dev, &r.s, &r.t, B, &err);
+    model_state mp, mw, mk;
+    CHECK(gw && gk && model_init(&mp, OUT, 21, &err) == 0 && model_init(&mw, OUT, 21, &err) == 0 &&
+          model_init(&mk, OUT, 21, &err) == 0);
+    if (!gw || !gk) return;
+    uint8_t *x = random_images(3 * B, S, 22);
+    size_t img = (size_t)S * S * 3;
+    const uint8_t *const in[3] = {x, x + B * img, x + 2 * B * img};
+    uint32_t idx[3][B];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < B; j++) idx[i][j] = (uint32_t)(i * B + j);
+    const uint32_t *const by[3] = {idx[0], idx[1], idx[2]};
+    model_keep_info info;
+    CHECK(model_gpu_keep_images(gk, 3 * B, kept_pixels, x, &info, &err) == 1);
+    float *const none[3] = {NULL, NULL, NULL};
+    int same_loss = 1, tw, tk;
+    for (int k = 0; k < STEPS; k++) {
+        float lr = 1e-3f / (float)(k + 1), lp, lw, lk;
+        CHECK(model_gpu_train_step(r.gd, &mp, in, 0.2f, B, NULL, &lp, none, &err) == 0);
+        model_adam_step(&mp, lr);
+        CHECK(model_gpu_train_step_full(gw, &mw, in, NULL, 0.2f, B, lr, NULL, 0, &tw, &lw, &err) == 0);
+        CHECK(model_gpu_train_step_full(gk, &mk, NULL, by, 0.2f, B, lr, NULL, 0, &tk, &lk, &err) == 0);
+        same_loss &= lp == lw && lp == lk && tw && tk;
+    }
+    CHECK(model_gpu_sync(gw, &mw, &err) == 0 && model_gpu_sync(gk, &mk, &err) == 0);
+    size_t np = sizeof(float) * r.t.n_params;
+    int same = same_loss && !memcmp(mp.params, mw.params, np) && !memcmp(mp.params, mk.params, np) &&
+               !memcmp(mp.adam_v, mw.adam_v, np) && !memcmp(mp.stats, mk.stats, sizeof(float) * r.t.n_stats);
+    CHECK(same);
+    printf("whole step on the device (Adam there; images uploaded / kept): %s the gradient step "
+           "+ the CPU's Adam over %d steps\n", same ? "bit-identical to" : "DIFFERENT from", STEPS);
+    free(x);
+    model_gpu_free(gw), model_gpu_free(gk);
+    model_state_free(&mp), model_state_free(&mw), model_state_free(&mk);
+    rig_close(&r);
+}
+
 /* Embeddings against the CPU path; a row independent of its companions and
  * of its place in the batch. */
 static void test_embed(void) {
@@ -314,39 +371,67 @@ static void test_embed(void) {
 
 /* ---- speed ---- */
 
-static int speed(int S, int B, int steps) {
+static const uint8_t *speed_pixels(void *ctx, uint32_t i) {
+    const size_t *img = ctx;
+    return (const uint8_t *)(img + 1) + img[0] * i;
+}
+
+/* Training as stl-train runs it (model_train_step_kept: the model and the
+ * images on the device, the whole step one graph; precision "tf32" or
+ * float32), then embedding. */
+static int speed(int S, int B, int steps, const char *precision) {
     stl_error err;
     param_table t;
     model_state m;
     if (param_table_init(&t, OUT, &err) != 0 || model_init(&m, OUT, 1, &err) != 0) return 1;
-    model_ws *ws = model_ws_create(&t, B, S, DEVICE_CUDA, &err);
+    model_precision prec = strcmp(precision, "tf32") == 0 ? MODEL_PRECISION_TF32
+                                                         : MODEL_PRECISION_FLOAT32;
+    model_ws *ws = model_ws_create_precision(&t, B, S, DEVICE_CUDA, prec, &err);
     if (!ws) {
         fprintf(stderr, "speed: %s\n", err.msg);
         return 1;
     }
-    size_t img = (size_t)B * S * S * 3;
+    size_t img = (size_t)S * S * 3;
+    /* the kept images: 3 B of them behind their size (speed_pixels) */
+    size_t *pool = malloc(sizeof(size_t) + 3 * (size_t)B * img);
     uint8_t *x = random_images(3 * B, S, 1);
-    float loss;
+    if (!pool || !x) return 1;
+    pool[0] = img;
+    memcpy(pool + 1, x, 3 * (size_t)B * img);
+    model_keep_info info;
+    int kept = model_ws_keep_images(ws, 3 * (size_t)B, speed_pixels, pool, &info, &err);
+    if (kept < 0) {
+        fprintf(stderr, "speed: %s\n", err.msg);
+        return 1;
+    }
+    uint32_t *idx = malloc(sizeof(uint32_t) * 3 * (size_t)B);
+    for (int i = 0; i < 3 * B; i++) idx[i] = (uint32_t)i;
+    model_step_result r = {0};
     double t0 = 0;
-    for (int i = -2; i < steps; i++) { /* two warm-up steps */
+    for (int i = -2; i < steps; i++) { /* two warm-up steps (the first captures the graph) */
         if (i == 0) t0 = timer_now();
-        if (model_train_step_grads(&m, ws, x, x + img, x + 2 * img, 0.2f, B, &loss, NULL, NULL,
-                                   NULL, &err) != 0) {
+        int rc = kept ? model_train_step_kept(&m, ws, idx, idx + B, idx + 2 * B, 0.2f, B, 1e-3f, &r,
+                                              &err)
+                      : model_train_step(&m, ws, x, x + (size_t)B * img, x + 2 * (size_t)B * img,
+                                         0.2f, B, 1e-3f, &r, &err);
+        if (rc != 0) {
             fprintf(stderr, "speed: %s\n", err.msg);
             return 1;
         }
-        model_adam_step(&m, 1e-3f);
     }
     double train = timer_now() - t0;
+    float loss = r.loss;
+    if (model_ws_sync(ws, &m, &err) != 0) return 1;
     float *e = malloc(sizeof(float) * (size_t)B * OUT);
     t0 = timer_now();
     for (int i = 0; i < steps; i++)
         if (model_embed(&m, ws, MODEL_TOWER_PRODUCT, x, B, e, &err) != 0) return 1;
     double emb = timer_now() - t0;
-    printf("stlrec train size=%d batch=%d steps=%d triplets_per_s=%.1f step_ms=%.2f loss=%.4f\n", S,
-           B, steps, steps * (double)B / train, 1e3 * train / steps, loss);
+    printf("stlrec train size=%d batch=%d steps=%d precision=%s images=%s triplets_per_s=%.1f "
+           "step_ms=%.2f loss=%.4f\n", S, B, steps, model_precision_name(prec),
+           kept ? "kept" : "uploaded", steps * (double)B / train, 1e3 * train / steps, loss);
     printf("stlrec embed size=%d batch=%d images_per_s=%.1f\n", S, B, steps * (double)B / emb);
-    free(e), free(x);
+    free(e), free(x), free(pool), free(idx);
     model_ws_free(ws);
     model_state_free(&m);
     param_table_free(&t);
@@ -354,8 +439,8 @@ static int speed(int S, int B, int steps) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 5 && strcmp(argv[1], "speed") == 0)
-        return speed(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "speed") == 0)
+        return speed(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc == 6 ? argv[5] : "float32");
     int count = 0;
     stl_error why;
     if (argc == 2 && strcmp(argv[1], "probe") == 0) {
@@ -377,6 +462,7 @@ int main(int argc, char **argv) {
     RUN(test_op_by_op);
     RUN(test_twenty_steps);
     RUN(test_determinism);
+    RUN(test_whole_step);
     RUN(test_embed);
     return check_summary();
 }
