@@ -291,119 +291,72 @@ static int pick(const algo_offer *o, int n, int tf32, const char *dir,
     return -1;
 }
 
-static int choose_fwd(gpu_conv3 *c, stl_error *err) {
+/* The three directions of a 3x3 convolution, each planned on its own. */
+typedef enum { DIR_FWD = 0, DIR_DATA = 1, DIR_FILTER = 2 } conv_dir;
+enum { MAX_OFFERS = 16 }; /* cuDNN has at most 8 algorithms per direction */
+
+/* An algorithm of the heuristics' "perf" result as an algo_offer; the
+ * transform algorithms (FFT, Winograd) are told by their names' suffixes,
+ * which every direction's enum shares. */
+#define OFFER(p, FFT, FFT_TILING, WINOGRAD, WINOGRAD_NONFUSED)                                \
+    (algo_offer) {                                                                           \
+        (int)(p).algo, (p).status, (p).determinism, (p).mathType,                            \
+            (p).algo == FFT || (p).algo == FFT_TILING || (p).algo == WINOGRAD ||              \
+                (p).algo == WINOGRAD_NONFUSED                                                \
+    }
+
+/* The heuristics' offers for direction d, in their order (no benchmarking
+ * Find: nothing runs). */
+static int offers(gpu_conv3 *c, conv_dir d, algo_offer *o, int *got, stl_error *err) {
     gpu_lib *L = c->L;
-    int max = 0, got = 0;
-    CUDNN_TRY(cudnnGetConvolutionForwardAlgorithmMaxCount(L->dnn, &max));
-    cudnnConvolutionFwdAlgoPerf_t *perf = calloc((size_t)(max > 0 ? max : 1), sizeof *perf);
-    algo_offer *o = calloc((size_t)(max > 0 ? max : 1), sizeof *o);
-    int rc = -1;
-    if (!perf || !o) {
-        stl_fail(err, "out of memory");
-        goto out;
+    int max = MAX_OFFERS;
+    *got = 0;
+    if (d == DIR_FWD) {
+        cudnnConvolutionFwdAlgoPerf_t p[MAX_OFFERS];
+        CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(L->dnn, c->xd, c->wd, c->cv_fwd, c->yd,
+                                                         max, got, p));
+        for (int i = 0; i < *got; i++)
+            o[i] = OFFER(p[i], CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
+                         CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD,
+                         CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED);
+    } else if (d == DIR_DATA) {
+        cudnnConvolutionBwdDataAlgoPerf_t p[MAX_OFFERS];
+        CUDNN_TRY(cudnnGetConvolutionBackwardDataAlgorithm_v7(L->dnn, c->wd, c->yd, c->cv_data,
+                                                              c->xd, max, got, p));
+        for (int i = 0; i < *got; i++)
+            o[i] = OFFER(p[i], CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
+                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING,
+                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD,
+                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED);
+    } else {
+        cudnnConvolutionBwdFilterAlgoPerf_t p[MAX_OFFERS];
+        CUDNN_TRY(cudnnGetConvolutionBackwardFilterAlgorithm_v7(L->dnn, c->xd, c->yd, c->cv_filter,
+                                                                c->wd, max, got, p));
+        for (int i = 0; i < *got; i++)
+            o[i] = OFFER(p[i], CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
+                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING,
+                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD,
+                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED);
     }
-    cudnnStatus_t s = cudnnGetConvolutionForwardAlgorithm_v7(L->dnn, c->xd, c->wd, c->cv_fwd, c->yd,
-                                                             max, &got, perf);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        cudnn_fail(err, "cudnnGetConvolutionForwardAlgorithm_v7", s);
-        goto out;
-    }
-    for (int i = 0; i < got; i++)
-        o[i] = (algo_offer){perf[i].algo, perf[i].status, perf[i].determinism, perf[i].mathType,
-                            perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
-                                perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
-                                perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD ||
-                                perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED};
-    int i = pick(o, got, L->tf32, "forward", fwd_name, err);
-    if (i < 0) goto out;
-    c->algo_fwd = perf[i].algo;
-    /* the algorithm runs with the math type it was offered with */
-    s = cudnnSetConvolutionMathType(c->cv_fwd, perf[i].mathType);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        cudnn_fail(err, "cudnnSetConvolutionMathType", s);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(perf);
-    free(o);
-    return rc;
+    return 0;
 }
 
-static int choose_data(gpu_conv3 *c, stl_error *err) {
-    gpu_lib *L = c->L;
-    int max = 0, got = 0;
-    CUDNN_TRY(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(L->dnn, &max));
-    cudnnConvolutionBwdDataAlgoPerf_t *perf = calloc((size_t)(max > 0 ? max : 1), sizeof *perf);
-    algo_offer *o = calloc((size_t)(max > 0 ? max : 1), sizeof *o);
-    int rc = -1;
-    if (!perf || !o) {
-        stl_fail(err, "out of memory");
-        goto out;
-    }
-    cudnnStatus_t s = cudnnGetConvolutionBackwardDataAlgorithm_v7(L->dnn, c->wd, c->yd, c->cv_data,
-                                                                  c->xd, max, &got, perf);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        cudnn_fail(err, "cudnnGetConvolutionBackwardDataAlgorithm_v7", s);
-        goto out;
-    }
-    for (int i = 0; i < got; i++)
-        o[i] = (algo_offer){perf[i].algo, perf[i].status, perf[i].determinism, perf[i].mathType,
-                            perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT ||
-                                perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
-                                perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD ||
-                                perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED};
-    int i = pick(o, got, L->tf32, "backward-data", data_name, err);
-    if (i < 0) goto out;
-    c->algo_data = perf[i].algo;
-    s = cudnnSetConvolutionMathType(c->cv_data, perf[i].mathType);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        cudnn_fail(err, "cudnnSetConvolutionMathType", s);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(perf);
-    free(o);
-    return rc;
-}
-
-static int choose_filter(gpu_conv3 *c, stl_error *err) {
-    gpu_lib *L = c->L;
-    int max = 0, got = 0;
-    CUDNN_TRY(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(L->dnn, &max));
-    cudnnConvolutionBwdFilterAlgoPerf_t *perf = calloc((size_t)(max > 0 ? max : 1), sizeof *perf);
-    algo_offer *o = calloc((size_t)(max > 0 ? max : 1), sizeof *o);
-    int rc = -1;
-    if (!perf || !o) {
-        stl_fail(err, "out of memory");
-        goto out;
-    }
-    cudnnStatus_t s = cudnnGetConvolutionBackwardFilterAlgorithm_v7(L->dnn, c->xd, c->yd, c->cv_filter,
-                                                                    c->wd, max, &got, perf);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        cudnn_fail(err, "cudnnGetConvolutionBackwardFilterAlgorithm_v7", s);
-        goto out;
-    }
-    for (int i = 0; i < got; i++)
-        o[i] = (algo_offer){perf[i].algo, perf[i].status, perf[i].determinism, perf[i].mathType,
-                            perf[i].algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT ||
-                                perf[i].algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
-                                perf[i].algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD ||
-                                perf[i].algo == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED};
-    int i = pick(o, got, L->tf32, "backward-filter", filter_name, err);
-    if (i < 0) goto out;
-    c->algo_filter = perf[i].algo;
-    s = cudnnSetConvolutionMathType(c->cv_filter, perf[i].mathType);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        cudnn_fail(err, "cudnnSetConvolutionMathType", s);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(perf);
-    free(o);
-    return rc;
+/* Direction d's algorithm (pick), set to run with the math type it was
+ * offered with. */
+static int choose(gpu_conv3 *c, conv_dir d, stl_error *err) {
+    static const char *const dir_name[] = {"forward", "backward-data", "backward-filter"};
+    const char *(*const names[])(int) = {fwd_name, data_name, filter_name};
+    cudnnConvolutionDescriptor_t cv[] = {c->cv_fwd, c->cv_data, c->cv_filter};
+    algo_offer o[MAX_OFFERS];
+    int got = 0;
+    if (offers(c, d, o, &got, err) != 0) return -1;
+    int i = pick(o, got, c->L->tf32, dir_name[d], names[d], err);
+    if (i < 0) return -1;
+    if (d == DIR_FWD) c->algo_fwd = (cudnnConvolutionFwdAlgo_t)o[i].algo;
+    else if (d == DIR_DATA) c->algo_data = (cudnnConvolutionBwdDataAlgo_t)o[i].algo;
+    else c->algo_filter = (cudnnConvolutionBwdFilterAlgo_t)o[i].algo;
+    CUDNN_TRY(cudnnSetConvolutionMathType(cv[d], o[i].math));
+    return 0;
 }
 
 /* ---- the plan ---- */
@@ -426,7 +379,8 @@ static int plan_init(gpu_conv3 *c, stl_error *err) {
         return -1;
     CUDNN_TRY(cudnnSetTensor4dDescriptor(c->yd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, c->B, c->cout,
                                          g->ho, g->wo));
-    if (choose_fwd(c, err) != 0 || choose_data(c, err) != 0 || choose_filter(c, err) != 0)
+    if (choose(c, DIR_FWD, err) != 0 || choose(c, DIR_DATA, err) != 0 ||
+        choose(c, DIR_FILTER, err) != 0)
         return -1;
     size_t s_fwd = 0, s_data = 0, s_filter = 0;
     CUDNN_TRY(cudnnGetConvolutionForwardWorkspaceSize(L->dnn, c->xd, c->wd, c->cv_fwd, c->yd,
