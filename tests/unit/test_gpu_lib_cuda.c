@@ -40,6 +40,7 @@
 
 #include "base/device_cuda.h"
 #include "check.h"
+#include "cuda_check.h"
 #include "model/gpu_layout.h"
 #include "model/gpu_lib.h"
 #include "model/gpu_math.h"
@@ -49,16 +50,6 @@
 enum { BATCH = 16 };
 static param_table table;
 
-static uint64_t lcg = 0x2545F4914F6CDD1Dull;
-static double urand(void) { /* [0, 1) */
-    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(lcg >> 11) / 9007199254740992.0;
-}
-static float *frand(long n, double lo, double hi) {
-    float *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
-    for (long i = 0; x && i < n; i++) x[i] = (float)(lo + (hi - lo) * urand());
-    return x;
-}
 /* Small integers in [-r, r]: every sum below is exact in double. */
 static float *irand(long n, int r) {
     float *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
@@ -319,19 +310,6 @@ static void test_padded_plan_equals_same_on_host(void) {
 
 static cudaStream_t stream;
 
-static void *up(const void *h, size_t bytes) {
-    void *d = NULL;
-    if (cudaMalloc(&d, bytes ? bytes : 1) != cudaSuccess) return NULL;
-    if (h && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
-        cudaFree(d);
-        return NULL;
-    }
-    return d;
-}
-static int down(void *h, const void *d, size_t bytes) {
-    return cudaDeviceSynchronize() == cudaSuccess &&
-           cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) == cudaSuccess;
-}
 /* |got - ref| <= K 2^-23 sum|term|, per element; prints the worst. */
 static int within(const char *what, const float *got, const double *ref, const double *abs, long n,
                   double K) {

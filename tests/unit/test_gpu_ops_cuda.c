@@ -19,41 +19,9 @@
 #include <cuda_runtime_api.h>
 
 #include "check.h"
+#include "cuda_check.h"
 #include "model/gpu_kernels.h"
 #include "model/gpu_ops.h"
-
-static uint64_t lcg = 0x2545F4914F6CDD1Dull;
-static double urand(void) { /* [0, 1) */
-    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(lcg >> 11) / 9007199254740992.0;
-}
-static float *frand(long n, double lo, double hi) {
-    float *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
-    for (long i = 0; x && i < n; i++) x[i] = (float)(lo + (hi - lo) * urand());
-    return x;
-}
-
-/* Device copies: up (host -> new device buffer), down (device -> host). */
-static void *up(const void *h, size_t bytes) {
-    void *d = NULL;
-    if (cudaMalloc(&d, bytes ? bytes : 1) != cudaSuccess) return NULL;
-    if (h && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
-        cudaFree(d);
-        return NULL;
-    }
-    return d;
-}
-static int down(void *h, const void *d, size_t bytes) {
-    return cudaDeviceSynchronize() == cudaSuccess &&
-           cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) == cudaSuccess;
-}
-/* Bitwise equal, and the count of differing elements printed when not. */
-static int same(const char *what, const void *a, const void *b, long n, size_t elem) {
-    long bad = 0;
-    for (long i = 0; i < n; i++) bad += memcmp((const char *)a + i * elem, (const char *)b + i * elem, elem) != 0;
-    if (bad) fprintf(stderr, "%s: %ld of %ld elements differ from the host's bits\n", what, bad, n);
-    return bad == 0;
-}
 
 /* Shapes: a block-like NHWC tensor with odd sizes, so SAME pads both ways. */
 enum { B = 3, H = 13, W = 10, C = 24, HO = (H + 1) / 2, WO = (W + 1) / 2 };
@@ -232,13 +200,7 @@ static void test_adam_loss_conv0(void) {
 
 int main(void) {
     RUN(test_arguments_refused);
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess || count < 1) {
-        printf("skipped: no GPU (cudaGetDeviceCount: %s): the kernels' device results not checked\n",
-               e != cudaSuccess ? cudaGetErrorName(e) : "no device");
-        return check_summary();
-    }
+    if (!gpu_present("the kernels' device results not checked")) return check_summary();
     RUN(test_pools);
     RUN(test_elementwise_and_bn);
     RUN(test_adam_loss_conv0);

@@ -24,49 +24,12 @@
 #include <cuda_runtime_api.h>
 
 #include "check.h"
+#include "cuda_check.h"
 #include "model/gpu_layout.h"
 #include "model/gpu_step_kernels.h"
 #include "model/gpu_step_ops.h"
 #include "model/gpu_update_kernels.h"
 #include "model/gpu_update_ops.h"
-
-static uint64_t lcg = 0x2545F4914F6CDD1Dull;
-static double urand(void) { /* [0, 1) */
-    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(lcg >> 11) / 9007199254740992.0;
-}
-static float *frand(long n, double lo, double hi) {
-    float *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
-    for (long i = 0; x && i < n; i++) x[i] = (float)(lo + (hi - lo) * urand());
-    return x;
-}
-static double *drand(long n, double lo, double hi) {
-    double *x = malloc((size_t)(n > 0 ? n : 1) * sizeof *x);
-    for (long i = 0; x && i < n; i++) x[i] = lo + (hi - lo) * urand();
-    return x;
-}
-
-/* Device copies: up (host -> new device buffer), down (device -> host). */
-static void *up(const void *h, size_t bytes) {
-    void *d = NULL;
-    if (cudaMalloc(&d, bytes ? bytes : 1) != cudaSuccess) return NULL;
-    if (h && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
-        cudaFree(d);
-        return NULL;
-    }
-    return d;
-}
-static int down(void *h, const void *d, size_t bytes) {
-    return cudaDeviceSynchronize() == cudaSuccess &&
-           cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) == cudaSuccess;
-}
-/* Bitwise equal, and the count of differing elements printed when not. */
-static int same(const char *what, const void *a, const void *b, long n, size_t elem) {
-    long bad = 0;
-    for (long i = 0; i < n; i++) bad += memcmp((const char *)a + i * elem, (const char *)b + i * elem, elem) != 0;
-    if (bad) fprintf(stderr, "%s: %ld of %ld elements differ from the host's bits\n", what, bad, n);
-    return bad == 0;
-}
 
 /* Shapes: odd sizes, so SAME pads both ways and R = 37 leaves a short
  * last block; C = 24 channels (one partial block of threads). */
@@ -307,13 +270,7 @@ static void test_update(void) {
 
 int main(void) {
     RUN(test_arguments_refused);
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess || count < 1) {
-        printf("skipped: no GPU (cudaGetDeviceCount: %s): the kernels' device results not checked\n",
-               e != cudaSuccess ? cudaGetErrorName(e) : "no device");
-        return check_summary();
-    }
+    if (!gpu_present("the kernels' device results not checked")) return check_summary();
     RUN(test_bn_per_channel);
     RUN(test_colsum_elementwise);
     RUN(test_conv0_wgrad);
