@@ -9,12 +9,13 @@
 #   CUDA=1   the CUDA build (objects and binaries under build/cuda/): the toolkit
 #            at CUDA_HOME (/usr/local/cuda), nvcc for .cu files, cudart linked
 #            statically into every program, cuDNN / cuBLAS / NCCL only into
-#            the tests that use them. No kernel runs on a GPU yet (docs/training.md,
+#            the programs that use them (--as-needed). No kernel runs on a GPU yet (docs/training.md,
 #            "GPU build"); a missing toolkit is an error, never a silent skip.
 #
 # CUDA-only sources, built only with CUDA=1: common/*/*_cuda.c and
-# common/*/*.cu (into libstl.a), tests/unit/test_*_cuda.c, tests/tools/*_cuda.c,
-# and the .cu objects a test names below (tests/unit/gpu_math_nvcc.cu).
+# common/*/*.cu (into libstl.a), mpi/*_cuda.c (into libstlmpi.a: the NCCL
+# layer), tests/unit/test_*_cuda.c, tests/tools/*_cuda.c, and the .cu objects
+# a test names below (tests/unit/gpu_math_nvcc.cu).
 #
 # Layout: common/<layer>/*.c -> libstl.a (layers: common/README.md), mpi/*.c -> libstlmpi.a (MPI stages only),
 # stages/<name>.c -> bin/stl-<name>, tests/unit/test_*.c -> unit tests,
@@ -85,16 +86,22 @@ NCCL_LIBS := -L$(CUDA_LIBDIR) -lnccl -Wl,-rpath,$(CUDA_LIBDIR)
 # C++ objects, and cuDNN / cuBLAS) is in libstl: every program may link it;
 # --as-needed keeps them out of the programs that never reach it.
 LDLIBS += $(CUDNN_LIBS) $(CUBLAS_LIBS) -lstdc++
+# The NCCL layer of the collective layer (mpi/coll_nccl_cuda.c) is in
+# libstlmpi: every program that links libstlmpi gets NCCL on its link line,
+# and --as-needed plus the archive keep it out of those that never call
+# coll_nccl_attach (coll.c names no NCCL symbol).
+COLL_LIBS := $(NCCL_LIBS)
 CUDA_ONLY :=
 else
-CUDA_ONLY := common/%_cuda.c tests/unit/test_%_cuda.c tests/tools/%_cuda.c
+COLL_LIBS :=
+CUDA_ONLY := common/%_cuda.c mpi/%_cuda.c tests/unit/test_%_cuda.c tests/tools/%_cuda.c
 endif
 
 # Stages that use the collective layer in mpi/ (linked with Open MPI).
 MPI_STAGES := train
 
 COMMON_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard common/*/*.c)))
-MPI_SRC := $(sort $(wildcard mpi/*.c))
+MPI_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard mpi/*.c)))
 STAGE_SRC := $(sort $(wildcard stages/*.c))
 UNIT_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard tests/unit/test_*.c)))
 TOOL_SRC := $(filter-out $(CUDA_ONLY),$(sort $(wildcard tests/tools/*.c)))
@@ -150,7 +157,7 @@ $(LIBSTLMPI): $(MPI_OBJ)
 # Stages: MPI ones link libstlmpi and Open MPI, the rest only libstl.
 $(BIN)/stl-%: $(BUILD)/stages/%.o $(LIBSTL) $(LIBSTLMPI)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(if $(filter $*,$(MPI_STAGES)),$(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS),$(LIBSTL)) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(if $(filter $*,$(MPI_STAGES)),$(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(COLL_LIBS),$(LIBSTL)) $(LDLIBS)
 
 $(BUILD)/stages/%.o: stages/%.c
 	@mkdir -p $(@D)
@@ -160,7 +167,7 @@ $(BUILD)/stages/%.o: stages/%.c
 # test may link objects of its own (EXTRA_OBJ) and libraries (EXTRA_LIBS).
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(EXTRA_OBJ) $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS) $(EXTRA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(EXTRA_OBJ) $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(COLL_LIBS) $(LDLIBS) $(EXTRA_LIBS)
 ifeq ($(CUDA),1)
 # test_gpu_math also checks gpu_math.h as nvcc compiles it, host and device.
 GPU_MATH_NVCC := $(BUILD)/tests/unit/gpu_math_nvcc.cu.o
@@ -168,7 +175,6 @@ $(BUILD)/tests/test_gpu_math: $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_OBJ = $(GPU_MATH_NVCC)
 $(BUILD)/tests/test_gpu_math: EXTRA_LIBS = -lstdc++
 $(BUILD)/tests/test_cudnn_desc_cuda: EXTRA_LIBS = $(CUDNN_LIBS)
-$(BUILD)/tests/test_nccl_id_cuda: EXTRA_LIBS = $(NCCL_LIBS)
 # model/gpu_lib (cuDNN's convolutions, cuBLAS's GEMMs) and its test.
 $(BUILD)/tests/test_gpu_lib_cuda: EXTRA_LIBS = $(CUDNN_LIBS) $(CUBLAS_LIBS)
 # The model's own kernels compute their bodies (gpu_kernels.h,
@@ -182,10 +188,10 @@ $(BUILD)/tests/test_gpu_step_ops_cuda: EXTRA_LIBS = -lstdc++
 endif
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(COLL_LIBS) $(LDLIBS)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSTLMPI) $(LIBSTL)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBSTLMPI) $(LIBSTL) $(MPI_LIBS) $(COLL_LIBS) $(LDLIBS)
 # A preloaded library without the sanitizers even under SAN=1: it only
 # forwards calls, and the sanitizer runtime must stay the first library.
 $(SHIM): tests/shim/enospc.c
@@ -243,7 +249,7 @@ print-tool-build:
 	@echo 'COMPILE=$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)'
 	@echo 'LINK=$(CC) $(LDFLAGS)'
 	@echo 'TOOL_OBJ=$(abspath $(BUILD))/tests/tools'
-	@echo 'LIBS=$(abspath $(LIBSTLMPI) $(LIBSTL)) $(MPI_LIBS) $(LDLIBS)'
+	@echo 'LIBS=$(abspath $(LIBSTLMPI) $(LIBSTL)) $(MPI_LIBS) $(COLL_LIBS) $(LDLIBS)'
 
 clean:
 	rm -rf build bin

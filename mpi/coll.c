@@ -1,7 +1,11 @@
 /* coll.c — the backend-independent half of the collective layer (coll.h):
- * choosing a backend from the environment, dispatching through its coll_ops,
- * the failure vote, the model's all-reduce hook and the per-rank thread
- * budget. The backends live in coll_single.c and coll_mpi.c.
+ * choosing a backend from the environment, dispatching through its coll_ops
+ * (the device collectives too, which only the NCCL layer fills), the failure
+ * vote, the model's all-reduce hooks and the per-rank thread budget. The
+ * backends live in coll_single.c and coll_mpi.c, the NCCL layer in
+ * coll_nccl_cuda.c (CUDA build); the CPU build's coll_nccl_attach is the
+ * stub at the end of this file. Nothing here names an NCCL symbol, so a
+ * program that never attaches NCCL never links it.
  */
 #include "coll.h"
 
@@ -49,7 +53,8 @@ int coll_init(coll *c, coll_backend want, int *argc, char ***argv, stl_error *er
     case COLL_BACKEND_SINGLE: return coll_single_init(c, err);
     case COLL_BACKEND_MPI: return coll_mpi_init(c, argc, argv, err);
     case COLL_BACKEND_NCCL:
-        return stl_fail(err, "collectives: the NCCL backend is not built (CUDA build only)");
+        return stl_fail(err, "collectives: NCCL is not started by coll_init: start MPI or single, "
+                             "then coll_nccl_attach (CUDA build)");
     default: return stl_fail(err, "collectives: unknown backend %d", (int)want);
     }
 }
@@ -100,3 +105,50 @@ int coll_allreduce_hook(void *ctx, float *buf, size_t n) {
     log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
     return -1;
 }
+
+int coll_has_device(const coll *c) {
+    return c && c->ops && c->ops->device_live && c->ops->device_live(c->ctx);
+}
+
+/* Why the device collectives cannot run on c. */
+static int no_device(const coll *c, stl_error *err, const char *what) {
+    if (c && c->ops && c->ops->device_live)
+        return stl_fail(err, "%s: the NCCL communicator was aborted after an earlier error", what);
+    return stl_fail(err, "%s: no device collectives: NCCL is not attached (coll_nccl_attach, "
+                         "CUDA build)", what);
+}
+
+int coll_allreduce_sum_device(coll *c, float *dbuf, size_t n, void *stream, stl_error *err) {
+    if (!coll_has_device(c)) return no_device(c, err, "allreduce (device)");
+    if (c->size == 1 || n == 0) return 0;
+    return c->ops->allreduce_sum_device(c->ctx, dbuf, n, stream, err);
+}
+
+int coll_wait_device(coll *c, void *stream, stl_error *err) {
+    if (!coll_has_device(c)) return no_device(c, err, "wait (device)");
+    return c->ops->wait_device(c->ctx, stream, err);
+}
+
+int coll_allreduce_device_hook(void *ctx, float *dbuf, size_t n, void *stream) {
+    coll *c = ctx;
+    stl_error err;
+    if (coll_allreduce_sum_device(c, dbuf, n, stream, &err) == 0) return 0;
+    log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
+    return -1;
+}
+
+int coll_wait_device_hook(void *ctx, void *stream) {
+    coll *c = ctx;
+    stl_error err;
+    if (coll_wait_device(c, stream, &err) == 0) return 0;
+    log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
+    return -1;
+}
+
+#ifndef STL_CUDA
+/* The CPU build has no NCCL (coll_nccl_cuda.c is CUDA-only). */
+int coll_nccl_attach(coll *c, stl_error *err) {
+    (void)c;
+    return stl_fail(err, "NCCL: not in this build (the CUDA build only: make CUDA=1)");
+}
+#endif

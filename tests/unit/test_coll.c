@@ -9,6 +9,12 @@
  * rank 0's (broadcast) to prove the "same bits on every rank" guarantee.
  * STL_TEST_COLL_ABORT=1 makes the last rank call coll_abort while the others
  * wait in a collective: the job must end (exit 3) instead of hanging.
+ *
+ * The device collectives (NCCL, CUDA build): without coll_nccl_attach they
+ * refuse with a message on every backend, and their dispatch (the size-1
+ * shortcut, an aborted communicator) is checked on a coll whose function
+ * table records the calls. The CPU build's coll_nccl_attach is a stub that
+ * refuses; the CUDA build's attach is tested by test_nccl_id_cuda.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -126,6 +132,104 @@ static void test_backend_choice(void) {
     CHECK_STR_EQ(coll_backend_name(COLL_BACKEND_MPI), "mpi");
 }
 
+static void test_device_collectives_refused_without_nccl(void) {
+    stl_error err;
+    float host_buf[4] = {1, 2, 3, 4};
+    CHECK_EQ_INT(coll_has_device(&C), 0);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_allreduce_sum_device(&C, host_buf, 4, NULL, &err), -1);
+    CHECK(strstr(err.msg, "NCCL is not attached") != NULL);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_wait_device(&C, NULL, &err), -1);
+    CHECK(strstr(err.msg, "NCCL is not attached") != NULL);
+    CHECK_EQ_INT(coll_allreduce_device_hook(&C, host_buf, 4, NULL), -1);
+    CHECK_EQ_INT(coll_wait_device_hook(&C, NULL), -1);
+    CHECK(host_buf[0] == 1 && host_buf[3] == 4); /* never touched */
+    coll zeroed;
+    memset(&zeroed, 0, sizeof zeroed);
+    CHECK_EQ_INT(coll_has_device(&zeroed), 0);
+    CHECK_EQ_INT(coll_wait_device(&zeroed, NULL, &err), -1);
+#ifndef STL_CUDA
+    /* The CPU build's stub: refuses, names the CUDA build, changes nothing. */
+    coll_backend before = C.backend;
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_nccl_attach(&C, &err), -1);
+    CHECK(strstr(err.msg, "NCCL") != NULL && strstr(err.msg, "CUDA build only") != NULL);
+    CHECK_EQ_INT(C.backend, before);
+    CHECK_EQ_INT(coll_has_device(&C), 0);
+    CHECK_EQ_INT(coll_count_failures(&C, 0, &err), 0); /* host collectives still work */
+#endif
+}
+
+/* A table whose device operations count their calls. */
+static int fake_live, fake_allreduce_calls, fake_wait_calls;
+static size_t fake_n;
+static float *fake_buf;
+static void *fake_stream;
+static int fake_allreduce_device(void *ctx, float *dbuf, size_t n, void *stream, stl_error *err) {
+    (void)ctx, (void)err;
+    fake_allreduce_calls++;
+    fake_buf = dbuf;
+    fake_n = n;
+    fake_stream = stream;
+    return 0;
+}
+static int fake_wait_device(void *ctx, void *stream, stl_error *err) {
+    (void)ctx, (void)err;
+    fake_wait_calls++;
+    fake_stream = stream;
+    return 0;
+}
+static int fake_device_live(void *ctx) {
+    (void)ctx;
+    return fake_live;
+}
+
+static void test_device_dispatch(void) {
+    static const coll_ops ops = {
+        .name = "fake",
+        .allreduce_sum_device = fake_allreduce_device,
+        .wait_device = fake_wait_device,
+        .device_live = fake_device_live,
+    };
+    coll f;
+    memset(&f, 0, sizeof f);
+    f.backend = COLL_BACKEND_NCCL;
+    f.ops = &ops;
+    f.size = 1;
+    float b[3];
+    int stream_token;
+    stl_error err;
+    fake_live = 1;
+    CHECK_EQ_INT(coll_has_device(&f), 1);
+    /* one rank: the all-reduce is a no-op, the wait still waits */
+    CHECK_EQ_INT(coll_allreduce_sum_device(&f, b, 3, &stream_token, &err), 0);
+    CHECK_EQ_INT(fake_allreduce_calls, 0);
+    CHECK_EQ_INT(coll_wait_device(&f, &stream_token, &err), 0);
+    CHECK_EQ_INT(fake_wait_calls, 1);
+    CHECK(fake_stream == &stream_token);
+    /* two ranks: reaches the backend with the arguments; n == 0 does not */
+    f.size = 2;
+    CHECK_EQ_INT(coll_allreduce_device_hook(&f, b, 3, &stream_token), 0);
+    CHECK_EQ_INT(fake_allreduce_calls, 1);
+    CHECK(fake_buf == b && fake_n == 3 && fake_stream == &stream_token);
+    CHECK_EQ_INT(coll_allreduce_sum_device(&f, b, 0, NULL, &err), 0);
+    CHECK_EQ_INT(fake_allreduce_calls, 1);
+    CHECK_EQ_INT(coll_wait_device_hook(&f, NULL), 0);
+    CHECK_EQ_INT(fake_wait_calls, 2);
+    /* after an abort: refused with the reason, the backend not called */
+    fake_live = 0;
+    CHECK_EQ_INT(coll_has_device(&f), 0);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_allreduce_sum_device(&f, b, 3, NULL, &err), -1);
+    CHECK(strstr(err.msg, "aborted") != NULL);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_wait_device(&f, NULL, &err), -1);
+    CHECK(strstr(err.msg, "aborted") != NULL);
+    CHECK_EQ_INT(fake_allreduce_calls, 1);
+    CHECK_EQ_INT(fake_wait_calls, 2);
+}
+
 int main(int argc, char **argv) {
     stl_error err;
     if (coll_init(&C, COLL_BACKEND_AUTO, &argc, &argv, &err) != 0) {
@@ -146,6 +250,8 @@ int main(int argc, char **argv) {
     RUN(test_allreduce_same_bits_on_every_rank);
     RUN(test_broadcast);
     RUN(test_count_failures);
+    RUN(test_device_collectives_refused_without_nccl);
+    RUN(test_device_dispatch);
     int rc = check_summary();
     coll_finalize(&C);
     return rc;

@@ -11,8 +11,23 @@
  * times this rank's byte and size times the sum of squares is the sum
  * squared. Creating a communicator needs a GPU: without one that step says
  * "skipped: no GPU".
+ *
+ * It also tests the NCCL layer of the collective layer (coll_nccl_attach and
+ * the device collectives, mpi/coll_nccl_cuda.c). On every machine: a bad
+ * STL_NCCL_TIMEOUT_S is refused on every rank. Without a GPU (CI), attach
+ * fails on every rank with one line naming the CUDA error, "attach refused:
+ * NCCL: ..." printed per rank (test_nccl_id_mpi.sh checks both ranks say
+ * it and that the job ends), leaving the coll as it was: host collectives
+ * work, device ones refuse. With a GPU and one rank (scripts/gpu-check):
+ * attach, the device all-reduce of a buffer on a stream (a no-op with one
+ * rank, and NCCL's own one-rank all-reduce through the backend's table,
+ * which must leave every bit), the wait, and the communicator's destruction
+ * in coll_finalize. STL_TEST_NCCL_ATTACH_ABORT=1 attaches as a program does,
+ * ending the job with coll_abort (exit 3) when attach fails, which the last
+ * rank's bad STL_NCCL_TIMEOUT_S guarantees: the job must end, not hang.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cuda_runtime_api.h>
@@ -73,11 +88,116 @@ static void test_comm_gpu(void) {
     if (r == ncclSuccess) ncclCommDestroy(comm);
 }
 
+/* Any rank: a time limit that is not a number of seconds is refused before
+ * NCCL starts, and the coll stays as it was. */
+static void test_attach_bad_timeout_refused(void) {
+    stl_error err;
+    coll_backend before = C.backend;
+    setenv("STL_NCCL_TIMEOUT_S", "soon", 1);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_nccl_attach(&C, &err), -1);
+    CHECK(strstr(err.msg, "STL_NCCL_TIMEOUT_S=soon") != NULL);
+    setenv("STL_NCCL_TIMEOUT_S", "-1", 1);
+    CHECK_EQ_INT(coll_nccl_attach(&C, &err), -1);
+    CHECK(strstr(err.msg, "STL_NCCL_TIMEOUT_S=-1") != NULL);
+    unsetenv("STL_NCCL_TIMEOUT_S");
+    CHECK_EQ_INT(C.backend, before);
+    CHECK_EQ_INT(coll_has_device(&C), 0);
+    CHECK_EQ_INT(coll_barrier(&C, &err), 0);
+}
+
+/* No GPU: attach fails naming the CUDA error; nothing changes. */
+static void test_attach_without_gpu(void) {
+    stl_error err;
+    coll_backend before = C.backend;
+    CHECK_EQ_INT(coll_has_device(&C), 0);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_nccl_attach(&C, &err), -1);
+    CHECK(strncmp(err.msg, "NCCL: ", 6) == 0);
+    CHECK(strstr(err.msg, "cudaGetDeviceCount") != NULL);
+    CHECK(strstr(err.msg, "cudaError") != NULL); /* the CUDA error's name */
+    printf("rank %d/%d: attach refused: %s\n", coll_rank(&C), coll_size(&C), err.msg);
+    CHECK_EQ_INT(C.backend, before);
+    CHECK_EQ_INT(coll_has_device(&C), 0);
+    /* the host backend is intact */
+    CHECK_EQ_INT(coll_count_failures(&C, 0, &err), 0);
+    float one = 1;
+    CHECK_EQ_INT(coll_allreduce_sum(&C, &one, 1, &err), 0);
+    CHECK(one == (float)coll_size(&C));
+    /* device collectives refuse with a message instead of crashing */
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_allreduce_sum_device(&C, NULL, 16, NULL, &err), -1);
+    CHECK(strstr(err.msg, "NCCL is not attached") != NULL);
+    err.msg[0] = '\0';
+    CHECK_EQ_INT(coll_wait_device(&C, NULL, &err), -1);
+    CHECK(strstr(err.msg, "NCCL is not attached") != NULL);
+}
+
+/* GPU, one rank: NCCL through the collective layer. */
+static void test_attach_allreduce_gpu(void) {
+    stl_error err;
+    CHECK(cudaSetDevice(0) == cudaSuccess);
+    CHECK_EQ_INT(coll_has_device(&C), 0);
+    if (coll_nccl_attach(&C, &err) != 0) {
+        fprintf(stderr, "coll_nccl_attach: %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    CHECK_EQ_INT(C.backend, COLL_BACKEND_NCCL);
+    CHECK_EQ_INT(coll_has_device(&C), 1);
+    CHECK_EQ_INT(coll_nccl_attach(&C, &err), -1); /* once only */
+    CHECK(strstr(err.msg, "already") != NULL);
+    /* host collectives go on through the backend underneath */
+    CHECK_EQ_INT(coll_count_failures(&C, 1, &err), 1);
+
+    size_t n = ((size_t)1 << 20) + 3; /* not a multiple of anything NCCL likes */
+    float *h = malloc(n * sizeof *h), *back = malloc(n * sizeof *back);
+    float *d = NULL;
+    cudaStream_t s = NULL;
+    CHECK(h && back);
+    CHECK(cudaMalloc((void **)&d, n * sizeof *d) == cudaSuccess);
+    CHECK(cudaStreamCreate(&s) == cudaSuccess);
+    if (!h || !back || !d || !s) goto out;
+    for (size_t i = 0; i < n; i++)
+        h[i] = (float)((long)(i % 1001) - 500) * 0.001953125f + 1e-7f * (float)(i % 7);
+    CHECK(cudaMemcpyAsync(d, h, n * sizeof *d, cudaMemcpyHostToDevice, s) == cudaSuccess);
+    CHECK_EQ_INT(coll_allreduce_sum_device(&C, d, n, s, &err), 0);
+    /* NCCL's own all-reduce over one rank (the layer skips it with size 1) */
+    CHECK_EQ_INT(C.ops->allreduce_sum_device(C.ctx, d, n, s, &err), 0);
+    CHECK_EQ_INT(coll_allreduce_device_hook(&C, d, n, s), 0);
+    int waited = coll_wait_device(&C, s, &err);
+    if (waited != 0) fprintf(stderr, "coll_wait_device: %s\n", err.msg);
+    CHECK_EQ_INT(waited, 0);
+    CHECK_EQ_INT(coll_wait_device_hook(&C, s), 0);
+    memset(back, 0xff, n * sizeof *back);
+    CHECK(cudaMemcpy(back, d, n * sizeof *d, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(memcmp(back, h, n * sizeof *h) == 0); /* a sum over one rank: every bit kept */
+    /* the default stream too */
+    CHECK_EQ_INT(C.ops->allreduce_sum_device(C.ctx, d, 5, NULL, &err), 0);
+    CHECK_EQ_INT(coll_wait_device(&C, NULL, &err), 0);
+    CHECK_EQ_INT(coll_has_device(&C), 1);
+    printf("NCCL with one rank: attached, %zu floats all-reduced on the device, unchanged\n", n);
+out:
+    if (s) cudaStreamDestroy(s);
+    if (d) cudaFree(d);
+    free(h);
+    free(back);
+}
+
 int main(int argc, char **argv) {
     stl_error err;
     if (coll_init(&C, COLL_BACKEND_AUTO, &argc, &argv, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
+    }
+    const char *as_caller = getenv("STL_TEST_NCCL_ATTACH_ABORT");
+    if (as_caller && *as_caller == '1') {
+        /* As stl-train does: attach, and on failure end the job. The last
+         * rank also has a bad time limit, so it fails even on a GPU machine. */
+        if (coll_rank(&C) == coll_size(&C) - 1) setenv("STL_NCCL_TIMEOUT_S", "0", 1);
+        if (coll_nccl_attach(&C, &err) != 0) coll_abort(&C, 3, err.msg);
+        coll_finalize(&C);
+        return 0; /* not reached: the last rank's failure is every rank's */
     }
     int version = 0;
     ncclGetVersion(&version);
@@ -85,17 +205,21 @@ int main(int argc, char **argv) {
            coll_size(&C));
     RUN(test_id_made_on_rank0);
     RUN(test_broadcast_same_bytes);
+    RUN(test_attach_bad_timeout_refused);
     int gpus = 0;
     cudaError_t e = cudaGetDeviceCount(&gpus);
-    if (e == cudaSuccess && gpus >= 1 && coll_size(&C) == 1)
+    if (e == cudaSuccess && gpus >= 1 && coll_size(&C) == 1) {
         RUN(test_comm_gpu);
-    else if (e != cudaSuccess || gpus < 1)
+        RUN(test_attach_allreduce_gpu);
+    } else if (e != cudaSuccess || gpus < 1) {
+        RUN(test_attach_without_gpu);
         printf("skipped: no GPU (cudaGetDeviceCount: %s): ncclCommInitRank not tried\n",
                e != cudaSuccess ? cudaGetErrorString(e) : "0 GPUs");
-    else
+    } else {
         printf("skipped: %d ranks cannot share one GPU under NCCL: ncclCommInitRank not tried\n",
                coll_size(&C));
+    }
     int rc = check_summary();
-    coll_finalize(&C);
+    coll_finalize(&C); /* with NCCL attached: ncclCommDestroy, then the host backend's end */
     return rc;
 }
