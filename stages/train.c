@@ -663,6 +663,30 @@ static int train_loop(train_ctx *x, stl_error *err) {
     return 0;
 }
 
+/* NCCL for the GPU step's all-reduces (gradients and BatchNorm sums in
+ * device memory, the whole step one graph) where every rank has a GPU of
+ * its own: NCCL cannot put two ranks on one GPU. Where ranks share GPUs,
+ * or STL_COLL=mpi, the sums cross through MPI on the host, as on the CPU.
+ * Every rank takes the same decision. Returns 0 or -1 (err). */
+static int attach_nccl(coll *c, int gpus_here, stl_error *err) {
+    const char *forced = getenv("STL_COLL");
+    int shared = coll_count_failures(c, c->local_size > gpus_here, err);
+    if (shared < 0) return -1;
+    if (forced && strcmp(forced, "mpi") == 0) {
+        if (c->rank == 0) log_info("STL_COLL=mpi: the GPUs' sums cross ranks through MPI");
+        return 0;
+    }
+    if (shared > 0) {
+        if (c->rank == 0)
+            log_info("ranks share GPUs (on %d rank(s) the machine has fewer GPUs than ranks): "
+                     "the sums cross ranks through MPI, not NCCL", shared);
+        return 0;
+    }
+    if (coll_nccl_attach(c, err) != 0) return -1;
+    if (c->rank == 0) log_info("NCCL: the GPUs' sums cross ranks on the devices");
+    return 0;
+}
+
 /* ---- main ---- */
 
 static int parse(train_opts *o, int argc, char **argv, int *code) {
@@ -787,6 +811,9 @@ static int run(train_ctx *x, stl_error *err) {
     x->ws = model_ws_create_precision(&x->m.table, x->local_batch, x->size, x->device, prec, err);
     if (!x->ws || model_ws_set_threads(x->ws, x->threads, err) != 0) return -2;
     if (x->c.size > 1) model_ws_set_allreduce(x->ws, coll_allreduce_hook, &x->c);
+    if (coll_has_device(&x->c))
+        model_ws_set_allreduce_device(x->ws, coll_allreduce_device_hook, coll_wait_device_hook,
+                                      &x->c, x->c.size);
     if (keep_images(x, err) != 0) return -2;
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0 ||
         train_eval_init(&x->ev_val, x->val_items, x->t->n_val, (int)o->output_size, err) != 0)
@@ -875,11 +902,13 @@ int main(int argc, char **argv) {
         return STL_EXIT_USAGE;
     }
     /* one rank per GPU: this rank's GPU, before any handle or allocation */
-    int gpu = -1;
-    if (device_select(x.device, x.c.local_rank, &gpu, &err) != 0)
+    int gpu = -1, gpus = 0;
+    if (device_select(x.device, x.c.local_rank, &gpu, &gpus, &err) != 0)
         coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
     if (gpu >= 0 && (x.c.size > 1 || gpu > 0))
         log_info("rank %d (local %d of %d): GPU %d", x.c.rank, x.c.local_rank, x.c.local_size, gpu);
+    if (gpu >= 0 && x.c.size > 1 && attach_nccl(&x.c, gpus, &err) != 0)
+        coll_abort(&x.c, STL_EXIT_FAIL, err.msg);
     x.local_batch = (int)(x.o.batch / x.c.size);
     x.threads = threads_resolve(x.o.threads, x.c.local_size);
     if (x.o.workdir) snprintf(x.workdir, sizeof x.workdir, "%s", x.o.workdir);

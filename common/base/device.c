@@ -59,10 +59,12 @@ int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_
 #endif
 }
 
-int device_select(device_kind kind, int local_rank, int *gpu, stl_error *err) {
+int device_select(device_kind kind, int local_rank, int *gpu, int *gpus, stl_error *err) {
     *gpu = -1;
+    *gpus = 0;
 #if STL_CUDA
-    if (kind == DEVICE_CUDA) return device_cuda_select(local_rank, gpu, err);
+    if (kind == DEVICE_CUDA)
+        return device_cuda_probe(gpus, err) != 0 ? -1 : device_cuda_select(local_rank, gpu, err);
 #else
     (void)local_rank;
     if (kind == DEVICE_CUDA) return stl_fail(err, "no CUDA path in this build");

@@ -36,8 +36,9 @@ int device_resolve(const char *requested, device_kind *out, int *exit_code, stl_
 
 /* For DEVICE_CUDA, the GPU this process computes on: local_rank mod the
  * GPUs this machine has (one rank per GPU, the rank among those on this
- * machine); 0 and *gpu set (-1 for the CPU, or the CPU build), or -1 with err. */
-int device_select(device_kind kind, int local_rank, int *gpu, stl_error *err);
+ * machine); 0 with *gpu set and *gpus the GPUs this machine has (-1 and 0
+ * for the CPU, or the CPU build), or -1 with err. */
+int device_select(device_kind kind, int local_rank, int *gpu, int *gpus, stl_error *err);
 
 #ifdef __cplusplus
 }
