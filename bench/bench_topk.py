@@ -23,6 +23,8 @@ import time
 import faiss
 import numpy as np
 
+import topk_ties
+
 
 def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
     rng = np.random.default_rng(seed)
@@ -48,18 +50,7 @@ def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
         t_ours.append(float(dict(kv.split("=") for kv in out.split()[1:])["best_s"]))
     ours = np.fromfile(of, dtype=np.uint32).reshape(n, min(k, m)).astype(np.int64)
 
-    differ = np.nonzero((ours != fi).any(axis=1))[0]
-    ties = 0
-    real = []
-    for i in differ:
-        so = np.sort(p[ours[i]].astype(np.float64) @ q[i].astype(np.float64))[::-1]
-        sf = np.sort(p[fi[i]].astype(np.float64) @ q[i].astype(np.float64))[::-1]
-        # float32 rounding bound of a d-term dot product of these rows
-        bound = d * 1.2e-7 * float(np.abs(q[i]).sum() * np.abs(p).max()) * 2
-        if np.all(np.abs(so - sf) <= bound):
-            ties += 1
-        else:
-            real.append(int(i))
+    differ, ties, real = topk_ties.compare(q, p, ours, fi)
     for f in (qf, pf, of):
         os.remove(f)
     bf, bo = min(t_faiss), min(t_ours)
@@ -67,7 +58,7 @@ def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
           f"stlrec {bo:.3f} s ({2.0 * n * m * d / bo / 1e9:.0f} GFLOP/s, median {np.median(t_ours):.3f}), "
           f"faiss IndexFlatIP {bf:.3f} s (median {np.median(t_faiss):.3f}), "
           f"speed ratio {bf / bo:.2f}x (medians {np.median(t_faiss) / np.median(t_ours):.2f}x); "
-          f"rows differing: {len(differ)} (float ties {ties}, mismatches {len(real)})",
+          f"rows differing: {differ} (float ties {ties}, mismatches {len(real)})",
           flush=True)
     if real:
         print(f"  MISMATCH rows (first 10): {real[:10]}", file=sys.stderr)

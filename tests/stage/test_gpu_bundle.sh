@@ -68,6 +68,16 @@ fi
 # import: one JAX step from the bundle's copy (on the CPU here).
 check "the bundle carries the speed peers" \
     [ -f "$G/peers/bench/bench_model_peers.py" -a -f "$G/peers/tests/parity/flax_model.py" ]
+check "and the top-k peer with its comparison, and the bench_topk program" \
+    [ -f "$G/peers/bench/bench_topk_gpu.py" -a -f "$G/peers/bench/topk_ties.py" -a -x "$G/bench/bench_topk" ]
+/usr/bin/python3 -c '
+import sys, numpy as np
+r = np.random.default_rng(4)
+r.standard_normal((250, 8), dtype=np.float32).tofile(sys.argv[1])
+r.standard_normal((500, 8), dtype=np.float32).tofile(sys.argv[2])' "$T/q.f32" "$T/p.f32"
+ok "the bundle's bench_topk runs from the bundle (the CPU search)" \
+    "$G/bench/bench_topk" "$T/q.f32" "$T/p.f32" 8 3 1 1 "$T/o.u32"
+check "  and reports its time" grep -q '^topk n=250 m=500 d=8 k=3 ' "$T/.out"
 if [ -x "$STL_ROOT/.venv/bin/python" ]; then
     ok "the bundle's JAX peer runs from the bundle (S 32, one step)" \
         env -C "$T" "$STL_ROOT/.venv/bin/python" "$G/peers/bench/bench_model_peers.py" jax 32 2 1 1 4
