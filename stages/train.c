@@ -80,6 +80,8 @@ typedef struct {
     model_state m;
     int have_model;
     int images_kept;       /* the workspace keeps the crops: steps by index */
+    int images_streamed;   /* the loader stages each batch in the workspace: by index */
+    int depth;             /* batches the loader prepares ahead (--prefetch) */
     model_ws *ws;
     loader *ld;
     loader_pos pos;
@@ -534,7 +536,7 @@ static int evaluate(train_ctx *x, int64_t step, stl_error *err) {
 static int train_step(train_ctx *x, const loader_batch *b, int64_t step, model_step_result *r,
                       stl_error *err) {
     float reg = (float)x->o.reg, lr = (float)lr_at(&x->sched, x->m.step);
-    int rc = x->images_kept
+    int rc = x->images_kept || x->images_streamed
                  ? model_train_step_kept(&x->m, x->ws, b->scene_idx, b->pos_idx, b->neg_idx, reg,
                                          (int)x->o.batch, lr, r, err)
                  : model_train_step(&x->m, x->ws, b->scene, b->pos, b->neg, reg, (int)x->o.batch,
@@ -542,29 +544,52 @@ static int train_step(train_ctx *x, const loader_batch *b, int64_t step, model_s
     return rc != 0 ? stl_fail_prefix(err, "step %" PRId64, step) : 0;
 }
 
-/* The crops kept in the workspace's memory (a GPU's, when they fit and no
- * augmentation changes them), so steps name their images by index; says
- * which way a step gets its images. Returns 0 or -1. */
-static int keep_images(train_ctx *x, stl_error *err) {
+/* The loader's hooks for streamed images: pinned batch buffers, and each
+ * batch staged into the workspace's slot by the loader's thread. */
+static void *pinned_alloc(void *ctx, size_t bytes) {
+    stl_error ignored;
+    return model_ws_host_alloc(((train_ctx *)ctx)->ws, bytes, &ignored);
+}
+static void pinned_free(void *ctx, void *p) { model_ws_host_free(((train_ctx *)ctx)->ws, p); }
+static int stage_batch(void *ctx, int slot, loader_batch *b, stl_error *why) {
+    return model_ws_stage_batch(((train_ctx *)ctx)->ws, slot, b->scene, b->pos, b->neg, b->scene_idx,
+                                b->pos_idx, b->neg_idx, why);
+}
+
+/* How a GPU step gets its images: the crops kept in the workspace's
+ * memory when they fit and no augmentation changes them (steps by index,
+ * nothing moved per step); else each batch streamed by the loader's thread
+ * from pinned memory into a slot of the workspace's, on a copy stream,
+ * while the step before computes (STL_GPU_STREAM=0: uploaded by the step
+ * itself instead). Says which. Returns 0 or -1. */
+static int place_images(train_ctx *x, stl_error *err) {
     size_t n = crops_count(x->crops);
     double gib = (double)n * x->size * x->size * 3 / (1 << 30);
-    int say = x->c.rank == 0 && x->device != DEVICE_CPU;
-    if (x->augment) {
-        if (say) log_info("images: each step uploads its batch (augmentation changes them)");
-        return 0;
-    }
-    model_keep_info info;
-    int kept = model_ws_keep_images(x->ws, n, crop_pixels, x->crops, &info, err);
-    if (kept < 0) return -1;
+    const char *no_stream = getenv("STL_GPU_STREAM");
+    model_keep_info info = {0};
+    int kept = 0;
+    if (!x->augment && (kept = model_ws_keep_images(x->ws, n, crop_pixels, x->crops, &info, err)) < 0)
+        return -1;
     x->images_kept = kept;
-    if (x->c.rank == 0 && kept) /* (on a CPU device only under the test hook) */
-        log_info("images: the %zu crops (%.2f GiB) kept on the GPU; steps gather them there", n,
-                 gib);
-    else if (say && info.free)
-        log_info("images: the %zu crops (%.2f GiB) do not fit in the GPU's %.2f GiB free; each "
-                 "step uploads its batch", n, gib, (double)info.free / (1 << 30));
-    else if (say)
-        log_info("images: each step uploads its batch (STL_GPU_POOL=0)");
+    int streamed = 0;
+    if (!kept && !(no_stream && strcmp(no_stream, "0") == 0) &&
+        (streamed = model_ws_stream_images(x->ws, x->depth, err)) < 0)
+        return -1;
+    x->images_streamed = streamed;
+    if (x->c.rank != 0) return 0;
+    char why[160];
+    if (x->augment) snprintf(why, sizeof why, "augmentation changes them");
+    else if (info.free) snprintf(why, sizeof why, "the %zu crops (%.2f GiB) do not fit in the GPU's "
+                                 "%.2f GiB free", n, gib, (double)info.free / (1 << 30));
+    else snprintf(why, sizeof why, "STL_GPU_POOL=0");
+    /* (on a CPU device, the GPU path runs only under the test hook) */
+    if (kept)
+        log_info("images: the %zu crops (%.2f GiB) kept on the GPU; steps gather them there", n, gib);
+    else if (streamed)
+        log_info("images: %s; the loader streams each batch from pinned memory while the step "
+                 "before computes", why);
+    else if (x->device != DEVICE_CPU)
+        log_info("images: %s; each step uploads its batch", why);
     return 0;
 }
 
@@ -574,9 +599,13 @@ static int train_loop(train_ctx *x, stl_error *err) {
     loader_config lc = {.items = x->train_items, .n_items = x->t->n_train,
                         .pixels = crop_pixels, .pixels_ctx = x->crops, .image_size = x->size,
                         .global_batch = (int)x->o.batch, .rank = x->c.rank,
-                        .nranks = x->c.size, .depth = (int)x->o.prefetch,
+                        .nranks = x->c.size, .depth = x->depth,
                         .augment = x->augment, .augment_seed = (uint64_t)x->o.seed,
                         .indices_only = x->images_kept};
+    if (x->images_streamed) {
+        lc.buf_alloc = pinned_alloc, lc.buf_free = pinned_free, lc.buf_ctx = x;
+        lc.stage = stage_batch, lc.stage_ctx = x;
+    }
     if (loader_create(&lc, &x->pos, &x->ld, err) != 0) return -2;
     /* The progress line (rank 0): step, loss and triplets/s of the last log
      * interval, ETA; printed at the first log step and always at the last. */
@@ -591,6 +620,12 @@ static int train_loop(train_ctx *x, stl_error *err) {
     while (x->m.step < x->o.max_steps) {
         int64_t step = x->m.step + 1;
         const loader_batch *b = loader_next(x->ld);
+        if (b->failed) {
+            *err = b->error;
+            stl_fail_prefix(err, "step %" PRId64 ": staging its batch", step);
+            loader_release(x->ld);
+            return -2;
+        }
         pos = b->end;
         model_step_result sr;
         int st = train_step(x, b, step, &sr, err);
@@ -814,7 +849,8 @@ static int run(train_ctx *x, stl_error *err) {
     if (coll_has_device(&x->c))
         model_ws_set_allreduce_device(x->ws, coll_allreduce_device_hook, coll_wait_device_hook,
                                       &x->c, x->c.size);
-    if (keep_images(x, err) != 0) return -2;
+    x->depth = (int)x->o.prefetch;
+    if (place_images(x, err) != 0) return -2;
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0 ||
         train_eval_init(&x->ev_val, x->val_items, x->t->n_val, (int)o->output_size, err) != 0)
         return -2;

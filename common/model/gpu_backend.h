@@ -50,6 +50,13 @@ struct gpu_backend {
     int (*copy)(void *lib, void *dst, const void *src, size_t bytes, stl_error *err);
     /* bytes the backend could still allocate (the device's cudaMemGetInfo) */
     int (*mem_free)(void *lib, size_t *bytes, stl_error *err);
+    /* host memory the device copies from at full speed (pinned), and an
+     * upload on the backend's own copy stream, waited for: callable from
+     * another thread than the one that queues the step (the loader's), so
+     * the copy overlaps the step in progress */
+    void *(*host_alloc)(void *lib, size_t bytes, stl_error *err);
+    void (*host_free)(void *lib, void *p);
+    int (*upload_copy)(void *lib, void *dst, const void *host_src, size_t bytes, stl_error *err);
 
     /* ---- the model's own kernels (gpu_ops.h, gpu_step_ops.h) ---- */
     const char *(*kernel_error)(int code);

@@ -18,6 +18,8 @@
 
 typedef struct {
     cudaStream_t stream;
+    cudaStream_t copy_stream; /* upload_copy's, for the loader's thread */
+    int device;               /* the device both were made on */
     gpu_lib *lib;
 } cuda_ctx;
 
@@ -67,6 +69,30 @@ static int d_mem_free(void *lib, size_t *bytes, stl_error *err) {
     size_t total = 0;
     cudaError_t e = cudaMemGetInfo(bytes, &total);
     return e == cudaSuccess ? 0 : cuda_failed(e, "cudaMemGetInfo", err);
+}
+static void *d_host_alloc(void *lib, size_t bytes, stl_error *err) {
+    (void)lib;
+    void *p = NULL;
+    cudaError_t e = cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocPortable);
+    if (e != cudaSuccess) {
+        stl_fail(err, "model (cuda): cudaHostAlloc of %zu MiB: %s", bytes >> 20,
+                 cudaGetErrorString(e));
+        return NULL;
+    }
+    return p;
+}
+static void d_host_free(void *lib, void *p) {
+    (void)lib;
+    cudaFreeHost(p);
+}
+/* From any thread: the device is per thread, so set it first. */
+static int d_upload_copy(void *lib, void *dst, const void *src, size_t bytes, stl_error *err) {
+    cuda_ctx *c = lib;
+    cudaError_t e = cudaSetDevice(c->device);
+    if (e == cudaSuccess && bytes)
+        e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->copy_stream);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(c->copy_stream);
+    return e == cudaSuccess ? 0 : cuda_failed(e, "upload (copy stream)", err);
 }
 static const char *d_kernel_error(int code) {
     return code < 0 ? "arguments out of range" : cudaGetErrorString((cudaError_t)code);
@@ -124,12 +150,20 @@ static void d_graph_free(void *lib, void *graph) {
 int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
     cuda_ctx *c = calloc(1, sizeof *c);
     if (!c) return stl_fail(err, "model (cuda): out of memory");
-    cudaError_t e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
+    cudaError_t e = cudaGetDevice(&c->device);
+    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
     if (e != cudaSuccess) {
         free(c);
         return cuda_failed(e, "cudaStreamCreate", err);
     }
+    e = cudaStreamCreateWithFlags(&c->copy_stream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) {
+        cudaStreamDestroy(c->stream);
+        free(c);
+        return cuda_failed(e, "cudaStreamCreate (copy stream)", err);
+    }
     if (!(c->lib = gpu_lib_create(c->stream, tf32, err))) {
+        cudaStreamDestroy(c->copy_stream);
         cudaStreamDestroy(c->stream);
         free(c);
         return -1;
@@ -145,6 +179,9 @@ int gpu_backend_cuda_create(gpu_backend *be, int tf32, stl_error *err) {
         .zero = d_zero,
         .copy = d_copy,
         .mem_free = d_mem_free,
+        .host_alloc = d_host_alloc,
+        .host_free = d_host_free,
+        .upload_copy = d_upload_copy,
         .kernel_error = d_kernel_error,
         .pool_avg_bn_add_fwd = gpu_pool_avg_bn_add_fwd,
         .pool_avg_bwd = gpu_pool_avg_bwd,
@@ -194,7 +231,9 @@ void gpu_backend_cuda_free(gpu_backend *be) {
     cuda_ctx *c = be->lib;
     if (!c) return;
     cudaStreamSynchronize(c->stream);
+    cudaStreamSynchronize(c->copy_stream);
     gpu_lib_free(c->lib);
+    cudaStreamDestroy(c->copy_stream);
     cudaStreamDestroy(c->stream);
     free(c);
     be->lib = NULL;

@@ -253,6 +253,32 @@ int model_ws_keep_images(model_ws *ws, size_t n, model_pixels_fn pixels, void *c
     return model_gpu_keep_images(ws->gpu, n, pixels, ctx, info, err);
 }
 
+int model_ws_stream_images(model_ws *ws, int slots, stl_error *err) {
+    if (!ws->gpu) return 0;
+    return model_gpu_stream(ws->gpu, slots, err) == 0 ? 1 : -1;
+}
+
+int model_ws_stage_batch(model_ws *ws, int slot, const uint8_t *scene, const uint8_t *pos,
+                         const uint8_t *neg, uint32_t *scene_idx, uint32_t *pos_idx,
+                         uint32_t *neg_idx, stl_error *err) {
+    if (!ws->gpu) return stl_fail(err, "model: staging a batch on a CPU workspace");
+    const uint8_t *const in[3] = {scene, pos, neg};
+    uint32_t *const idx[3] = {scene_idx, pos_idx, neg_idx};
+    return model_gpu_stage(ws->gpu, slot, in, idx, err);
+}
+
+void *model_ws_host_alloc(model_ws *ws, size_t bytes, stl_error *err) {
+    if (ws->gpu) return model_gpu_host_alloc(ws->gpu, bytes, err);
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) stl_fail(err, "model: out of memory for %zu bytes", bytes);
+    return p;
+}
+
+void model_ws_host_free(model_ws *ws, void *p) {
+    if (ws->gpu) model_gpu_host_free(ws->gpu, p);
+    else free(p);
+}
+
 int model_train_step_kept(model_state *m, model_ws *ws, const uint32_t *scene,
                           const uint32_t *pos, const uint32_t *neg, float reg, int global_batch,
                           float lr, model_step_result *r, stl_error *err) {

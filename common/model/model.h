@@ -167,8 +167,25 @@ typedef struct {
  * not fit, or STL_GPU_POOL=0; the caller steps with pixels), or -1. */
 int model_ws_keep_images(model_ws *ws, size_t n, model_pixels_fn pixels, void *ctx,
                          model_keep_info *info, stl_error *err);
-/* model_train_step on kept images: scene, pos, neg are B image indices
- * each. Bit for bit the step with those images' pixels. */
+/* The streamed alternative for images that are not kept: `slots` batches'
+ * room (3 B images each) in the workspace's memory, which
+ * model_ws_stage_batch fills from host memory on the device's copy stream
+ * (pinned memory from model_ws_host_alloc copies at full speed). It may be
+ * called from another thread (the loader's) while a step computes, for a
+ * slot no step in progress reads: the upload overlaps the step. It sets
+ * idx[role][j] to the index model_train_step_kept then takes. Returns 1
+ * (streaming), 0 (a CPU workspace: step with pixels), or -1. */
+int model_ws_stream_images(model_ws *ws, int slots, stl_error *err);
+int model_ws_stage_batch(model_ws *ws, int slot, const uint8_t *scene, const uint8_t *pos,
+                         const uint8_t *neg, uint32_t *scene_idx, uint32_t *pos_idx,
+                         uint32_t *neg_idx, stl_error *err);
+/* Host memory for batches to stage: pinned on a GPU workspace, plain on
+ * the CPU; NULL with err when out of memory. */
+void *model_ws_host_alloc(model_ws *ws, size_t bytes, stl_error *err);
+void model_ws_host_free(model_ws *ws, void *p);
+
+/* model_train_step on kept or staged images: scene, pos, neg are B image
+ * indices each. Bit for bit the step with those images' pixels. */
 int model_train_step_kept(model_state *m, model_ws *ws, const uint32_t *scene,
                           const uint32_t *pos, const uint32_t *neg, float reg, int global_batch,
                           float lr, model_step_result *r, stl_error *err);

@@ -54,8 +54,10 @@ struct model_gpu {
     const model_state *bound;     /* whose parameters the device holds, */
     int64_t step;                 /* after how many steps, */
     int resident;                 /* when it holds them at all */
-    uint8_t *pool;                /* images kept in backend memory (model_gpu_keep_images) */
+    uint8_t *pool;                /* images kept in backend memory (model_gpu_keep_images),
+                                     or the slots batches are staged into (model_gpu_stream) */
     size_t pool_n;
+    int slots;                    /* staging slots (0: the pool holds kept images) */
     uint32_t *idx;                /* a step's 3 * batch pool indices */
     int gather;                   /* this step gathers its images from the pool */
     void *owned[MAX_BUFFERS];
@@ -377,6 +379,7 @@ int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *
         be->release(be->lib, g->pool);
         g->pool = NULL, g->pool_n = 0;
     }
+    g->slots = 0;
     if (!be->mem_free || be->mem_free(be->lib, &avail, err) != 0) return be->mem_free ? -1 : 0;
     info->free = avail;
     /* a margin for what the libraries allocate later, and fragmentation */
@@ -390,6 +393,39 @@ int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *
         return -1;
     }
     return 1;
+}
+
+int model_gpu_stream(model_gpu *g, int slots, stl_error *err) {
+    const gpu_backend *be = &g->be;
+    if (slots < 1) return stl_fail(err, "model: %d staging slots", slots);
+    if (g->pool) be->release(be->lib, g->pool);
+    g->pool_n = 0, g->slots = 0;
+    if (!(g->pool = be->alloc(be->lib, 3 * (size_t)slots * g->img_bytes, err))) return -1;
+    g->pool_n = 3 * (size_t)slots * (size_t)g->batch;
+    g->slots = slots;
+    return 0;
+}
+
+int model_gpu_stage(model_gpu *g, int slot, const uint8_t *const in[3], uint32_t *const idx[3],
+                    stl_error *err) {
+    const gpu_backend *be = &g->be;
+    if (!g->slots || slot < 0 || slot >= g->slots)
+        return stl_fail(err, "model: staging slot %d of %d", slot, g->slots);
+    for (int r = 0; r < 3; r++) {
+        size_t first = (3 * (size_t)slot + (size_t)r) * (size_t)g->batch;
+        if (be->upload_copy(be->lib, g->pool + first * (g->img_bytes / (size_t)g->batch), in[r],
+                            g->img_bytes, err) != 0)
+            return -1;
+        for (int j = 0; j < g->batch; j++) idx[r][j] = (uint32_t)(first + (size_t)j);
+    }
+    return 0;
+}
+
+void *model_gpu_host_alloc(model_gpu *g, size_t bytes, stl_error *err) {
+    return g->be.host_alloc(g->be.lib, bytes, err);
+}
+void model_gpu_host_free(model_gpu *g, void *p) {
+    if (p) g->be.host_free(g->be.lib, p);
 }
 
 int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const in[3],

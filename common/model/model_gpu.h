@@ -59,6 +59,16 @@ int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const
  * -1 error. Steps then pass idx (pool indices, B per role) instead of in. */
 int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *ctx,
                           model_keep_info *info, stl_error *err);
+/* model_ws_stream_images / model_ws_stage_batch (model.h): `slots` batches
+ * of backend memory (3 B images each) that batches are staged into on the
+ * backend's copy stream, from any thread; the step then gathers them by
+ * index like kept images. */
+int model_gpu_stream(model_gpu *g, int slots, stl_error *err);
+int model_gpu_stage(model_gpu *g, int slot, const uint8_t *const in[3], uint32_t *const idx[3],
+                    stl_error *err);
+/* Host memory the backend uploads from at full speed (pinned). */
+void *model_gpu_host_alloc(model_gpu *g, size_t bytes, stl_error *err);
+void model_gpu_host_free(model_gpu *g, void *p);
 /* The backend's copy of m (parameters, moments, running averages, the last
  * gradients) into m's host arrays; nothing when it holds none of m's. */
 int model_gpu_sync(model_gpu *g, model_state *m, stl_error *err);

@@ -37,6 +37,16 @@ struct loader {
     pthread_cond_t cv;
 };
 
+/* A batch's pixel buffer, from the configured allocator or malloc. */
+static void *buf_alloc(loader *l, size_t bytes) {
+    return l->cfg.buf_alloc ? l->cfg.buf_alloc(l->cfg.buf_ctx, bytes) : malloc(bytes);
+}
+static void buf_free(loader *l, void *p) {
+    if (!p) return;
+    if (l->cfg.buf_free) l->cfg.buf_free(l->cfg.buf_ctx, p);
+    else free(p);
+}
+
 void loader_pos_start(loader_pos *p, uint64_t seed) {
     memset(p, 0, sizeof *p);
     rng_seed(&p->rng, seed);
@@ -100,6 +110,10 @@ static void *loader_main(void *arg) {
         loader_slot *s = &l->slots[l->produced % (uint64_t)depth];
         pthread_mutex_unlock(&l->mu);
         loader_fill(l, &s->b); /* the slot is ours: the consumer waits for `filled` */
+        if (l->cfg.stage) {
+            s->b.failed = l->cfg.stage(l->cfg.stage_ctx, (int)(s - l->slots), &s->b,
+                                       &s->b.error) != 0;
+        }
         pthread_mutex_lock(&l->mu);
         s->b.index = l->produced;
         s->filled = 1;
@@ -121,6 +135,8 @@ int loader_create(const loader_config *cfg, const loader_pos *start, loader **ou
                         cfg->nranks);
     if (cfg->indices_only && cfg->augment)
         return stl_fail(err, "loader: augmentation needs the pixels (not indices only)");
+    if (cfg->indices_only && cfg->stage)
+        return stl_fail(err, "loader: staging needs the pixels (not indices only)");
     if (start->offset >= cfg->n_items)
         return stl_fail(err, "loader: start offset %llu is past the %zu triplets",
                         (unsigned long long)start->offset, cfg->n_items);
@@ -139,9 +155,9 @@ int loader_create(const loader_config *cfg, const loader_pos *start, loader **ou
         size_t nb = cfg->indices_only ? 0 : (size_t)l->local * l->img;
         size_t ni = sizeof(uint32_t) * (size_t)l->local;
         if (nb) {
-            b->scene = malloc(nb);
-            b->pos = malloc(nb);
-            b->neg = malloc(nb);
+            b->scene = buf_alloc(l, nb);
+            b->pos = buf_alloc(l, nb);
+            b->neg = buf_alloc(l, nb);
         }
         b->scene_idx = malloc(ni);
         b->pos_idx = malloc(ni);
@@ -195,9 +211,9 @@ void loader_free(loader *l) {
     }
     if (l->slots)
         for (int i = 0; i < l->cfg.depth; i++) {
-            free(l->slots[i].b.scene);
-            free(l->slots[i].b.pos);
-            free(l->slots[i].b.neg);
+            buf_free(l, l->slots[i].b.scene);
+            buf_free(l, l->slots[i].b.pos);
+            buf_free(l, l->slots[i].b.neg);
             free(l->slots[i].b.scene_idx);
             free(l->slots[i].b.pos_idx);
             free(l->slots[i].b.neg_idx);

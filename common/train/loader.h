@@ -51,6 +51,8 @@ typedef struct {
 /* S*S*3 uint8 pixels of image `index`. */
 typedef const uint8_t *(*loader_pixels_fn)(void *ctx, uint32_t index);
 
+typedef struct loader_batch loader_batch;
+
 typedef struct {
     const loader_item *items; /* n_items training triplets (borrowed) */
     size_t n_items;
@@ -65,15 +67,29 @@ typedef struct {
     int indices_only; /* batches carry image indices only, no pixels (the
                          model keeps the images: model_ws_keep_images);
                          pixels may be NULL; no augment */
+    /* Optional: where the batches' pixel buffers come from (pinned memory
+     * for a GPU: model_ws_host_alloc), NULL for malloc / free. */
+    void *(*buf_alloc)(void *ctx, size_t bytes);
+    void (*buf_free)(void *ctx, void *p);
+    void *buf_ctx;
+    /* Optional: called by the loader's thread on each batch it has filled,
+     * with the batch's slot (0 .. depth-1; a slot is refilled only after
+     * loader_release gave it back): stages the pixels elsewhere (the GPU:
+     * model_ws_stage_batch) and may rewrite the batch's indices. Returns 0,
+     * or -1 with why filled; the batch then comes out with `failed` set. */
+    int (*stage)(void *ctx, int slot, loader_batch *b, stl_error *why);
+    void *stage_ctx;
 } loader_config;
 
-typedef struct {
+struct loader_batch {
     uint8_t *scene, *pos, *neg; /* (B/N, S, S, 3) uint8 each; NULL with indices_only */
     uint32_t *scene_idx, *pos_idx, *neg_idx; /* (B/N) image indices each, always */
     int n;                    /* B/N */
     uint64_t index;           /* batches handed out before this one, since the start */
     loader_pos end;           /* the stream position after this global batch */
-} loader_batch;
+    int failed;               /* the stage callback failed on it: error says why */
+    stl_error error;
+};
 
 typedef struct loader loader;
 

@@ -51,17 +51,27 @@ ok "control: the GPU path from another seed" gpu train_in gpuseed --seed 2
 check "control: that model does not pass the comparison" \
     bash -c "! '$CMP' '$T/cpu/model.msgpack' '$T/gpuseed/model.msgpack' 1e-5 1e-3 3.2e-3 1e-4 >/dev/null"
 
-# the crops kept in the workspace (the GPU path keeps them when they fit
-# and no augmentation changes them; steps then name their images by index)
-# or uploaded with every batch: the same model, bit for bit
-ok "the GPU path with every batch uploaded (STL_GPU_POOL=0)" \
-    env STL_GPU_POOL=0 STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/nopool' && cd '$T/nopool' && exec '$TRAIN' $BASE"
+# how the GPU path gets its images: the crops kept in the workspace (when
+# they fit and no augmentation changes them; steps name their images by
+# index), or each batch streamed by the loader thread into a slot of the
+# workspace (STL_GPU_POOL=0, or augmentation), or uploaded by the step
+# itself (STL_GPU_STREAM=0 too): the same model, bit for bit
 ok "the default keeps the crops (as on a GPU where they fit)" \
     env -u STL_QUIET STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/pool' && cd '$T/pool' && exec '$TRAIN' $BASE"
 check "and says so" grep -q "crops (.* GiB) kept on the GPU" "$T/.err"
+ok "the GPU path with each batch streamed by the loader (STL_GPU_POOL=0)" \
+    env -u STL_QUIET STL_GPU_POOL=0 STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/stream' && cd '$T/stream' && exec '$TRAIN' $BASE"
+check "and says so" grep -q "the loader streams each batch from pinned memory" "$T/.err"
 check "the same model as with the crops kept, bit for bit" \
-    cmp -s "$T/gpu/model.msgpack" "$T/nopool/model.msgpack"
-ok "the GPU path with augmentation (its batches uploaded)" gpu train_in aug --augment flip
+    cmp -s "$T/pool/model.msgpack" "$T/stream/model.msgpack"
+ok "the GPU path with each batch uploaded by its step (STL_GPU_STREAM=0)" \
+    env STL_GPU_POOL=0 STL_GPU_STREAM=0 STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/nopool' && cd '$T/nopool' && exec '$TRAIN' $BASE"
+check "the same model, bit for bit" cmp -s "$T/pool/model.msgpack" "$T/nopool/model.msgpack"
+check "(and the run above with the crops kept too)" cmp -s "$T/gpu/model.msgpack" "$T/pool/model.msgpack"
+ok "the GPU path with augmentation (its batches streamed)" gpu train_in aug --augment flip
+ok "the same, each batch uploaded by its step" \
+    env STL_GPU_STREAM=0 STL_TEST_GPU_BACKEND=host bash -c "mkdir -p '$T/aug2' && cd '$T/aug2' && exec '$TRAIN' $BASE --augment flip"
+check "streamed or not, the same model, bit for bit" cmp -s "$T/aug/model.msgpack" "$T/aug2/model.msgpack"
 check "control: augmentation changed the model" \
     bash -c "! cmp -s '$T/gpu/model.msgpack' '$T/aug/model.msgpack'"
 

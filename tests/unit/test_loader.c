@@ -6,7 +6,8 @@
  * a batch's `end` position continues exactly as the uninterrupted one, and
  * epochs are reshuffled (two epochs differ) deterministically in the seed;
  * every batch names its images by index, and with indices_only carries
- * nothing else.
+ * nothing else; a streamed run's hooks (the buffers' allocator, the stage
+ * callback with each batch's slot, a failing stage) do what loader.h says.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,59 @@ static void test_indices_only(void) {
     CHECK(strstr(err.msg, "augmentation") != NULL);
 }
 
+/* The hooks of a streamed run: pixel buffers from the configured
+ * allocator (and back to it), each filled batch handed to the stage
+ * callback with its slot (slots in ring order; the callback's index
+ * rewrite is what comes out), a failing stage marks its batch. */
+typedef struct {
+    int allocs, frees, calls, fail_at;
+    int slots[16];
+} hooks;
+static void *h_alloc(void *ctx, size_t bytes) {
+    ((hooks *)ctx)->allocs++;
+    return malloc(bytes);
+}
+static void h_free(void *ctx, void *p) {
+    ((hooks *)ctx)->frees++;
+    free(p);
+}
+static int h_stage(void *ctx, int slot, loader_batch *b, stl_error *why) {
+    hooks *h = ctx;
+    if (h->calls < 16) h->slots[h->calls] = slot;
+    if (h->calls++ == h->fail_at) return stl_fail(why, "staging failed on purpose");
+    for (int j = 0; j < b->n; j++) b->scene_idx[j] = 1000u * (uint32_t)slot + (uint32_t)j;
+    return 0;
+}
+static void test_stage_hooks(void) {
+    enum { B = 4, NB = 6, DEPTH = 3 };
+    loader_pos st;
+    loader_pos_start(&st, 2);
+    hooks h = {.fail_at = 4};
+    loader_config c = {.items = items, .n_items = N_ITEMS, .pixels = fake_pixels, .image_size = S,
+                       .global_batch = B, .rank = 0, .nranks = 1, .depth = DEPTH,
+                       .buf_alloc = h_alloc, .buf_free = h_free, .buf_ctx = &h,
+                       .stage = h_stage, .stage_ctx = &h};
+    loader *l;
+    stl_error err;
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), 0);
+    for (int k = 0; k < NB; k++) {
+        const loader_batch *b = loader_next(l);
+        CHECK(b->failed == (k == 4));
+        if (k == 4) CHECK(strstr(b->error.msg, "on purpose") != NULL);
+        else CHECK(b->scene_idx[1] == 1000u * (uint32_t)(k % DEPTH) + 1);
+        /* the pixels are still the batch's, whatever the stage did */
+        CHECK(byte_of(b->pos) == byte_of(b->scene) + 1);
+        loader_release(l);
+    }
+    loader_free(l);
+    CHECK_EQ_INT(h.allocs, 3 * DEPTH);
+    CHECK_EQ_INT(h.frees, 3 * DEPTH);
+    for (int k = 0; k < NB; k++) CHECK_EQ_INT(h.slots[k], k % DEPTH);
+    c.indices_only = 1; /* staging needs pixels */
+    CHECK_EQ_INT(loader_create(&c, &st, &l, &err), -1);
+    CHECK(strstr(err.msg, "staging") != NULL);
+}
+
 static void test_bad_config(void) {
     loader_pos st;
     loader_pos_start(&st, 1);
@@ -169,6 +223,7 @@ int main(void) {
     RUN(test_rank_slices);
     RUN(test_resume_from_end_position);
     RUN(test_indices_only);
+    RUN(test_stage_hooks);
     RUN(test_bad_config);
     return check_summary();
 }

@@ -16,9 +16,10 @@
  *   step with the host collective bit for bit, both ranks agree, and the
  *   device collective's wait is called once per step;
  * - steps naming their images by index into the images kept in backend
- *   memory equal the steps given those images' pixels, bit for bit; an
- *   index past the kept images is refused; images that do not fit in the
- *   free memory less the margin are not kept;
+ *   memory, or staged into its slots batch by batch, equal the steps given
+ *   those images' pixels, bit for bit; an index past the kept images, or a
+ *   slot past the slots, is refused; images that do not fit in the free
+ *   memory less the margin are not kept;
  * - the graph control flow of the whole step (captured once, replayed, op
  *   by op with a host collective or the NaN hook).
  */
@@ -327,6 +328,35 @@ static void test_kept_images(void) {
     CHECK(model_gpu_train_step_full(gi, &mi, NULL, bad, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &li,
                                     &err) == -1);
     CHECK(strstr(err.msg, "index 7") != NULL);
+    /* streamed instead: batches staged into slots (the pixels step's
+     * batches again, into slot 1), then steps by the indices the staging
+     * gave; the same bits as the pixel steps */
+    model_gpu *gt = model_gpu_create(&be, &u.s, &u.t, u.B, &err);
+    model_state mt;
+    CHECK(gt && model_init(&mt, OUT, 8, &err) == 0);
+    CHECK(gt && model_gpu_stream(gt, 2, &err) == 0);
+    uint32_t sidx[3][3];
+    uint32_t *const sto[3] = {sidx[0], sidx[1], sidx[2]};
+    for (int k = 0; gt && k < STEPS; k++) {
+        uint8_t *batch[3];
+        for (int r = 0; r < 3; r++) {
+            batch[r] = model_gpu_host_alloc(gt, img * (size_t)u.B, &err);
+            for (int j = 0; j < u.B; j++) memcpy(batch[r] + img * j, px + img * idx[k][r][j], img);
+        }
+        const uint8_t *const in[3] = {batch[0], batch[1], batch[2]};
+        CHECK(model_gpu_stage(gt, 1, in, sto, &err) == 0);
+        CHECK(sidx[2][0] == (3 * 1 + 2) * (uint32_t)u.B); /* slot 1, negatives, image 0 */
+        const uint32_t *const by[3] = {sidx[0], sidx[1], sidx[2]};
+        CHECK(model_gpu_train_step_full(gt, &mt, NULL, by, 0.2f, u.B, 1e-3f, NULL, 0, &taken, &li,
+                                        &err) == 0);
+        for (int r = 0; r < 3; r++) model_gpu_host_free(gt, batch[r]);
+    }
+    CHECK(gt && model_gpu_sync(gt, &mt, &err) == 0);
+    CHECK(same(mx.params, mt.params, u.t.n_params) && same(mx.stats, mt.stats, u.t.n_stats));
+    const uint8_t *const none_px[3] = {px, px, px};
+    CHECK(gt && model_gpu_stage(gt, 2, none_px, sto, &err) == -1 && strstr(err.msg, "slot 2") != NULL);
+    model_gpu_free(gt);
+    model_state_free(&mt);
     /* images that do not fit in the free memory less the margin: not kept */
     gpu_backend small = be;
     small.mem_free = small_mem;
