@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
         {.name = "skip-missing", .type = CLI_FLAG, .target = &o.skip_missing,
          .help = "skip keys without a crop (counted) instead of failing"},
         {.name = "device", .type = CLI_CHOICE, .target = &o.device,
-         .help = "where to compute (auto: cpu in a build without CUDA)",
+         .help = "where to compute (auto: the GPU where the CUDA build finds one, else the CPU)",
          .choices = "auto|cpu|cuda"},
     };
     cli_spec spec = {

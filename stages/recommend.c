@@ -385,7 +385,7 @@ int main(int argc, char **argv) {
          .help = "threads (0: $STL_THREADS, else all cores; the output does not depend on it)",
          .min = 0, .max = THREADS_MAX},
         {.name = "device", .type = CLI_CHOICE, .target = &o.device,
-         .help = "where to compute (auto: cpu in a build without CUDA)",
+         .help = "where to compute (auto: the GPU where the CUDA build finds one, else the CPU)",
          .choices = "auto|cpu|cuda"},
     };
     const char **list = calloc((size_t)argc + 1, sizeof *list);

@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
         {.name = "shard", .type = CLI_SHARD, .target = &o.shard, .metavar = "i/N",
          .help = "rank the i-th of N contiguous ranges of the scenes"},
         {.name = "device", .type = CLI_CHOICE, .target = &o.device,
-         .help = "where to compute (auto: cpu in a build without CUDA)",
+         .help = "where to compute (auto: the GPU where the CUDA build finds one, else the CPU)",
          .choices = "auto|cpu|cuda"},
     };
     cli_spec spec = {

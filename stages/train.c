@@ -805,7 +805,8 @@ static int parse(train_opts *o, int argc, char **argv, int *code) {
         {.name = "prefetch", .type = CLI_INT, .target = &o->prefetch, .metavar = "N",
          .help = "batches the loader thread prepares ahead", .min = 1, .max = 64},
         {.name = "device", .type = CLI_CHOICE, .target = &o->device,
-         .help = "where to compute (auto: cpu in this build)", .choices = "auto|cpu|cuda"},
+         .help = "where to compute (auto: the GPU where the CUDA build finds one, else the CPU)",
+         .choices = "auto|cpu|cuda"},
         {.name = "precision", .type = CLI_CHOICE, .target = &o->precision,
          .help = "the GPU's matrix products: float32, or tf32 (TF32 tensor cores: faster, "
                  "rounder); the CPU computes in float32 either way",
