@@ -23,16 +23,11 @@ import time
 import faiss
 import numpy as np
 
-import topk_ties
+import topk_common
 
 
 def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
-    rng = np.random.default_rng(seed)
-    q = rng.standard_normal((n, d), dtype=np.float32)
-    p = rng.standard_normal((m, d), dtype=np.float32)
-    qf, pf, of = (os.path.join(tmp, x) for x in ("q.f32", "p.f32", "out.u32"))
-    q.tofile(qf)
-    p.tofile(pf)
+    q, p, qf, pf, of = topk_common.draw_case(tmp, n, m, d, seed)
 
     faiss.omp_set_num_threads(threads)
     index = faiss.IndexFlatIP(d)
@@ -50,7 +45,7 @@ def run_case(bench_bin, tmp, n, m, d, k, threads, reps, seed):
         t_ours.append(float(dict(kv.split("=") for kv in out.split()[1:])["best_s"]))
     ours = np.fromfile(of, dtype=np.uint32).reshape(n, min(k, m)).astype(np.int64)
 
-    differ, ties, real = topk_ties.compare(q, p, ours, fi)
+    differ, ties, real = topk_common.compare(q, p, ours, fi)
     for f in (qf, pf, of):
         os.remove(f)
     bf, bo = min(t_faiss), min(t_ours)

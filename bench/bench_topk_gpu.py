@@ -9,10 +9,9 @@ the download of the lists included) and stlrec's GPU search as stl-topk runs
 it (bench_topk ... cuda: cuBLAS GEMMs over tiles, stlrec's selection
 kernel, the host's rescoring; upload included). It prints both times (best
 of the rounds), the speed ratio (PyTorch time / stlrec time: above 1,
-stlrec is faster) and the comparison of the lists (topk_ties.py: rows may
+stlrec is faster) and the comparison of the lists (topk_common.py: rows may
 differ only by float ties); exit 1 on a mismatch.
 """
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-import topk_ties
+import topk_common
 
 
 def brute_force(q, p, k):
@@ -34,12 +33,7 @@ def brute_force(q, p, k):
 
 
 def run_case(bench_bin, tmp, n, m, d, k, reps, seed):
-    rng = np.random.default_rng(seed)
-    q = rng.standard_normal((n, d), dtype=np.float32)
-    p = rng.standard_normal((m, d), dtype=np.float32)
-    qf, pf, of = (os.path.join(tmp, x) for x in ("q.f32", "p.f32", "out.u32"))
-    q.tofile(qf)
-    p.tofile(pf)
+    q, p, qf, pf, of = topk_common.draw_case(tmp, n, m, d, seed)
     brute_force(q[:64], p, k)  # warm-up: context, cuBLAS handle
     t_torch, t_ours = [], []
     for _ in range(reps):
@@ -50,7 +44,7 @@ def run_case(bench_bin, tmp, n, m, d, k, reps, seed):
                              check=True, capture_output=True, text=True).stdout.strip()
         t_ours.append(float(dict(kv.split("=") for kv in out.split()[1:])["best_s"]))
     ours = np.fromfile(of, dtype=np.uint32).reshape(n, min(k, m)).astype(np.int64)
-    differ, ties, real = topk_ties.compare(q, p, ours, theirs)
+    differ, ties, real = topk_common.compare(q, p, ours, theirs)
     bt, bo = min(t_torch), min(t_ours)
     print(f"top-k on the GPU d={d} products={m} scenes={n} K={k}: stlrec {bo:.4f} s "
           f"({2.0 * n * m * d / bo / 1e9:.0f} GFLOP/s), torch mm+topk (cuBLAS, TF32 off) "

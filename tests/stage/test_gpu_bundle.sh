@@ -69,7 +69,7 @@ fi
 check "the bundle carries the speed peers" \
     [ -f "$G/peers/bench/bench_model_peers.py" -a -f "$G/peers/tests/parity/flax_model.py" ]
 check "and the top-k peer with its comparison, and the bench_topk program" \
-    [ -f "$G/peers/bench/bench_topk_gpu.py" -a -f "$G/peers/bench/topk_ties.py" -a -x "$G/bench/bench_topk" ]
+    [ -f "$G/peers/bench/bench_topk_gpu.py" -a -f "$G/peers/bench/topk_common.py" -a -x "$G/bench/bench_topk" ]
 /usr/bin/python3 -c '
 import sys, numpy as np
 r = np.random.default_rng(4)
