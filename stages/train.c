@@ -568,6 +568,9 @@ static int place_images(train_ctx *x, stl_error *err) {
     const char *no_stream = getenv("STL_GPU_STREAM");
     model_keep_info info = {0};
     int kept = 0;
+    double t0 = timer_now();
+    if (!x->augment && x->device != DEVICE_CPU && x->c.rank == 0)
+        log_info("images: %zu crops (%.2f GiB): keeping them on the GPU if they fit", n, gib);
     if (!x->augment && (kept = model_ws_keep_images(x->ws, n, crop_pixels, x->crops, &info, err)) < 0)
         return -1;
     x->images_kept = kept;
@@ -584,7 +587,8 @@ static int place_images(train_ctx *x, stl_error *err) {
     else snprintf(why, sizeof why, "STL_GPU_POOL=0");
     /* (on a CPU device, the GPU path runs only under the test hook) */
     if (kept)
-        log_info("images: the %zu crops (%.2f GiB) kept on the GPU; steps gather them there", n, gib);
+        log_info("images: the %zu crops (%.2f GiB) kept on the GPU (uploaded in %.1f s); steps "
+                 "gather them there", n, gib, timer_now() - t0);
     else if (streamed)
         log_info("images: %s; the loader streams each batch from pinned memory while the step "
                  "before computes", why);
