@@ -36,7 +36,6 @@ static int h_mem_free(void *lib, size_t *bytes, stl_error *err) {
     *bytes = (size_t)pages * (size_t)size;
     return 0;
 }
-static void *h_host_alloc(void *lib, size_t bytes, stl_error *err) { return h_alloc(lib, bytes, err); }
 static void h_release(void *lib, void *p) {
     (void)lib;
     free(p);
@@ -418,7 +417,7 @@ void gpu_backend_host(gpu_backend *be) {
         .zero = h_zero,
         .copy = h_move,
         .mem_free = h_mem_free,
-        .host_alloc = h_host_alloc,
+        .host_alloc = h_alloc,
         .host_free = h_release,
         .upload_copy = h_move,
         .kernel_error = h_kernel_error,

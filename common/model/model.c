@@ -161,14 +161,22 @@ void model_ws_set_allreduce_device(model_ws *ws, model_allreduce_device_fn allre
     ws->coll.ranks = ranks;
 }
 
-int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
-                           const uint8_t *pos, const uint8_t *neg, float reg,
-                           int global_batch, float *loss_out, float *emb_scene,
-                           float *emb_pos, float *emb_neg, stl_error *err) {
+/* What every training step checks first: the model fits the workspace,
+ * and the global batch is one. */
+static int step_args_ok(const model_state *m, const model_ws *ws, int global_batch,
+                        stl_error *err) {
     if (m->table.output_size != ws->shape.out)
         return stl_fail(err, "model: workspace built for output size %d, model has %d",
                         ws->shape.out, m->table.output_size);
     if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
+    return 0;
+}
+
+int model_train_step_grads(model_state *m, model_ws *ws, const uint8_t *scene,
+                           const uint8_t *pos, const uint8_t *neg, float reg,
+                           int global_batch, float *loss_out, float *emb_scene,
+                           float *emb_pos, float *emb_neg, stl_error *err) {
+    if (step_args_ok(m, ws, global_batch, err) != 0) return -1;
     const uint8_t *const in[3] = {scene, pos, neg};
     float *const emb[3] = {emb_scene, emb_pos, emb_neg};
     if (ws->gpu)
@@ -210,10 +218,7 @@ static const char *step_refused(const model_state *m, float loss) {
 static int gpu_train_step(model_state *m, model_ws *ws, const uint8_t *const in[3],
                           const uint32_t *const idx[3], float reg, int global_batch, float lr,
                           int poison, model_step_result *r, stl_error *err) {
-    if (m->table.output_size != ws->shape.out)
-        return stl_fail(err, "model: workspace built for output size %d, model has %d",
-                        ws->shape.out, m->table.output_size);
-    if (global_batch < 1) return stl_fail(err, "model: global batch %d < 1", global_batch);
+    if (step_args_ok(m, ws, global_batch, err) != 0) return -1;
     int taken;
     if (model_gpu_train_step_full(ws->gpu, m, in, idx, reg, global_batch, lr, &ws->coll, poison,
                                   &taken, &r->loss, err) != 0)

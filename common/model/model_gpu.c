@@ -42,7 +42,8 @@ model_gpu *model_gpu_create(const gpu_backend *be, const tower_shape *s, const p
     g->s = s;
     g->t = t;
     g->batch = batch;
-    g->img_bytes = (size_t)batch * s->size * s->size * 3;
+    g->image_bytes = (size_t)s->size * s->size * 3;
+    g->img_bytes = (size_t)batch * g->image_bytes;
     size_t np = sizeof(float) * t->n_params, per = tower_acts_size(s, batch);
     tower_gpu_krsc kl;
     tower_gpu_krsc_layout(s, &kl);
@@ -131,7 +132,7 @@ int model_gpu_step_body(model_gpu *g, float reg, int global_batch, const tower_c
  * problem). */
 int model_gpu_use_graph(const model_gpu *g, const tower_collective *coll) {
     const char *v = getenv("STL_GPU_GRAPHS");
-    int host_coll = tower_collective_active(coll) && !coll->dev_fn;
+    int host_coll = coll && coll->fn && !coll->dev_fn;
     return g->be.capture_begin && !host_coll && !(v && strcmp(v, "0") == 0);
 }
 
@@ -197,12 +198,12 @@ int model_gpu_train_step(model_gpu *g, model_state *m, const uint8_t *const in[3
 int model_gpu_embed(model_gpu *g, const model_state *m, int tower, const uint8_t *x, int n,
                     float *out, stl_error *err) {
     const gpu_backend *be = &g->be;
-    size_t img = (size_t)g->s->size * g->s->size * 3, have = img * (size_t)n;
+    size_t have = g->image_bytes * (size_t)n;
     if (n < 0 || n > g->batch)
         return stl_fail(err, "model: %d images for a workspace of batch %d", n, g->batch);
     /* the device's own copy where it holds m's current parameters (they may
      * be newer than m's host arrays), else m's */
-    int current = g->resident && g->bound == m && g->step == m->step;
+    int current = model_gpu_holds(g, m);
     if (!current) g->resident = 0;
     if ((!current && model_gpu_load_model(g, m, err) != 0) || repack_conv3(g, 1, err) != 0 ||
         (have && be->upload(be->lib, g->x[0], x, have, err) != 0) ||

@@ -12,6 +12,12 @@
 
 #include "model/model_gpu_internal.h"
 
+/* Forgets the images kept or the slots (the pool's memory freed). */
+static void drop_pool(model_gpu *g) {
+    if (g->pool) g->be.release(g->be.lib, g->pool);
+    g->pool = NULL, g->pool_n = 0, g->slots = 0;
+}
+
 /* The images kept: n of them, each img bytes, uploaded in chunks through
  * a host staging buffer. */
 static int upload_pool(model_gpu *g, size_t n, size_t img, model_pixels_fn pixels, void *ctx,
@@ -33,14 +39,10 @@ static int upload_pool(model_gpu *g, size_t n, size_t img, model_pixels_fn pixel
 int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *ctx,
                           model_keep_info *info, stl_error *err) {
     const gpu_backend *be = &g->be;
-    size_t img = g->img_bytes / (size_t)g->batch, avail = 0;
+    size_t img = g->image_bytes, avail = 0;
     memset(info, 0, sizeof *info);
     info->bytes = n * img;
-    if (g->pool) {
-        be->release(be->lib, g->pool);
-        g->pool = NULL, g->pool_n = 0;
-    }
-    g->slots = 0;
+    drop_pool(g);
     if (!be->mem_free || be->mem_free(be->lib, &avail, err) != 0) return be->mem_free ? -1 : 0;
     info->free = avail;
     /* a margin for what the libraries allocate later, and fragmentation */
@@ -49,8 +51,7 @@ int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *
     if (!(g->pool = be->alloc(be->lib, info->bytes, err))) return -1;
     g->pool_n = n;
     if (upload_pool(g, n, img, pixels, ctx, err) != 0) {
-        be->release(be->lib, g->pool);
-        g->pool = NULL, g->pool_n = 0;
+        drop_pool(g);
         return -1;
     }
     return 1;
@@ -59,8 +60,7 @@ int model_gpu_keep_images(model_gpu *g, size_t n, model_pixels_fn pixels, void *
 int model_gpu_stream(model_gpu *g, int slots, stl_error *err) {
     const gpu_backend *be = &g->be;
     if (slots < 1) return stl_fail(err, "model: %d staging slots", slots);
-    if (g->pool) be->release(be->lib, g->pool);
-    g->pool_n = 0, g->slots = 0;
+    drop_pool(g);
     if (!(g->pool = be->alloc(be->lib, 3 * (size_t)slots * g->img_bytes, err))) return -1;
     g->pool_n = 3 * (size_t)slots * (size_t)g->batch;
     g->slots = slots;
@@ -74,8 +74,8 @@ int model_gpu_stage(model_gpu *g, int slot, const uint8_t *const in[3], uint32_t
         return stl_fail(err, "model: staging slot %d of %d", slot, g->slots);
     for (int r = 0; r < 3; r++) {
         size_t first = (3 * (size_t)slot + (size_t)r) * (size_t)g->batch;
-        if (be->upload_copy(be->lib, g->pool + first * (g->img_bytes / (size_t)g->batch), in[r],
-                            g->img_bytes, err) != 0)
+        if (be->upload_copy(be->lib, g->pool + first * g->image_bytes, in[r], g->img_bytes,
+                            err) != 0)
             return -1;
         for (int j = 0; j < g->batch; j++) idx[r][j] = (uint32_t)(first + (size_t)j);
     }

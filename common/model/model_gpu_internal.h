@@ -48,6 +48,7 @@ struct model_gpu {
     const param_table *t;
     int batch;
     size_t img_bytes;             /* one batch of images */
+    size_t image_bytes;           /* one image (S * S * 3) */
     float *params, *wk, *grads, *gk, *stats;
     uint8_t *x[3];
     float *acts_mem;
@@ -83,6 +84,12 @@ struct model_gpu {
             return stl_fail(err, "model (%s): kernel %s: %s (%d)", be->name, #op,           \
                             be->kernel_error(rc_), rc_);                                    \
     } while (0)
+
+/* Whether the backend holds m's parameters, moments and running averages
+ * after m->step steps (newer than m's host arrays until a sync). */
+static inline int model_gpu_holds(const model_gpu *g, const model_state *m) {
+    return g->resident && g->bound == m && g->step == m->step;
+}
 
 typedef int (*step_fn)(model_gpu *g, float reg, int global_batch, const tower_collective *coll,
                        stl_error *err);

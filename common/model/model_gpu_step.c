@@ -22,7 +22,7 @@
 static int load_resident(model_gpu *g, const model_state *m, stl_error *err) {
     const gpu_backend *be = &g->be;
     size_t np = sizeof(float) * g->t->n_params;
-    if (g->resident && g->bound == m && g->step == m->step) return 0;
+    if (model_gpu_holds(g, m)) return 0;
     if (model_gpu_load_model(g, m, err) != 0 || be->upload(be->lib, g->mu, m->adam_m, np, err) != 0 ||
         be->upload(be->lib, g->nu, m->adam_v, np, err) != 0)
         return -1;
@@ -58,10 +58,11 @@ static int update_body(model_gpu *g, const tower_collective *coll, float *host_g
     const gpu_backend *be = &g->be;
     long n = (long)g->t->n_params;
     KERNEL(loss_slot, g->loss, g->grads + n);
-    if (tower_collective_active(coll)) {
-        if (coll->dev_fn && coll->dev_fn(coll->dev_ctx, g->grads, (size_t)n + 1, be->stream) != 0)
+    if (coll && coll->dev_fn) {
+        if (coll->dev_fn(coll->dev_ctx, g->grads, (size_t)n + 1, be->stream) != 0)
             return stl_fail(err, "model: gradient all-reduce failed");
-        if (!coll->dev_fn && update_cross_host(g, coll, host_grads, err) != 0) return -1;
+    } else if (coll && coll->fn) {
+        if (update_cross_host(g, coll, host_grads, err) != 0) return -1;
     }
     KERNEL(finite_partials, g->grads, n + 1, MODEL_GPU_FINITE_ROWS, g->fpart);
     KERNEL(finite_flag, g->fpart, g->fblk, g->skip);
@@ -73,9 +74,9 @@ static int update_body(model_gpu *g, const tower_collective *coll, float *host_g
 /* A step by index: its three batches gathered from the kept images. */
 static int gather_batch(model_gpu *g, stl_error *err) {
     const gpu_backend *be = &g->be;
-    long img = (long)(g->img_bytes / (size_t)g->batch);
     for (int i = 0; g->gather && i < 3; i++)
-        KERNEL(gather_images, g->pool, g->idx + (size_t)g->batch * i, g->batch, img, g->x[i]);
+        KERNEL(gather_images, g->pool, g->idx + (size_t)g->batch * i, g->batch,
+               (long)g->image_bytes, g->x[i]);
     return 0;
 }
 

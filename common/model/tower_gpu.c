@@ -317,9 +317,9 @@ int tower_gpu_backward(const gpu_backend *be, const tower_shape *s, const float 
         long rows = (long)nb * b->px_out;
         /* the global count of this block's BatchNorm rows, as a float */
         double count = (double)rows;
-        if (tower_collective_active(coll) && coll->dev_fn) {
+        if (coll && coll->dev_fn) {
             count = global_rows(rows, coll);
-        } else if (tower_collective_active(coll)) {
+        } else if (coll && coll->fn) {
             float cnt = (float)count;
             if (coll->fn(coll->ctx, &cnt, 1) != 0)
                 return stl_fail(err, "model: BatchNorm all-reduce failed");
