@@ -27,6 +27,7 @@ void model_gpu_free(model_gpu *g) {
     if (g->full_graph.graph) g->be.graph_free(g->be.lib, g->full_graph.graph);
     tower_gpu_scratch_free(&g->be, &g->sc);
     if (g->pool) g->be.release(g->be.lib, g->pool);
+    free(g->idx_host);
     for (int i = 0; i < g->n_owned; i++) g->be.release(g->be.lib, g->owned[i]);
     free(g);
 }
@@ -62,6 +63,10 @@ model_gpu *model_gpu_create(const gpu_backend *be, const tower_shape *s, const p
              (g->terms = take(g, sizeof(double) * 2 * (size_t)batch, err)) &&
              (g->loss = take(g, sizeof(double), err));
     for (int i = 0; ok && i < 3; i++) ok = (g->x[i] = take(g, g->img_bytes, err)) != NULL;
+    if (ok && !(g->idx_host = malloc(sizeof(uint32_t) * 3 * (size_t)batch))) {
+        stl_fail(err, "model: workspace: out of memory");
+        ok = 0;
+    }
     if (!ok || tower_gpu_scratch_create(&g->be, s, batch, 1, &g->sc, err) != 0) {
         model_gpu_free(g);
         return NULL;

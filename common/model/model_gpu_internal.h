@@ -72,6 +72,7 @@ struct model_gpu {
     size_t pool_n;
     int slots;                    /* staging slots (0: the pool holds kept images) */
     uint32_t *idx;                /* a step's 3 * batch pool indices */
+    uint32_t *idx_host;           /* and their host copy, uploaded in one piece */
     int gather;                   /* this step gathers its images from the pool */
     void *owned[MODEL_GPU_MAX_BUFFERS];
     int n_owned;

@@ -95,21 +95,22 @@ static int load_images(model_gpu *g, const uint8_t *const in[3], const uint32_t 
     const gpu_backend *be = &g->be;
     size_t B = (size_t)g->batch;
     g->gather = idx != NULL;
-    if (idx) {
-        if (!g->pool) return stl_fail(err, "model: a step by image index, but no images are kept");
+    for (int i = 0; i < 3; i++) g->acts[i].x0 = g->x[i];
+    if (!idx) {
         for (int i = 0; i < 3; i++)
-            for (size_t j = 0; j < B; j++)
-                if (idx[i][j] >= g->pool_n)
-                    return stl_fail(err, "model: image index %u, but %zu images are kept",
-                                    (unsigned)idx[i][j], g->pool_n);
+            if (be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0) return -1;
+        return 0;
     }
-    for (int i = 0; i < 3; i++) {
-        if (idx ? be->upload(be->lib, g->idx + B * i, idx[i], sizeof(uint32_t) * B, err) != 0
-                : be->upload(be->lib, g->x[i], in[i], g->img_bytes, err) != 0)
-            return -1;
-        g->acts[i].x0 = g->x[i];
-    }
-    return 0;
+    if (!g->pool) return stl_fail(err, "model: a step by image index, but no images are kept");
+    for (int i = 0; i < 3; i++)
+        for (size_t j = 0; j < B; j++) {
+            if (idx[i][j] >= g->pool_n)
+                return stl_fail(err, "model: image index %u, but %zu images are kept",
+                                (unsigned)idx[i][j], g->pool_n);
+            g->idx_host[B * i + j] = idx[i][j];
+        }
+    /* one upload (it waits) for the three roles' indices */
+    return be->upload(be->lib, g->idx, g->idx_host, sizeof(uint32_t) * 3 * B, err);
 }
 
 int model_gpu_train_step_full(model_gpu *g, model_state *m, const uint8_t *const in[3],
