@@ -81,7 +81,6 @@ typedef struct {
     int have_model;
     int images_kept;       /* the workspace keeps the crops: steps by index */
     int images_streamed;   /* the loader stages each batch in the workspace: by index */
-    int depth;             /* batches the loader prepares ahead (--prefetch) */
     model_ws *ws;
     loader *ld;
     loader_pos pos;
@@ -576,7 +575,7 @@ static int place_images(train_ctx *x, stl_error *err) {
     x->images_kept = kept;
     int streamed = 0;
     if (!kept && !(no_stream && strcmp(no_stream, "0") == 0) &&
-        (streamed = model_ws_stream_images(x->ws, x->depth, err)) < 0)
+        (streamed = model_ws_stream_images(x->ws, (int)x->o.prefetch, err)) < 0)
         return -1;
     x->images_streamed = streamed;
     if (x->c.rank != 0) return 0;
@@ -603,7 +602,7 @@ static int train_loop(train_ctx *x, stl_error *err) {
     loader_config lc = {.items = x->train_items, .n_items = x->t->n_train,
                         .pixels = crop_pixels, .pixels_ctx = x->crops, .image_size = x->size,
                         .global_batch = (int)x->o.batch, .rank = x->c.rank,
-                        .nranks = x->c.size, .depth = x->depth,
+                        .nranks = x->c.size, .depth = (int)x->o.prefetch,
                         .augment = x->augment, .augment_seed = (uint64_t)x->o.seed,
                         .indices_only = x->images_kept};
     if (x->images_streamed) {
@@ -854,7 +853,6 @@ static int run(train_ctx *x, stl_error *err) {
     if (coll_has_device(&x->c))
         model_ws_set_allreduce_device(x->ws, coll_allreduce_device_hook, coll_wait_device_hook,
                                       &x->c, x->c.size);
-    x->depth = (int)x->o.prefetch;
     if (place_images(x, err) != 0) return -2;
     if (train_eval_init(&x->ev, x->test_items, x->t->n_test, (int)o->output_size, err) != 0 ||
         train_eval_init(&x->ev_val, x->val_items, x->t->n_val, (int)o->output_size, err) != 0)
