@@ -98,12 +98,17 @@ STL_NORETURN void coll_abort(coll *c, int code, const char *msg) {
     _exit(code); /* single process, or a backend whose abort returned */
 }
 
-int coll_allreduce_hook(void *ctx, float *buf, size_t n) {
-    coll *c = ctx;
-    stl_error err;
-    if (coll_allreduce_sum(c, buf, n, &err) == 0) return 0;
-    log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
+/* What the model's hooks return, having printed a failure (the hooks have
+ * no stl_error of their own). */
+static int hook_result(const coll *c, int rc, const stl_error *err) {
+    if (rc == 0) return 0;
+    log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err->msg);
     return -1;
+}
+
+int coll_allreduce_hook(void *ctx, float *buf, size_t n) {
+    stl_error err;
+    return hook_result(ctx, coll_allreduce_sum(ctx, buf, n, &err), &err);
 }
 
 int coll_has_device(const coll *c) {
@@ -130,19 +135,13 @@ int coll_wait_device(coll *c, void *stream, stl_error *err) {
 }
 
 int coll_allreduce_device_hook(void *ctx, float *dbuf, size_t n, void *stream) {
-    coll *c = ctx;
     stl_error err;
-    if (coll_allreduce_sum_device(c, dbuf, n, stream, &err) == 0) return 0;
-    log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
-    return -1;
+    return hook_result(ctx, coll_allreduce_sum_device(ctx, dbuf, n, stream, &err), &err);
 }
 
 int coll_wait_device_hook(void *ctx, void *stream) {
-    coll *c = ctx;
     stl_error err;
-    if (coll_wait_device(c, stream, &err) == 0) return 0;
-    log_errorf("rank %d/%d on %s: %s", c->rank, c->size, c->host, err.msg);
-    return -1;
+    return hook_result(ctx, coll_wait_device(ctx, stream, &err), &err);
 }
 
 #ifndef STL_CUDA
