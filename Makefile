@@ -9,8 +9,9 @@
 #   CUDA=1   the CUDA build (objects and binaries under build/cuda/): the toolkit
 #            at CUDA_HOME (/usr/local/cuda), nvcc for .cu files, cudart linked
 #            statically into every program, cuDNN / cuBLAS / NCCL only into
-#            the programs that use them (--as-needed). No kernel runs on a GPU yet (docs/training.md,
-#            "GPU build"); a missing toolkit is an error, never a silent skip.
+#            the programs that use them (--as-needed). None of it has run on a GPU
+#            yet (docs/training.md, "GPU build"); a missing toolkit is an error,
+#            never a silent skip.
 #
 # CUDA-only sources, built only with CUDA=1: common/*/*_cuda.c and
 # common/*/*.cu (into libstl.a), mpi/*_cuda.c (into libstlmpi.a: the NCCL
